@@ -1,0 +1,168 @@
+//! The NIF call path: what `#[nif]` generates calls into.
+//!
+//! For `#[nif] fn add(a: i64, b: i64) -> i64`, the macro emits an `extern "C"` wrapper
+//! that calls [`call`] with a closure decoding each argument with [`decode_arg`],
+//! calling `add`, and encoding the result with [`NifReturn`]. Per call this costs no
+//! heap allocation (the arguments are borrowed from `argv`) and one `catch_unwind`.
+//! Everything that can go wrong (a bad argument, an `Err`, `raise`, a panic) leaves the
+//! closure as a value or an unwind and is raised as an exception by `call`, on a cold
+//! path.
+
+use crate::codec::{Decode, DecodeError, Encode};
+use crate::env::Env;
+use crate::error::{Error, RaisePayload};
+use crate::sys;
+use crate::term::Term;
+use std::ffi::{c_int, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+/// The raw signature of a NIF.
+pub type RawNif =
+    unsafe extern "C" fn(*mut sys::ErlNifEnv, c_int, *const sys::ERL_NIF_TERM) -> sys::ERL_NIF_TERM;
+
+/// One `#[nif]` function, registered with `inventory` and put in the function table
+/// by `init!`.
+pub struct NifDef {
+    /// The Erlang name (`add`, `valid?`).
+    pub name: &'static CStr,
+    pub arity: u32,
+    /// 0, or `ERL_NIF_DIRTY_JOB_CPU_BOUND` / `ERL_NIF_DIRTY_JOB_IO_BOUND`.
+    pub flags: u32,
+    pub fptr: RawNif,
+    /// Argument names, for error messages.
+    pub arg_names: &'static [&'static str],
+    /// The metadata record the Elixir side reads from the library file to generate the
+    /// stub (name, arity, argument names, typespecs, schedule, doc). Keeping it here
+    /// keeps it in the binary.
+    pub record: &'static str,
+}
+
+/// Registration of a [`NifDef`], collected by `init!`.
+pub struct NifRegistration(pub &'static NifDef);
+
+inventory::collect!(NifRegistration);
+
+/// Why a call did not produce a result.
+pub enum CallError<'a> {
+    /// Argument `index` (0-based) could not be decoded.
+    Arg(usize, DecodeError<'a>),
+    /// The function returned `Err(error)`.
+    Raise(Error),
+}
+
+/// Runs one NIF call: the closure `body` decodes, calls and encodes; failures raise.
+///
+/// # Safety
+/// `raw_env`, `argc` and `argv` must be the arguments the VM passed to the NIF.
+#[inline(always)]
+pub unsafe fn call<F>(
+    raw_env: *mut sys::ErlNifEnv,
+    argc: c_int,
+    argv: *const sys::ERL_NIF_TERM,
+    def: &'static NifDef,
+    body: F,
+) -> sys::ERL_NIF_TERM
+where
+    F: for<'a> FnOnce(Env<'a>, &'a [Term<'a>]) -> Result<Term<'a>, CallError<'a>>,
+{
+    // SAFETY (caller): raw_env is this call's environment, valid until we return.
+    let env = unsafe { Env::from_raw(raw_env) };
+    let args: &[Term] = if argc == 0 {
+        &[]
+    } else {
+        // SAFETY: the VM passes `argc` valid terms in `argv` for the duration of the
+        // call, and `Term` is a transparent wrapper of ERL_NIF_TERM.
+        unsafe { std::slice::from_raw_parts(argv as *const Term, argc as usize) }
+    };
+    match catch_unwind(AssertUnwindSafe(|| body(env, args))) {
+        Ok(Ok(result)) => result.as_raw(),
+        Ok(Err(error)) => raise_call_error(env, def, error),
+        Err(payload) => raise_unwind(env, payload),
+    }
+}
+
+/// Decodes argument `index`.
+#[inline(always)]
+pub fn decode_arg<'a, T: Decode<'a>>(
+    env: Env<'a>,
+    args: &[Term<'a>],
+    index: usize,
+) -> Result<T, CallError<'a>> {
+    match T::decode(args[index], env) {
+        Ok(value) => Ok(value),
+        Err(error) => Err(CallError::Arg(index, error)),
+    }
+}
+
+/// What a `#[nif]` may return: any [`Encode`] value (encoded), or
+/// `oxbeam::Result<T>` (`T` encoded, or the error raised).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be returned from a `#[nif]`",
+    label = "return an `Encode` type, or `oxbeam::Result<T>` to raise on `Err`"
+)]
+pub trait NifReturn<'a> {
+    fn into_return(self, env: Env<'a>) -> Result<Term<'a>, CallError<'a>>;
+}
+
+impl<'a, T: Encode<'a>> NifReturn<'a> for T {
+    #[inline(always)]
+    fn into_return(self, env: Env<'a>) -> Result<Term<'a>, CallError<'a>> {
+        Ok(self.encode(env))
+    }
+}
+
+impl<'a, T: Encode<'a>> NifReturn<'a> for Result<T, Error> {
+    #[inline(always)]
+    fn into_return(self, env: Env<'a>) -> Result<Term<'a>, CallError<'a>> {
+        match self {
+            Ok(value) => Ok(value.encode(env)),
+            Err(error) => Err(CallError::Raise(error)),
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn raise_call_error<'a>(env: Env<'a>, def: &NifDef, error: CallError<'a>) -> sys::ERL_NIF_TERM {
+    // Building the message may itself panic (a user Display impl, an inspect bug):
+    // never let that unwind into the VM.
+    let error = match catch_unwind(AssertUnwindSafe(|| match error {
+        CallError::Arg(index, error) => {
+            Error::argument_error(argument_message(env, def, index, &error))
+        }
+        CallError::Raise(error) => error,
+    })) {
+        Ok(error) => error,
+        Err(payload) => Error::runtime_error(crate::panic::panic_message(&*payload)),
+    };
+    error.raise_in(env)
+}
+
+/// `Hello.sum/1: argument 1 (xs): element 0 of the list: expected an integer (i64), got: :a`.
+pub(crate) fn argument_message<'a>(
+    env: Env<'a>,
+    def: &NifDef,
+    index: usize,
+    error: &DecodeError<'a>,
+) -> String {
+    let arg_name = def.arg_names.get(index).copied().unwrap_or("?");
+    format!(
+        "{}.{}/{}: argument {} ({}): {}",
+        crate::init::module_name(),
+        def.name.to_string_lossy(),
+        def.arity,
+        index + 1,
+        arg_name,
+        error.describe(env)
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn raise_unwind(env: Env<'_>, payload: Box<dyn std::any::Any + Send>) -> sys::ERL_NIF_TERM {
+    let error = match payload.downcast::<RaisePayload>() {
+        Ok(raised) => raised.0,
+        Err(payload) => Error::runtime_error(crate::panic::panic_message(&*payload)),
+    };
+    error.raise_in(env)
+}

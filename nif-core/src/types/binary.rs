@@ -1,0 +1,181 @@
+//! Binaries: `&[u8]` and [`Binary`] (borrowed, zero-copy), [`OwnedBinary`] (an owned
+//! buffer that becomes a binary term without copying).
+
+use crate::codec::{Decode, DecodeError, Encode};
+use crate::env::Env;
+use crate::sys;
+use crate::term::Term;
+use std::mem::MaybeUninit;
+use std::ops::{Deref, DerefMut};
+
+/// The bytes of a binary term (not a bitstring with a partial byte), borrowed.
+#[inline(always)]
+pub(crate) fn inspect_binary<'a>(env: Env<'a>, term: Term<'a>) -> Option<&'a [u8]> {
+    let mut bin = MaybeUninit::<sys::ErlNifBinary>::uninit();
+    // SAFETY: term belongs to env; on success bin describes bytes that stay valid and
+    // unchanged as long as the term, i.e. for 'a.
+    unsafe {
+        if sys::enif_inspect_binary(env.as_raw(), term.as_raw(), bin.as_mut_ptr()) == 0 {
+            return None;
+        }
+        let bin = bin.assume_init();
+        Some(if bin.size == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(bin.data, bin.size)
+        })
+    }
+}
+
+impl<'a> Decode<'a> for &'a [u8] {
+    #[inline(always)]
+    fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
+        inspect_binary(env, term).ok_or_else(|| DecodeError::new(term, "a binary (&[u8])"))
+    }
+}
+
+impl<'a> Encode<'a> for &[u8] {
+    #[inline(always)]
+    fn encode(self, env: Env<'a>) -> Term<'a> {
+        crate::types::string::make_binary(env, self)
+    }
+}
+
+/// A binary argument, borrowed without copying: its bytes and its term (to return it,
+/// or to make sub-binaries of it).
+#[derive(Clone, Copy, Debug)]
+pub struct Binary<'a> {
+    term: Term<'a>,
+    bytes: &'a [u8],
+}
+
+impl<'a> Binary<'a> {
+    pub fn as_slice(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    pub fn term(&self) -> Term<'a> {
+        self.term
+    }
+
+    /// A sub-binary sharing this binary's memory: `bytes[start..start + len]`.
+    ///
+    /// Raises `ArgumentError` when the range is out of bounds.
+    pub fn sub_binary(&self, env: Env<'a>, start: usize, len: usize) -> Binary<'a> {
+        let end = start
+            .checked_add(len)
+            .filter(|&end| end <= self.bytes.len());
+        if end.is_none() {
+            crate::raise(crate::Error::argument_error(format!(
+                "sub-binary {start}..{} out of bounds of a binary of {} bytes",
+                start.saturating_add(len),
+                self.bytes.len()
+            )));
+        }
+        // SAFETY: the range is within the binary (checked above).
+        let term =
+            unsafe { sys::enif_make_sub_binary(env.as_raw(), self.term.as_raw(), start, len) };
+        Binary {
+            // SAFETY: the sub-binary is a new term of env.
+            term: unsafe { Term::from_raw(term) },
+            bytes: &self.bytes[start..start + len],
+        }
+    }
+}
+
+impl Deref for Binary<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.bytes
+    }
+}
+
+impl<'a> Decode<'a> for Binary<'a> {
+    #[inline(always)]
+    fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
+        match inspect_binary(env, term) {
+            Some(bytes) => Ok(Binary { term, bytes }),
+            None => Err(DecodeError::new(term, "a binary (Binary)")),
+        }
+    }
+}
+
+impl<'a> Encode<'a> for Binary<'a> {
+    #[inline(always)]
+    fn encode(self, _env: Env<'a>) -> Term<'a> {
+        self.term
+    }
+}
+
+/// An owned, writable buffer from the VM's binary allocator; encoding it turns it into
+/// a binary term without copying.
+pub struct OwnedBinary {
+    bin: sys::ErlNifBinary,
+}
+
+// SAFETY: an allocated ErlNifBinary not yet made into a term is plain owned memory.
+unsafe impl Send for OwnedBinary {}
+
+impl OwnedBinary {
+    /// A zero-filled binary of `size` bytes.
+    pub fn new(size: usize) -> OwnedBinary {
+        let mut bin = MaybeUninit::<sys::ErlNifBinary>::uninit();
+        // SAFETY: enif_alloc_binary initializes bin on success.
+        if unsafe { sys::enif_alloc_binary(size, bin.as_mut_ptr()) } == 0 {
+            crate::raise(crate::Error::exception(
+                "Elixir.SystemLimitError",
+                format!("could not allocate a binary of {size} bytes"),
+            ));
+        }
+        // SAFETY: initialized by the successful call above.
+        let bin = unsafe { bin.assume_init() };
+        if size > 0 {
+            // SAFETY: data points to `size` writable bytes.
+            unsafe { std::ptr::write_bytes(bin.data, 0, size) };
+        }
+        OwnedBinary { bin }
+    }
+
+    /// A binary holding a copy of `bytes`.
+    pub fn from_slice(bytes: &[u8]) -> OwnedBinary {
+        let mut owned = OwnedBinary::new(bytes.len());
+        owned.copy_from_slice(bytes);
+        owned
+    }
+}
+
+impl Deref for OwnedBinary {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        if self.bin.size == 0 {
+            return &[];
+        }
+        // SAFETY: data points to size initialized bytes owned by self.
+        unsafe { std::slice::from_raw_parts(self.bin.data, self.bin.size) }
+    }
+}
+
+impl DerefMut for OwnedBinary {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        if self.bin.size == 0 {
+            return &mut [];
+        }
+        // SAFETY: as above, and we have unique access.
+        unsafe { std::slice::from_raw_parts_mut(self.bin.data, self.bin.size) }
+    }
+}
+
+impl Drop for OwnedBinary {
+    fn drop(&mut self) {
+        // SAFETY: the binary is still ours (encode forgets self after handing it over).
+        unsafe { sys::enif_release_binary(&mut self.bin) }
+    }
+}
+
+impl<'a> Encode<'a> for OwnedBinary {
+    fn encode(self, env: Env<'a>) -> Term<'a> {
+        let mut this = std::mem::ManuallyDrop::new(self);
+        // SAFETY: enif_make_binary takes ownership of the binary; we never release it.
+        unsafe { Term::from_raw(sys::enif_make_binary(env.as_raw(), &mut this.bin)) }
+    }
+}

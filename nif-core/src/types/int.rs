@@ -1,0 +1,219 @@
+//! Integers: `i8`..`i64`, `u8`..`u64`, `isize`/`usize`, `i128`/`u128` (bignums).
+//!
+//! A value out of the Rust type's range is an `ArgumentError`, never a wrap.
+
+use crate::codec::{Decode, DecodeError, Encode};
+use crate::env::Env;
+use crate::sys;
+use crate::term::{Term, TermType};
+
+#[inline(always)]
+fn get_i64(env: Env<'_>, term: Term<'_>) -> Option<i64> {
+    let mut value = 0i64;
+    // SAFETY: term belongs to env; value is a valid out-pointer.
+    (unsafe { sys::enif_get_int64(env.as_raw(), term.as_raw(), &mut value) } != 0).then_some(value)
+}
+
+#[inline(always)]
+fn get_u64(env: Env<'_>, term: Term<'_>) -> Option<u64> {
+    let mut value = 0u64;
+    // SAFETY: as above.
+    (unsafe { sys::enif_get_uint64(env.as_raw(), term.as_raw(), &mut value) } != 0).then_some(value)
+}
+
+/// The error for an integer type: says the range only when the term is an integer.
+#[cold]
+#[inline(never)]
+fn int_error<'a>(
+    env: Env<'a>,
+    term: Term<'a>,
+    rust: &str,
+    min: &str,
+    max: &str,
+) -> DecodeError<'a> {
+    if term.term_type(env) == TermType::Integer {
+        DecodeError::new(term, format!("an integer in {min}..{max} ({rust})"))
+    } else {
+        DecodeError::new(term, format!("an integer ({rust})"))
+    }
+}
+
+macro_rules! signed {
+    ($($t:ty),*) => {$(
+        impl<'a> Decode<'a> for $t {
+            #[inline(always)]
+            fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
+                match get_i64(env, term).and_then(|v| <$t>::try_from(v).ok()) {
+                    Some(v) => Ok(v),
+                    None => Err(int_error(env, term, stringify!($t), &<$t>::MIN.to_string(), &<$t>::MAX.to_string())),
+                }
+            }
+        }
+        impl<'a> Encode<'a> for $t {
+            #[inline(always)]
+            fn encode(self, env: Env<'a>) -> Term<'a> {
+                // SAFETY: enif_make_int64 builds a term in env.
+                unsafe { Term::from_raw(sys::enif_make_int64(env.as_raw(), self as i64)) }
+            }
+        }
+    )*};
+}
+
+macro_rules! unsigned {
+    ($($t:ty),*) => {$(
+        impl<'a> Decode<'a> for $t {
+            #[inline(always)]
+            fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
+                match get_u64(env, term).and_then(|v| <$t>::try_from(v).ok()) {
+                    Some(v) => Ok(v),
+                    None => Err(int_error(env, term, stringify!($t), "0", &<$t>::MAX.to_string())),
+                }
+            }
+        }
+        impl<'a> Encode<'a> for $t {
+            #[inline(always)]
+            fn encode(self, env: Env<'a>) -> Term<'a> {
+                // SAFETY: enif_make_uint64 builds a term in env.
+                unsafe { Term::from_raw(sys::enif_make_uint64(env.as_raw(), self as u64)) }
+            }
+        }
+    )*};
+}
+
+signed!(i8, i16, i32, i64, isize);
+unsigned!(u8, u16, u32, u64, usize);
+
+// Bignums go through the external term format: SMALL_BIG_EXT (tag 110) is
+// `131, 110, n, sign, n little-endian digit bytes`; LARGE_BIG_EXT (111) has a 4-byte n.
+const VERSION_MAGIC: u8 = 131;
+const SMALL_BIG_EXT: u8 = 110;
+const LARGE_BIG_EXT: u8 = 111;
+
+/// Sign and little-endian magnitude of any integer term; `None` if not an integer.
+pub(crate) fn integer_parts<'a>(env: Env<'a>, term: Term<'a>) -> Option<(bool, Vec<u8>)> {
+    if let Some(v) = get_i64(env, term) {
+        return Some((v < 0, v.unsigned_abs().to_le_bytes().to_vec()));
+    }
+    if term.term_type(env) != TermType::Integer {
+        return None;
+    }
+    let mut bin = std::mem::MaybeUninit::<sys::ErlNifBinary>::uninit();
+    // SAFETY: term belongs to env; on success bin is an owned binary we release below.
+    if unsafe { sys::enif_term_to_binary(env.as_raw(), term.as_raw(), bin.as_mut_ptr()) } == 0 {
+        return None;
+    }
+    // SAFETY: enif_term_to_binary succeeded, so bin is initialized.
+    let mut bin = unsafe { bin.assume_init() };
+    // SAFETY: data/size describe the binary just allocated.
+    let bytes = unsafe { std::slice::from_raw_parts(bin.data, bin.size) };
+    let parts = match bytes {
+        [VERSION_MAGIC, SMALL_BIG_EXT, n, sign, rest @ ..] if rest.len() == *n as usize => {
+            Some((*sign != 0, rest.to_vec()))
+        }
+        [VERSION_MAGIC, LARGE_BIG_EXT, a, b, c, d, sign, rest @ ..]
+            if rest.len() == u32::from_be_bytes([*a, *b, *c, *d]) as usize =>
+        {
+            Some((*sign != 0, rest.to_vec()))
+        }
+        _ => None,
+    };
+    // SAFETY: we own bin and release it once.
+    unsafe { sys::enif_release_binary(&mut bin) };
+    parts
+}
+
+/// Makes an integer term of any size from a sign and a little-endian magnitude.
+pub(crate) fn make_integer<'a>(env: Env<'a>, negative: bool, magnitude_le: &[u8]) -> Term<'a> {
+    let len = magnitude_le
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |i| i + 1);
+    let digits = &magnitude_le[..len];
+    let mut ext = Vec::with_capacity(len + 7);
+    ext.push(VERSION_MAGIC);
+    if len <= 255 {
+        ext.extend_from_slice(&[SMALL_BIG_EXT, len as u8, negative as u8]);
+    } else {
+        ext.push(LARGE_BIG_EXT);
+        ext.extend_from_slice(&(len as u32).to_be_bytes());
+        ext.push(negative as u8);
+    }
+    ext.extend_from_slice(digits);
+    let mut out = 0;
+    // SAFETY: ext is a complete external term; binary_to_term builds a term in env and
+    // returns 0 on malformed input, which cannot happen for the bytes built above.
+    let read =
+        unsafe { sys::enif_binary_to_term(env.as_raw(), ext.as_ptr(), ext.len(), &mut out, 0) };
+    assert!(read != 0, "oxbeam: could not build a bignum term");
+    // SAFETY: out was set by enif_binary_to_term in env.
+    unsafe { Term::from_raw(out) }
+}
+
+impl<'a> Decode<'a> for i128 {
+    fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
+        if let Some(v) = get_i64(env, term) {
+            return Ok(v as i128);
+        }
+        let value = integer_parts(env, term).and_then(|(negative, mag)| {
+            if mag.len() > 16 {
+                return None;
+            }
+            let mut buf = [0u8; 16];
+            buf[..mag.len()].copy_from_slice(&mag);
+            let m = u128::from_le_bytes(buf);
+            if negative {
+                if m <= i128::MAX as u128 + 1 {
+                    Some((m as i128).wrapping_neg())
+                } else {
+                    None
+                }
+            } else {
+                i128::try_from(m).ok()
+            }
+        });
+        value.ok_or_else(|| {
+            int_error(
+                env,
+                term,
+                "i128",
+                &i128::MIN.to_string(),
+                &i128::MAX.to_string(),
+            )
+        })
+    }
+}
+
+impl<'a> Decode<'a> for u128 {
+    fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
+        if let Some(v) = get_u64(env, term) {
+            return Ok(v as u128);
+        }
+        let value = integer_parts(env, term).and_then(|(negative, mag)| {
+            if negative || mag.len() > 16 {
+                return None;
+            }
+            let mut buf = [0u8; 16];
+            buf[..mag.len()].copy_from_slice(&mag);
+            Some(u128::from_le_bytes(buf))
+        });
+        value.ok_or_else(|| int_error(env, term, "u128", "0", &u128::MAX.to_string()))
+    }
+}
+
+impl<'a> Encode<'a> for i128 {
+    fn encode(self, env: Env<'a>) -> Term<'a> {
+        match i64::try_from(self) {
+            Ok(v) => v.encode(env),
+            Err(_) => make_integer(env, self < 0, &self.unsigned_abs().to_le_bytes()),
+        }
+    }
+}
+
+impl<'a> Encode<'a> for u128 {
+    fn encode(self, env: Env<'a>) -> Term<'a> {
+        match u64::try_from(self) {
+            Ok(v) => v.encode(env),
+            Err(_) => make_integer(env, false, &self.to_le_bytes()),
+        }
+    }
+}

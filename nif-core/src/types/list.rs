@@ -1,0 +1,203 @@
+//! Lists: `Vec<T>` both ways, slices for encoding, and [`ListIterator`] for decoding
+//! without allocating. An improper list is a decode error.
+
+use crate::codec::{Decode, DecodeError, Encode, PathStep};
+use crate::env::Env;
+use crate::sys;
+use crate::term::Term;
+
+/// Number of elements of a proper list, `None` for anything else.
+#[inline(always)]
+fn list_length(env: Env<'_>, term: Term<'_>) -> Option<usize> {
+    let mut len = 0;
+    // SAFETY: term belongs to env; len is a valid out-pointer.
+    (unsafe { sys::enif_get_list_length(env.as_raw(), term.as_raw(), &mut len) } != 0)
+        .then_some(len as usize)
+}
+
+#[cold]
+#[inline(never)]
+fn not_a_list<'a>(term: Term<'a>, rust: &str) -> DecodeError<'a> {
+    DecodeError::new(
+        term,
+        format!("a list ({})", crate::types::short_type_name(rust)),
+    )
+}
+
+/// A proper list, walked lazily: yields each element as a [`Term`]. Decoding checks
+/// that the list is proper; iterating allocates nothing.
+#[derive(Clone, Copy)]
+pub struct ListIterator<'a> {
+    env: Env<'a>,
+    rest: Term<'a>,
+    remaining: usize,
+}
+
+impl<'a> ListIterator<'a> {
+    /// Number of elements not yet yielded.
+    pub fn remaining(&self) -> usize {
+        self.remaining
+    }
+}
+
+impl<'a> Iterator for ListIterator<'a> {
+    type Item = Term<'a>;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<Term<'a>> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let (mut head, mut tail) = (0, 0);
+        // SAFETY: rest is a non-empty proper list of env (checked at decode).
+        unsafe {
+            sys::enif_get_list_cell(self.env.as_raw(), self.rest.as_raw(), &mut head, &mut tail)
+        };
+        self.remaining -= 1;
+        // SAFETY: head and tail are terms of env.
+        self.rest = unsafe { Term::from_raw(tail) };
+        Some(unsafe { Term::from_raw(head) })
+    }
+
+    #[inline]
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for ListIterator<'_> {}
+
+impl<'a> Decode<'a> for ListIterator<'a> {
+    #[inline(always)]
+    fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
+        match list_length(env, term) {
+            Some(remaining) => Ok(ListIterator {
+                env,
+                rest: term,
+                remaining,
+            }),
+            None => Err(not_a_list(term, "ListIterator")),
+        }
+    }
+}
+
+impl<'a, T: Decode<'a>> Decode<'a> for Vec<T> {
+    #[inline]
+    fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
+        let iter = match list_length(env, term) {
+            Some(remaining) => ListIterator {
+                env,
+                rest: term,
+                remaining,
+            },
+            None => return Err(not_a_list(term, std::any::type_name::<Self>())),
+        };
+        let mut out = Vec::with_capacity(iter.remaining);
+        for (index, element) in iter.enumerate() {
+            match T::decode(element, env) {
+                Ok(value) => out.push(value),
+                Err(error) => return Err(error.inside(PathStep::ListElement(index))),
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Up to this many elements, the terms of a list being built sit on the stack.
+const STACK_TERMS: usize = 256;
+
+/// Builds a list from exactly `len` encoded items, with one
+/// `enif_make_list_from_array`. The temporary array is on the stack for short lists
+/// and from `enif_alloc` otherwise: glibc `malloc` of 128 KiB or more inside the BEAM
+/// is a fresh `mmap` (and page faults) on every call.
+#[inline]
+pub(crate) fn make_list_exact<'a, I>(env: Env<'a>, len: usize, items: I) -> Term<'a>
+where
+    I: Iterator<Item = Term<'a>>,
+{
+    if len <= STACK_TERMS {
+        let mut buf = [0 as sys::ERL_NIF_TERM; STACK_TERMS];
+        let mut n = 0;
+        for term in items.take(len) {
+            buf[n] = term.as_raw();
+            n += 1;
+        }
+        // SAFETY: buf[..n] holds n terms of env.
+        unsafe {
+            Term::from_raw(sys::enif_make_list_from_array(
+                env.as_raw(),
+                buf.as_ptr(),
+                n as _,
+            ))
+        }
+    } else {
+        let mut buf = crate::types::TermBuffer::new(len);
+        for term in items.take(len) {
+            buf.push(term.as_raw());
+        }
+        // SAFETY: the buffer holds buf.len() terms of env.
+        unsafe {
+            Term::from_raw(sys::enif_make_list_from_array(
+                env.as_raw(),
+                buf.as_ptr(),
+                buf.len() as _,
+            ))
+        }
+    }
+}
+
+impl<'a, T: Encode<'a>> Encode<'a> for Vec<T> {
+    #[inline]
+    fn encode(self, env: Env<'a>) -> Term<'a> {
+        let len = self.len();
+        make_list_exact(env, len, self.into_iter().map(|item| item.encode(env)))
+    }
+}
+
+impl<'a, 'b, T> Encode<'a> for &'b [T]
+where
+    &'b T: Encode<'a>,
+{
+    #[inline]
+    fn encode(self, env: Env<'a>) -> Term<'a> {
+        make_list_exact(env, self.len(), self.iter().map(|item| item.encode(env)))
+    }
+}
+
+impl<'a, 'b, T> Encode<'a> for &'b Vec<T>
+where
+    &'b T: Encode<'a>,
+{
+    #[inline]
+    fn encode(self, env: Env<'a>) -> Term<'a> {
+        self.as_slice().encode(env)
+    }
+}
+
+macro_rules! encode_ref_by_copy {
+    ($($t:ty),*) => {$(
+        impl<'a> Encode<'a> for &$t {
+            #[inline(always)]
+            fn encode(self, env: Env<'a>) -> Term<'a> {
+                (*self).encode(env)
+            }
+        }
+    )*};
+}
+encode_ref_by_copy!(
+    i8,
+    i16,
+    i32,
+    i64,
+    isize,
+    u16,
+    u32,
+    u64,
+    usize,
+    i128,
+    u128,
+    f32,
+    f64,
+    bool,
+    crate::Atom
+);

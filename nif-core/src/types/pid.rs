@@ -1,0 +1,57 @@
+//! [`LocalPid`]: the pid of a process on this node.
+
+use crate::codec::{Decode, DecodeError, Encode};
+use crate::env::Env;
+use crate::sys;
+use crate::term::Term;
+use std::mem::MaybeUninit;
+
+/// A local process identifier.
+#[derive(Clone, Copy)]
+pub struct LocalPid {
+    raw: sys::ErlNifPid,
+}
+
+impl LocalPid {
+    /// The raw `ErlNifPid`, for erl_nif calls oxbeam does not wrap.
+    pub fn as_raw(&self) -> &sys::ErlNifPid {
+        &self.raw
+    }
+}
+
+impl PartialEq for LocalPid {
+    fn eq(&self, other: &Self) -> bool {
+        self.raw.pid == other.raw.pid
+    }
+}
+impl Eq for LocalPid {}
+
+impl std::fmt::Debug for LocalPid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "LocalPid({:#x})", self.raw.pid)
+    }
+}
+
+impl<'a> Decode<'a> for LocalPid {
+    #[inline]
+    fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
+        let mut raw = MaybeUninit::<sys::ErlNifPid>::uninit();
+        // SAFETY: term belongs to env; raw is initialized on success.
+        if unsafe { sys::enif_get_local_pid(env.as_raw(), term.as_raw(), raw.as_mut_ptr()) } != 0 {
+            Ok(LocalPid {
+                raw: unsafe { raw.assume_init() },
+            })
+        } else {
+            Err(DecodeError::new(term, "a local pid (LocalPid)"))
+        }
+    }
+}
+
+impl<'a> Encode<'a> for LocalPid {
+    #[inline]
+    fn encode(self, _env: Env<'a>) -> Term<'a> {
+        // SAFETY: a pid term is an immediate, valid in every environment
+        // (enif_make_pid is a macro returning the `pid` field in erl_nif.h).
+        unsafe { Term::from_raw(self.raw.pid) }
+    }
+}

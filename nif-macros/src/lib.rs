@@ -1,0 +1,28 @@
+//! Procedural macros of oxbeam. This file is only the entry: parsing and code
+//! generation are plain functions in the modules below, unit-tested without a compiler
+//! round trip. Generated code refers only to `::oxbeam::__rt`.
+
+use proc_macro::TokenStream;
+
+mod init;
+mod nif;
+mod typespec;
+
+/// Makes a plain Rust function callable from Erlang/Elixir. See the `oxbeam` crate.
+///
+/// Options: `name = "erlang_name"`, `schedule = "normal" | "dirty_cpu" | "dirty_io"`.
+#[proc_macro_attribute]
+pub fn nif(attr: TokenStream, item: TokenStream) -> TokenStream {
+    nif::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// The library's entry point: `oxbeam::init!("Elixir.MyApp.Native");`, once per crate.
+/// Every `#[nif]` of the crate is registered automatically.
+#[proc_macro]
+pub fn init(input: TokenStream) -> TokenStream {
+    init::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}

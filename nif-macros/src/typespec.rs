@@ -1,0 +1,132 @@
+//! Elixir typespecs for Rust types, for the `@spec` of generated stubs. Purely
+//! syntactic: a type oxbeam does not know becomes `term()`.
+
+use syn::{GenericArgument, PathArguments, Type};
+
+/// Where the type appears: arguments accept more than results produce (an integer is
+/// accepted for a float argument).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Position {
+    Argument,
+    Return,
+}
+
+pub fn typespec(ty: &Type, position: Position) -> String {
+    match ty {
+        Type::Reference(r) => typespec(&r.elem, position),
+        Type::Paren(p) => typespec(&p.elem, position),
+        Type::Group(g) => typespec(&g.elem, position),
+        Type::Slice(s) => slice_spec(&s.elem, position),
+        Type::Tuple(t) if t.elems.is_empty() => ":ok".into(),
+        Type::Tuple(t) => {
+            let elems: Vec<String> = t.elems.iter().map(|e| typespec(e, position)).collect();
+            format!("{{{}}}", elems.join(", "))
+        }
+        Type::Path(p) => {
+            let Some(last) = p.path.segments.last() else {
+                return "term()".into();
+            };
+            let args = generic_types(&last.arguments);
+            let name = last.ident.to_string();
+            match (name.as_str(), args.as_slice()) {
+                ("u8" | "u16" | "u32" | "u64" | "u128" | "usize", _) => "non_neg_integer()".into(),
+                ("i8" | "i16" | "i32" | "i64" | "i128" | "isize", _) => "integer()".into(),
+                ("f32" | "f64", _) if position == Position::Argument => "number()".into(),
+                ("f32" | "f64", _) => "float()".into(),
+                ("bool", _) => "boolean()".into(),
+                ("Atom", _) => "atom()".into(),
+                ("str" | "String", _) => "String.t()".into(),
+                ("Binary" | "OwnedBinary", _) => "binary()".into(),
+                ("LocalPid", _) => "pid()".into(),
+                ("Term", _) => "term()".into(),
+                ("ListIterator", _) => "list()".into(),
+                ("Vec", [inner]) => slice_spec(inner, position),
+                ("Option", [inner]) => format!("{} | nil", typespec(inner, position)),
+                ("HashMap" | "BTreeMap", [k, v, ..]) => format!(
+                    "%{{optional({}) => {}}}",
+                    typespec(k, position),
+                    typespec(v, position)
+                ),
+                ("Result", [ok]) => typespec(ok, position),
+                ("Result", [ok, err]) if is_oxbeam_error(err) => typespec(ok, position),
+                ("Result", [ok, err]) => format!(
+                    "{{:ok, {}}} | {{:error, {}}}",
+                    typespec(ok, position),
+                    typespec(err, position)
+                ),
+                _ => "term()".into(),
+            }
+        }
+        _ => "term()".into(),
+    }
+}
+
+fn slice_spec(elem: &Type, position: Position) -> String {
+    if let Type::Path(p) = elem {
+        if p.path.is_ident("u8") {
+            return "binary()".into();
+        }
+    }
+    format!("[{}]", typespec(elem, position))
+}
+
+fn generic_types(args: &PathArguments) -> Vec<&Type> {
+    match args {
+        PathArguments::AngleBracketed(a) => a
+            .args
+            .iter()
+            .filter_map(|arg| match arg {
+                GenericArgument::Type(t) => Some(t),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// `Error`, `oxbeam::Error`: a `Result` with it raises on `Err`.
+pub fn is_oxbeam_error(ty: &Type) -> bool {
+    matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Error"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    fn arg(ty: Type) -> String {
+        typespec(&ty, Position::Argument)
+    }
+    fn ret(ty: Type) -> String {
+        typespec(&ty, Position::Return)
+    }
+
+    #[test]
+    fn scalars() {
+        assert_eq!(arg(parse_quote!(i64)), "integer()");
+        assert_eq!(arg(parse_quote!(u8)), "non_neg_integer()");
+        assert_eq!(arg(parse_quote!(f64)), "number()");
+        assert_eq!(ret(parse_quote!(f64)), "float()");
+        assert_eq!(ret(parse_quote!(())), ":ok");
+        assert_eq!(arg(parse_quote!(&'a str)), "String.t()");
+        assert_eq!(arg(parse_quote!(&[u8])), "binary()");
+    }
+
+    #[test]
+    fn containers() {
+        assert_eq!(arg(parse_quote!(Vec<i64>)), "[integer()]");
+        assert_eq!(arg(parse_quote!((i64, String))), "{integer(), String.t()}");
+        assert_eq!(arg(parse_quote!(Option<bool>)), "boolean() | nil");
+        assert_eq!(
+            arg(parse_quote!(HashMap<String, i64>)),
+            "%{optional(String.t()) => integer()}"
+        );
+        assert_eq!(ret(parse_quote!(oxbeam::Result<i64>)), "integer()");
+        assert_eq!(ret(parse_quote!(Result<i64, oxbeam::Error>)), "integer()");
+        assert_eq!(
+            ret(parse_quote!(Result<i64, String>)),
+            "{:ok, integer()} | {:error, String.t()}"
+        );
+        assert_eq!(arg(parse_quote!(MyStruct)), "term()");
+    }
+}

@@ -293,8 +293,11 @@ pub fn generate(spec: &NifSpec) -> TokenStream {
         ReturnType::Default => fn_name.span(),
         ReturnType::Type(_, ty) => ty.span(),
     };
+    // Spanned on the return type, so "cannot be returned" errors point at it.
+    let result = proc_macro2::Ident::new("__result", ret_span);
     let into_return = quote_spanned! {ret_span=>
-        ::oxbeam::__rt::NifReturn::into_return(#fn_name(#(#call_args),*), env)
+        let #result = #fn_name(#(#call_args),*);
+        ::oxbeam::__rt::NifReturn::into_return(#result, env)
     };
 
     quote! {

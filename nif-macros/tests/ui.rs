@@ -1,0 +1,8 @@
+//! Compile errors of `#[nif]` and `init!` misuse, with their exact messages in
+//! `ui/*.stderr` (regenerate with `TRYBUILD=overwrite cargo test -p oxbeam-macros`).
+
+#[test]
+fn misuse_is_a_compile_error() {
+    let cases = trybuild::TestCases::new();
+    cases.compile_fail("tests/ui/*.rs");
+}

@@ -1,0 +1,8 @@
+use oxbeam::nif;
+
+#[nif]
+fn identity<T>(value: T) -> T {
+    value
+}
+
+fn main() {}

@@ -1,0 +1,3 @@
+oxbeam::init!("MyApp.Native");
+
+fn main() {}

@@ -1,0 +1,3 @@
+oxbeam::init!(Elixir.MyApp.Native);
+
+fn main() {}

@@ -1,0 +1,10 @@
+use oxbeam::nif;
+
+struct Handle;
+
+#[nif]
+fn open() -> Handle {
+    Handle
+}
+
+fn main() {}

@@ -304,7 +304,7 @@ pub fn generate(spec: &NifSpec) -> TokenStream {
         #function
 
         #[doc(hidden)]
-        #[allow(non_snake_case)]
+        #[allow(non_snake_case, clippy::let_unit_value)]
         unsafe extern "C" fn #wrapper(
             env: *mut ::oxbeam::__rt::sys::ErlNifEnv,
             argc: ::std::os::raw::c_int,

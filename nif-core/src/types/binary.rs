@@ -179,3 +179,108 @@ impl<'a> Encode<'a> for OwnedBinary {
         unsafe { Term::from_raw(sys::enif_make_binary(env.as_raw(), &mut this.bin)) }
     }
 }
+
+/// A new binary of a given size, written in place, then finished into its term: no
+/// intermediate buffer and no copy.
+///
+/// ```ignore
+/// let mut out = NewBinary::new(env, 3);
+/// out.copy_from_slice(b"abc");
+/// out.finish() // the term
+/// ```
+pub struct NewBinary<'a> {
+    term: Term<'a>,
+    bytes: &'a mut [u8],
+}
+
+impl<'a> NewBinary<'a> {
+    /// A zero-filled binary of `size` bytes in `env`.
+    pub fn new(env: Env<'a>, size: usize) -> NewBinary<'a> {
+        let mut term = 0;
+        // SAFETY: enif_make_new_binary returns `size` writable bytes owned by the new
+        // term, which lives as long as env; nothing else can see the term until
+        // `finish`, so this is the only reference to the bytes.
+        let bytes = unsafe {
+            let data = sys::enif_make_new_binary(env.as_raw(), size, &mut term);
+            if size == 0 {
+                &mut []
+            } else {
+                std::ptr::write_bytes(data, 0, size);
+                std::slice::from_raw_parts_mut(data, size)
+            }
+        };
+        NewBinary {
+            // SAFETY: term was just built in env.
+            term: unsafe { Term::from_raw(term) },
+            bytes,
+        }
+    }
+
+    /// The binary term, with what was written.
+    pub fn finish(self) -> Term<'a> {
+        self.term
+    }
+}
+
+impl Deref for NewBinary<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.bytes
+    }
+}
+
+impl DerefMut for NewBinary<'_> {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        self.bytes
+    }
+}
+
+impl<'a> Encode<'a> for NewBinary<'a> {
+    fn encode(self, _env: Env<'a>) -> Term<'a> {
+        self.finish()
+    }
+}
+
+/// An iodata argument (a binary, or an iolist of binaries, bytes and nested iolists)
+/// seen as one flat binary. A binary is borrowed as is; an iolist is flattened once
+/// by the VM into a new binary.
+#[derive(Clone, Copy, Debug)]
+pub struct IoData<'a> {
+    bytes: &'a [u8],
+}
+
+impl<'a> IoData<'a> {
+    pub fn as_slice(&self) -> &'a [u8] {
+        self.bytes
+    }
+}
+
+impl Deref for IoData<'_> {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        self.bytes
+    }
+}
+
+impl<'a> Decode<'a> for IoData<'a> {
+    fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
+        let mut bin = MaybeUninit::<sys::ErlNifBinary>::uninit();
+        // SAFETY: term belongs to env; on success the bytes live as long as env (the VM
+        // keeps a flattened iolist alive until the environment is freed).
+        unsafe {
+            if sys::enif_inspect_iolist_as_binary(env.as_raw(), term.as_raw(), bin.as_mut_ptr())
+                == 0
+            {
+                return Err(DecodeError::new(term, "iodata (IoData)"));
+            }
+            let bin = bin.assume_init();
+            Ok(IoData {
+                bytes: if bin.size == 0 {
+                    &[]
+                } else {
+                    std::slice::from_raw_parts(bin.data, bin.size)
+                },
+            })
+        }
+    }
+}

@@ -38,6 +38,16 @@ impl<'a> ListIterator<'a> {
     pub fn remaining(&self) -> usize {
         self.remaining
     }
+
+    /// The elements decoded as `T`, lazily.
+    pub fn decode_each<T: Decode<'a>>(
+        self,
+    ) -> impl Iterator<Item = Result<T, DecodeError<'a>>> + 'a {
+        let env = self.env;
+        self.enumerate().map(move |(index, term)| {
+            T::decode(term, env).map_err(|e| e.inside(PathStep::ListElement(index)))
+        })
+    }
 }
 
 impl<'a> Iterator for ListIterator<'a> {
@@ -201,3 +211,34 @@ encode_ref_by_copy!(
     bool,
     crate::Atom
 );
+
+/// Encodes the items of an iterator as a list, built with one
+/// `enif_make_list_from_array` (no intermediate `Vec` of Rust values).
+pub struct ListFromIter<I>(pub I);
+
+impl<'a, I> Encode<'a> for ListFromIter<I>
+where
+    I: IntoIterator,
+    I::Item: Encode<'a>,
+{
+    #[inline]
+    fn encode(self, env: Env<'a>) -> Term<'a> {
+        let iter = self.0.into_iter();
+        let (low, high) = iter.size_hint();
+        if high == Some(low) {
+            return make_list_exact(env, low, iter.map(|item| item.encode(env)));
+        }
+        let mut buf = crate::types::TermBuffer::new(low.max(16));
+        for item in iter {
+            buf.push(item.encode(env).as_raw());
+        }
+        // SAFETY: buf holds buf.len() terms of env.
+        unsafe {
+            Term::from_raw(sys::enif_make_list_from_array(
+                env.as_raw(),
+                buf.as_ptr(),
+                buf.len() as _,
+            ))
+        }
+    }
+}

@@ -157,3 +157,231 @@ impl<'a, K: Encode<'a>, V: Encode<'a>> Encode<'a> for BTreeMap<K, V> {
         )
     }
 }
+
+/// A map argument, borrowed: look up keys and iterate entries without building a
+/// Rust map (no hashing, no allocation).
+#[derive(Clone, Copy, Debug)]
+pub struct MapView<'a> {
+    env: Env<'a>,
+    term: Term<'a>,
+    len: usize,
+}
+
+impl<'a> MapView<'a> {
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn term(&self) -> Term<'a> {
+        self.term
+    }
+
+    /// The value under `key`, if any.
+    pub fn get(&self, key: impl Encode<'a>) -> Option<Term<'a>> {
+        let key = key.encode(self.env);
+        let mut value = 0;
+        // SAFETY: both terms belong to env; value is a valid out-pointer.
+        (unsafe {
+            sys::enif_get_map_value(
+                self.env.as_raw(),
+                self.term.as_raw(),
+                key.as_raw(),
+                &mut value,
+            )
+        } != 0)
+            // SAFETY: value is a term of env.
+            .then(|| unsafe { Term::from_raw(value) })
+    }
+
+    /// Iterates over the entries (in the map's internal order).
+    pub fn iter(&self) -> MapIter<'a> {
+        let mut iter = MaybeUninit::<sys::ErlNifMapIterator>::uninit();
+        // SAFETY: term is a map of env (checked at decode); the iterator is destroyed
+        // by MapIter's Drop.
+        unsafe {
+            sys::enif_map_iterator_create(
+                self.env.as_raw(),
+                self.term.as_raw(),
+                iter.as_mut_ptr(),
+                sys::ErlNifMapIteratorEntry::ERL_NIF_MAP_ITERATOR_HEAD,
+            );
+            MapIter {
+                env: self.env,
+                iter: iter.assume_init(),
+                remaining: self.len,
+            }
+        }
+    }
+}
+
+impl<'a> IntoIterator for MapView<'a> {
+    type Item = (Term<'a>, Term<'a>);
+    type IntoIter = MapIter<'a>;
+    fn into_iter(self) -> MapIter<'a> {
+        self.iter()
+    }
+}
+
+impl<'a> Decode<'a> for MapView<'a> {
+    #[inline(always)]
+    fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
+        match map_size(env, term) {
+            Some(len) => Ok(MapView { env, term, len }),
+            None => Err(not_a_map(term, "MapView")),
+        }
+    }
+}
+
+impl<'a> Encode<'a> for MapView<'a> {
+    fn encode(self, _env: Env<'a>) -> Term<'a> {
+        self.term
+    }
+}
+
+/// The entries of a [`MapView`], as `(key, value)` terms.
+pub struct MapIter<'a> {
+    env: Env<'a>,
+    iter: sys::ErlNifMapIterator,
+    remaining: usize,
+}
+
+impl<'a> Iterator for MapIter<'a> {
+    type Item = (Term<'a>, Term<'a>);
+
+    #[inline]
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let (mut key, mut value) = (0, 0);
+        // SAFETY: the iterator was created on a map of env and is not yet destroyed.
+        unsafe {
+            if sys::enif_map_iterator_get_pair(
+                self.env.as_raw(),
+                &mut self.iter,
+                &mut key,
+                &mut value,
+            ) == 0
+            {
+                self.remaining = 0;
+                return None;
+            }
+            sys::enif_map_iterator_next(self.env.as_raw(), &mut self.iter);
+            self.remaining -= 1;
+            Some((Term::from_raw(key), Term::from_raw(value)))
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining, Some(self.remaining))
+    }
+}
+
+impl ExactSizeIterator for MapIter<'_> {}
+
+impl Drop for MapIter<'_> {
+    fn drop(&mut self) {
+        // SAFETY: created in MapView::iter, destroyed exactly once here.
+        unsafe { sys::enif_map_iterator_destroy(self.env.as_raw(), &mut self.iter) }
+    }
+}
+
+/// Encodes the `(key, value)` pairs of an iterator as a map, built with one
+/// `enif_make_map_from_arrays`. When two keys are equal, the last one wins (as in
+/// `Map.new/1`): `enif_make_map_from_arrays` is not a reliable duplicate check, so
+/// duplicates are removed first (by sorting key hashes; no cost when keys differ
+/// beyond one pass and a sort of 8-byte hashes).
+pub struct MapFromIter<I>(pub I);
+
+impl<'a, I, K, V> Encode<'a> for MapFromIter<I>
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Encode<'a>,
+    V: Encode<'a>,
+{
+    fn encode(self, env: Env<'a>) -> Term<'a> {
+        let iter = self.0.into_iter();
+        let mut keys = TermBuffer::new(iter.size_hint().0);
+        let mut values = TermBuffer::new(iter.size_hint().0);
+        for (k, v) in iter {
+            keys.push(k.encode(env).as_raw());
+            values.push(v.encode(env).as_raw());
+        }
+        dedupe_keep_last(&mut keys, &mut values);
+        let mut map = 0;
+        // SAFETY: both buffers hold keys.len() terms of env, keys distinct.
+        let ok = unsafe {
+            sys::enif_make_map_from_arrays(
+                env.as_raw(),
+                keys.as_mut_ptr(),
+                values.as_mut_ptr(),
+                keys.len(),
+                &mut map,
+            )
+        };
+        assert!(ok != 0, "enif_make_map_from_arrays refused distinct keys");
+        // SAFETY: map was built in env.
+        unsafe { Term::from_raw(map) }
+    }
+}
+
+/// Removes entries whose key equals a later entry's key, keeping order otherwise.
+fn dedupe_keep_last(keys: &mut TermBuffer, values: &mut TermBuffer) {
+    let n = keys.len();
+    if n < 2 {
+        return;
+    }
+    // SAFETY: the buffers hold n initialized terms each.
+    let (ks, vs) = unsafe {
+        (
+            std::slice::from_raw_parts_mut(keys.as_mut_ptr(), n),
+            std::slice::from_raw_parts_mut(values.as_mut_ptr(), n),
+        )
+    };
+    let mut order: Vec<(u64, u32)> = ks
+        .iter()
+        .enumerate()
+        // SAFETY: enif_hash only reads the term.
+        .map(|(i, &k)| {
+            (
+                unsafe { sys::enif_hash(sys::ErlNifHash::ERL_NIF_INTERNAL_HASH, k, 0) },
+                i as u32,
+            )
+        })
+        .collect();
+    order.sort_unstable();
+    let mut drop_index = Vec::new();
+    for run in order
+        .chunk_by(|a, b| a.0 == b.0)
+        .filter(|run| run.len() > 1)
+    {
+        for &(_, i) in run {
+            // SAFETY: enif_is_identical only reads the two terms.
+            let identical = |other: u32| unsafe { sys::enif_is_identical(ks[i as usize], ks[other as usize]) } != 0;
+            if run.iter().any(|&(_, other)| other > i && identical(other)) {
+                drop_index.push(i as usize);
+            }
+        }
+    }
+    if drop_index.is_empty() {
+        return;
+    }
+    drop_index.sort_unstable();
+    let mut write = 0;
+    let mut drops = drop_index.iter().peekable();
+    for read in 0..n {
+        if drops.peek() == Some(&&read) {
+            drops.next();
+            continue;
+        }
+        ks[write] = ks[read];
+        vs[write] = vs[read];
+        write += 1;
+    }
+    keys.truncate(write);
+    values.truncate(write);
+}

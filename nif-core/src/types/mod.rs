@@ -9,6 +9,7 @@ pub mod list;
 pub mod map;
 pub mod option;
 pub mod pid;
+pub mod reference;
 pub mod result;
 pub mod string;
 pub mod tuple;
@@ -83,6 +84,10 @@ impl TermBuffer {
 
     pub(crate) fn as_mut_ptr(&mut self) -> *mut sys::ERL_NIF_TERM {
         self.ptr
+    }
+
+    pub(crate) fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
     }
 }
 

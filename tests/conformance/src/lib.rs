@@ -3,5 +3,6 @@
 
 mod basics;
 mod errors;
+mod types;
 
 oxbeam::init!("Elixir.Oxbeam.Test.Conformance");

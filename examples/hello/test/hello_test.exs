@@ -23,6 +23,7 @@ defmodule HelloTest do
 
   test "the stubs carry the Rust docs" do
     {:docs_v1, _, _, _, _, _, docs} = Code.fetch_docs(Hello)
+
     assert [%{"en" => "Adds two integers."}] =
              for({{:function, :add, 2}, _, _, doc, _} <- docs, do: doc)
   end

@@ -1,0 +1,170 @@
+defmodule Oxbeam do
+  @moduledoc """
+  Use a Rust crate written with `oxbeam` as the NIF library of a module.
+
+      defmodule MyApp.Native do
+        use Oxbeam, otp_app: :my_app, crate: "my_nif"
+      end
+
+  Compiling the module builds the crate with cargo, copies the library to the
+  application's `priv/native/`, defines one function per `#[nif]` (with the Rust `///`
+  docs as `@doc` and a `@spec` derived from the Rust types) and loads the library when
+  the module is loaded. A function the module defines itself is left alone.
+
+  The module is recompiled (and cargo run) when a source file of the crate or of its
+  path dependencies, its `Cargo.toml` or its `Cargo.lock` changes, and not otherwise.
+
+  ## Options
+
+    * `:otp_app` (required) - the application whose `priv/` holds the library.
+    * `:crate` (required) - the cargo package name.
+    * `:path` - the crate directory, relative to the Mix project root
+      (default `"native/<crate>"`).
+    * `:mode` - `:release` or `:debug` (default `:release` when `Mix.env()` is
+      `:prod`, otherwise `:debug`).
+    * `:features` - cargo features to enable (a list of strings).
+    * `:cargo_args` - extra arguments for `cargo build`.
+    * `:target_dir` - the cargo target directory (`CARGO_TARGET_DIR`).
+    * `:load_data` - the term passed to the library's load callback (default `0`).
+    * `:skip_compilation?` - do not run cargo; load the library already in `priv/`.
+
+  If the library cannot be loaded, the module still loads and every NIF raises
+  `Oxbeam.NotLoadedError` with the reason.
+  """
+
+  alias Oxbeam.{Build, Metadata}
+
+  @doc false
+  defmacro __using__(opts) do
+    quote do
+      @oxbeam_opts unquote(opts)
+      @before_compile Oxbeam
+      @on_load :__oxbeam_load__
+    end
+  end
+
+  @doc false
+  defmacro __before_compile__(env) do
+    opts = Module.get_attribute(env.module, :oxbeam_opts)
+    config = Build.config!(env.module, opts)
+    build = Build.run!(config)
+    nifs = Metadata.read!(build.library, env.module, config.crate)
+
+    stubs =
+      for nif <- nifs, not Module.defines?(env.module, {nif.name, nif.arity}) do
+        stub(nif)
+      end
+
+    watched = Enum.map(build.watched, &{&1, Build.stamp(&1)})
+
+    quote do
+      # Cargo.lock may be written by the build itself, after Mix noted the compile
+      # time: it is only checked by __mix_recompile__?/0, against its stamp after the build.
+      for {path, _} <- unquote(Macro.escape(watched)), Path.basename(path) != "Cargo.lock" do
+        @external_resource path
+      end
+
+      @doc false
+      def __mix_recompile__? do
+        Enum.any?(unquote(Macro.escape(watched)), fn {path, stamp} ->
+          Oxbeam.Build.stamp(path) != stamp
+        end)
+      end
+
+      @doc false
+      def __oxbeam_load__ do
+        # load_nif/2 must be called from the module the library is for.
+        result =
+          case Oxbeam.__library_path__(unquote(config.otp_app), unquote(config.library_name)) do
+            {:ok, path} -> :erlang.load_nif(path, unquote(Macro.escape(config.load_data)))
+            error -> error
+          end
+
+        Oxbeam.__loaded__(__MODULE__, result)
+      end
+
+      unquote_splicing(stubs)
+    end
+  end
+
+  defp stub(nif) do
+    args = Enum.map(nif.arg_names, &Macro.var(:"_#{&1}", __MODULE__))
+    name = nif.name
+    arity = nif.arity
+
+    doc =
+      if nif.doc == "" do
+        quote do: @doc(false)
+      else
+        quote do: @doc(unquote(nif.doc))
+      end
+
+    spec =
+      case Metadata.spec_ast(nif) do
+        {:ok, ast} -> quote do: @spec(unquote(ast))
+        :error -> nil
+      end
+
+    quote do
+      unquote(doc)
+      unquote(spec)
+
+      def unquote(name)(unquote_splicing(args)) do
+        Oxbeam.__not_loaded__!(__MODULE__, unquote(name), unquote(arity))
+      end
+    end
+  end
+
+  @doc """
+  Whether the NIF library of `module` is loaded. `{:error, reason}` says why not.
+  """
+  @spec loaded?(module()) :: true | {:error, term()}
+  def loaded?(module) do
+    case :persistent_term.get({__MODULE__, module}, :unknown) do
+      :ok -> true
+      :unknown -> {:error, :not_loaded}
+      {:error, reason} -> {:error, reason}
+    end
+  end
+
+  @doc false
+  def __library_path__(otp_app, library_name) do
+    case :code.priv_dir(otp_app) do
+      {:error, reason} ->
+        {:error, {reason, ~c"no priv directory for application #{inspect(otp_app)}"}}
+
+      priv ->
+        {:ok, String.to_charlist(Path.join([to_string(priv), "native", library_name]))}
+    end
+  end
+
+  @doc false
+  def __loaded__(module, result) do
+    status =
+      case result do
+        :ok -> :ok
+        {:error, {:reload, _}} -> :ok
+        {:error, {_kind, text}} -> {:error, to_string(text)}
+        {:error, other} -> {:error, inspect(other)}
+      end
+
+    :persistent_term.put({__MODULE__, module}, status)
+    # The module loads either way: the stubs explain what went wrong.
+    :ok
+  end
+
+  @doc false
+  def __not_loaded__!(module, name, arity) do
+    case loaded?(module) do
+      true ->
+        raise Oxbeam.NotLoadedError,
+          message:
+            "the NIF library for #{inspect(module)} does not define #{name}/#{arity} " <>
+              "(rebuild the crate?)"
+
+      {:error, reason} ->
+        raise Oxbeam.NotLoadedError,
+          message: "the NIF library for #{inspect(module)} is not loaded: #{reason}"
+    end
+  end
+end

@@ -1,0 +1,201 @@
+defmodule Oxbeam.Build do
+  @moduledoc false
+  # Compile-time side of `use Oxbeam`: options, cargo, copying the library to priv/,
+  # and the list of files whose change means a rebuild.
+
+  defstruct [
+    :module,
+    :otp_app,
+    :crate,
+    :path,
+    :mode,
+    :features,
+    :cargo_args,
+    :target_dir,
+    :load_data,
+    :skip_compilation?,
+    :library_name
+  ]
+
+  @known [
+    :otp_app,
+    :crate,
+    :path,
+    :mode,
+    :features,
+    :cargo_args,
+    :target_dir,
+    :load_data,
+    :skip_compilation?
+  ]
+
+  @doc "Validated options of `use Oxbeam`."
+  def config!(module, opts) do
+    unless Keyword.keyword?(opts), do: fail!("use Oxbeam expects a keyword list of options")
+
+    case Keyword.keys(opts) -- @known do
+      [] ->
+        :ok
+
+      unknown ->
+        fail!("unknown option(s) #{inspect(unknown)} for use Oxbeam in #{inspect(module)}")
+    end
+
+    otp_app = opts[:otp_app] || fail!("use Oxbeam in #{inspect(module)} needs otp_app: :my_app")
+    crate = opts[:crate] || fail!("use Oxbeam in #{inspect(module)} needs crate: \"my_crate\"")
+    unless is_binary(crate), do: fail!("crate: must be a string, got: #{inspect(crate)}")
+
+    mode = Keyword.get(opts, :mode, if(Mix.env() == :prod, do: :release, else: :debug))
+
+    unless mode in [:release, :debug],
+      do: fail!("mode: must be :release or :debug, got: #{inspect(mode)}")
+
+    %__MODULE__{
+      module: module,
+      otp_app: otp_app,
+      crate: crate,
+      path: Path.expand(Keyword.get(opts, :path, Path.join("native", crate))),
+      mode: mode,
+      features: Keyword.get(opts, :features, []),
+      cargo_args: Keyword.get(opts, :cargo_args, []),
+      target_dir: opts[:target_dir] && Path.expand(opts[:target_dir]),
+      load_data: Keyword.get(opts, :load_data, 0),
+      skip_compilation?: Keyword.get(opts, :skip_compilation?, false),
+      library_name: "lib" <> String.replace(crate, "-", "_")
+    }
+  end
+
+  @doc "Builds the crate (unless skipped) and installs the library in priv/."
+  def run!(%__MODULE__{} = config) do
+    destination = Path.join([priv_native(config), config.library_name <> ".so"])
+
+    if config.skip_compilation? do
+      File.exists?(destination) ||
+        fail!("skip_compilation?: true but #{destination} does not exist")
+
+      %{library: destination, watched: []}
+    else
+      {artifact, watched} = cargo_build!(config)
+      File.mkdir_p!(Path.dirname(destination))
+      # Copy to a new file and rename: a library the VM has loaded stays intact.
+      tmp = destination <> ".tmp"
+      File.cp!(artifact, tmp)
+      File.rename!(tmp, destination)
+      %{library: destination, watched: watched}
+    end
+  end
+
+  defp priv_native(config) do
+    Path.join([Mix.Project.build_path(), "lib", Atom.to_string(config.otp_app), "priv", "native"])
+  end
+
+  defp cargo_build!(config) do
+    manifest = Path.join(config.path, "Cargo.toml")
+
+    File.exists?(manifest) ||
+      fail!(
+        "could not build the crate #{inspect(config.crate)} at #{config.path}: no Cargo.toml there"
+      )
+
+    cargo =
+      System.find_executable("cargo") ||
+        Enum.find([Path.expand("~/.cargo/bin/cargo")], &File.exists?/1) ||
+        fail!(
+          "could not build the crate #{inspect(config.crate)} at #{config.path}: " <>
+            "cargo was not found (install Rust: https://rustup.rs)"
+        )
+
+    args =
+      ["build", "--manifest-path", manifest, "--message-format=json-render-diagnostics"] ++
+        if(config.mode == :release, do: ["--release"], else: []) ++
+        if(config.features == [], do: [], else: ["--features", Enum.join(config.features, ",")]) ++
+        config.cargo_args
+
+    env = if config.target_dir, do: [{"CARGO_TARGET_DIR", config.target_dir}], else: []
+
+    Mix.shell().info("Compiling NIF crate #{config.crate} (cargo build, #{config.mode})")
+
+    {output, status} = System.cmd(cargo, args, cd: config.path, env: env, stderr_to_stdout: true)
+
+    lines = String.split(output, "\n")
+    {json, text} = Enum.split_with(lines, &String.starts_with?(&1, "{\"reason\":"))
+
+    if status != 0 do
+      fail!(
+        "cargo failed to build the crate #{inspect(config.crate)} at #{config.path}:\n\n" <>
+          (text |> Enum.join("\n") |> String.trim())
+      )
+    end
+
+    artifact =
+      find_artifact(json, config.crate) ||
+        fail!(
+          "cargo built the crate #{inspect(config.crate)} at #{config.path} but produced no " <>
+            "cdylib: add `[lib] crate-type = [\"cdylib\"]` to its Cargo.toml"
+        )
+
+    watched =
+      (dep_info_files(artifact) ++
+         [manifest, Path.join(config.path, "Cargo.lock")])
+      |> Enum.filter(&File.exists?/1)
+      |> Enum.map(&Path.expand/1)
+      |> Enum.uniq()
+
+    {artifact, watched}
+  end
+
+  defp find_artifact(json_lines, crate) do
+    target = String.replace(crate, "-", "_")
+
+    Enum.find_value(json_lines, fn line ->
+      with true <- String.contains?(line, "\"reason\":\"compiler-artifact\""),
+           true <- String.contains?(line, "\"cdylib\""),
+           true <- String.contains?(line, "\"name\":\"#{target}\""),
+           [_, files] <- Regex.run(~r/"filenames":\[([^\]]*)\]/, line) do
+        ~r/"((?:[^"\\]|\\.)*\.(?:so|dylib))"/
+        |> Regex.scan(files, capture: :all_but_first)
+        |> Enum.map(fn [path] -> String.replace(path, "\\\\", "\\") end)
+        |> List.first()
+      else
+        _ -> nil
+      end
+    end)
+  end
+
+  # cargo writes `<artifact>.d` (make syntax) listing every source file the library was
+  # built from, path dependencies included.
+  defp dep_info_files(artifact) do
+    dep_info = Path.rootname(artifact) <> ".d"
+
+    case File.read(dep_info) do
+      {:ok, content} ->
+        content
+        |> String.split("\n")
+        |> Enum.find("", &String.contains?(&1, ": "))
+        |> String.split(": ", parts: 2)
+        |> List.last()
+        |> String.split(~r/(?<!\\) /, trim: true)
+        |> Enum.map(&String.replace(&1, "\\ ", " "))
+
+      {:error, _} ->
+        []
+    end
+  end
+
+  @doc "A file's modification stamp: changes when the file changes or disappears."
+  def stamp(path) do
+    case File.stat(path, time: :posix) do
+      {:ok, stat} -> {stat.mtime, stat.size}
+      {:error, _} -> :missing
+    end
+  end
+
+  @doc false
+  def fail!(message) do
+    if Code.ensure_loaded?(Mix) and function_exported?(Mix, :raise, 1) do
+      Mix.raise(message)
+    else
+      raise CompileError, description: message
+    end
+  end
+end

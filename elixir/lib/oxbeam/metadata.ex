@@ -1,0 +1,100 @@
+defmodule Oxbeam.Metadata do
+  @moduledoc false
+  # Reads the records `#[nif]` and `init!` embed in a library (docs/architecture.md):
+  #   OXBEAM 0x1F init 0x1F <module> 0x1E
+  #   OXBEAM 0x1F nif 0x1F name 0x1F arity 0x1F argnames 0x1F specs 0x1F ret 0x1F schedule 0x1F doc 0x1E
+
+  @us <<0x1F>>
+  @rs <<0x1E>>
+  @gs <<0x1D>>
+
+  defmodule Nif do
+    @moduledoc false
+    defstruct [:name, :arity, :arg_names, :arg_specs, :return_spec, :schedule, :doc]
+  end
+
+  @doc "The NIFs of the library at `path`, checking that it was built for `module`."
+  def read!(path, module, crate) do
+    binary = File.read!(path)
+    {inits, nifs} = records(binary)
+    expected = Atom.to_string(module)
+
+    case Enum.uniq(inits) do
+      [^expected] ->
+        :ok
+
+      [] ->
+        fail!(
+          "the library of crate #{inspect(crate)} (#{path}) has no `oxbeam::init!`: " <>
+            "add `oxbeam::init!(\"#{expected}\");` to its lib.rs"
+        )
+
+      [other | _] ->
+        fail!(
+          "the crate #{inspect(crate)} calls `oxbeam::init!(\"#{other}\")` but is used " <>
+            "from #{inspect(module)}: write `oxbeam::init!(\"#{expected}\");`"
+        )
+    end
+
+    nifs |> Enum.uniq_by(&{&1.name, &1.arity}) |> Enum.sort_by(&{&1.name, &1.arity})
+  end
+
+  @doc false
+  def records(binary) do
+    binary
+    |> :binary.matches("OXBEAM" <> @us)
+    |> Enum.reduce({[], []}, fn {pos, len}, {inits, nifs} ->
+      rest = binary_part(binary, pos + len, byte_size(binary) - pos - len)
+
+      with [record | _] <- :binary.split(rest, @rs),
+           {:ok, parsed} <- parse(record) do
+        case parsed do
+          {:init, module} -> {[module | inits], nifs}
+          %Nif{} = nif -> {inits, [nif | nifs]}
+        end
+      else
+        _ -> {inits, nifs}
+      end
+    end)
+    |> then(fn {inits, nifs} -> {Enum.reverse(inits), Enum.reverse(nifs)} end)
+  end
+
+  defp parse(record) do
+    case :binary.split(record, @us, [:global]) do
+      ["init", module] ->
+        {:ok, {:init, module}}
+
+      ["nif", name, arity, arg_names, arg_specs, ret, schedule, doc] ->
+        with {arity, ""} <- Integer.parse(arity) do
+          names = if arg_names == "", do: [], else: String.split(arg_names, ",")
+          specs = if arg_specs == "", do: [], else: :binary.split(arg_specs, @gs, [:global])
+
+          {:ok,
+           %Nif{
+             name: String.to_atom(name),
+             arity: arity,
+             arg_names: names,
+             arg_specs: specs,
+             return_spec: ret,
+             schedule: schedule,
+             doc: doc
+           }}
+        end
+
+      _ ->
+        :error
+    end
+  end
+
+  @doc "The quoted `name(args) :: return` of a NIF's `@spec`, if it parses."
+  def spec_ast(%Nif{} = nif) do
+    source = "#{nif.name}(#{Enum.join(nif.arg_specs, ", ")}) :: #{nif.return_spec}"
+
+    case Code.string_to_quoted(source) do
+      {:ok, ast} -> {:ok, ast}
+      {:error, _} -> :error
+    end
+  end
+
+  defp fail!(message), do: Oxbeam.Build.fail!(message)
+end

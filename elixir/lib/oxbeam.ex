@@ -56,6 +56,7 @@ defmodule Oxbeam do
       end
 
     watched = Enum.map(build.watched, &{&1, Build.stamp(&1)})
+    library_file = build.library |> Path.basename() |> Path.rootname()
 
     quote do
       # Cargo.lock may be written by the build itself, after Mix noted the compile
@@ -75,7 +76,7 @@ defmodule Oxbeam do
       def __oxbeam_load__ do
         # load_nif/2 must be called from the module the library is for.
         result =
-          case Oxbeam.__library_path__(unquote(config.otp_app), unquote(config.library_name)) do
+          case Oxbeam.__library_path__(unquote(config.otp_app), unquote(library_file)) do
             {:ok, path} -> :erlang.load_nif(path, unquote(Macro.escape(config.load_data)))
             error -> error
           end

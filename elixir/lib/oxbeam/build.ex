@@ -65,24 +65,53 @@ defmodule Oxbeam.Build do
     }
   end
 
-  @doc "Builds the crate (unless skipped) and installs the library in priv/."
+  @doc """
+  Builds the crate (unless skipped) and installs the library in priv/.
+
+  The installed file is named after its content (`lib<crate>-<digest>.so`): the VM
+  (through `dlopen`) never reuses a library already loaded from the same path, so a
+  rebuilt library is really loaded by a running VM, and the old one stays mapped
+  for code that still uses it (hot upgrade). Older builds are removed from priv/.
+  """
   def run!(%__MODULE__{} = config) do
-    destination = Path.join([priv_native(config), config.library_name <> ".so"])
+    dir = priv_native(config)
 
     if config.skip_compilation? do
-      File.exists?(destination) ||
-        fail!("skip_compilation?: true but #{destination} does not exist")
+      library =
+        Path.join(dir, config.library_name <> "-*.so")
+        |> Path.wildcard()
+        |> Enum.max_by(&File.stat!(&1, time: :posix).mtime, fn ->
+          fail!("skip_compilation?: true but there is no #{config.library_name}-*.so in #{dir}")
+        end)
 
-      %{library: destination, watched: []}
+      %{library: library, watched: []}
     else
       {artifact, watched} = cargo_build!(config)
-      File.mkdir_p!(Path.dirname(destination))
-      # Copy to a new file and rename: a library the VM has loaded stays intact.
-      tmp = destination <> ".tmp"
-      File.cp!(artifact, tmp)
-      File.rename!(tmp, destination)
-      %{library: destination, watched: watched}
+      File.mkdir_p!(dir)
+      digest = digest_of(artifact)
+      library = Path.join(dir, "#{config.library_name}-#{digest}.so")
+
+      unless File.exists?(library) do
+        # Copy then rename, so a half-written file is never loaded.
+        File.cp!(artifact, library <> ".tmp")
+        File.rename!(library <> ".tmp", library)
+      end
+
+      for old <- Path.wildcard(Path.join(dir, config.library_name <> "-*.so")), old != library do
+        File.rm(old)
+      end
+
+      %{library: library, watched: watched}
     end
+  end
+
+  # A short content digest, without depending on the :crypto application.
+  defp digest_of(path) do
+    path
+    |> File.read!()
+    |> :erlang.md5()
+    |> binary_part(0, 6)
+    |> Base.encode16(case: :lower)
   end
 
   defp priv_native(config) do

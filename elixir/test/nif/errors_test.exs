@@ -78,4 +78,40 @@ defmodule Oxbeam.NIF.ErrorsTest do
       assert_raise RuntimeError, "invalid digit found in string", fn -> NIF.parse_int("4x2") end
     end
   end
+
+  describe "raising any term" do
+    test "a term, as is" do
+      assert catch_error(NIF.raise_kind(:term, {:my, "reason"})) == {:my, "reason"}
+    end
+
+    test "an atom" do
+      assert catch_error(NIF.raise_kind(:atom, "my_reason")) == :my_reason
+    end
+
+    test "an exception struct by module name" do
+      assert_raise Oxbeam.Test.CustomError, "custom failure", fn ->
+        NIF.raise_kind(:exception, nil)
+      end
+    end
+  end
+
+  describe "failures while encoding the result" do
+    test "an encoder that raises" do
+      assert_raise ArgumentError,
+                   "cannot encode NaN as an Erlang float: the BEAM has no NaN or infinity",
+                   fn -> NIF.encode_nan() end
+    end
+
+    test "an encoder that panics" do
+      assert_raise RuntimeError,
+                   ~r"^panicked at tests/conformance/src/errors.rs:\d+:\d+: cannot encode this$",
+                   fn ->
+                     NIF.panic_in_encode()
+                   end
+    end
+  end
+
+  test "atoms! atoms are created when the library loads" do
+    assert NIF.declared_atoms() == {:hello, :"created at load"}
+  end
 end

@@ -114,7 +114,8 @@ defmodule Oxbeam.BuildTest do
     write_lib(root, "4")
     touch_later(Path.join(root, "native/demo_nif/src/lib.rs"))
     {_, 0} = mix(root, ["compile"])
-    File.rm!(Path.join(root, "_build/dev/lib/demo/priv/native/libdemo_nif.so"))
+    [library] = Path.wildcard(Path.join(root, "_build/dev/lib/demo/priv/native/libdemo_nif-*.so"))
+    File.rm!(library)
 
     {out, 0} =
       mix(root, [
@@ -124,7 +125,7 @@ defmodule Oxbeam.BuildTest do
       ])
 
     assert out =~ "the NIF library for Demo is not loaded: "
-    assert out =~ "libdemo_nif.so: cannot open shared object file"
+    assert out =~ "#{library}: cannot open shared object file"
 
     # cargo missing: no cargo on PATH and none in ~/.cargo/bin.
     touch_later(Path.join(root, "native/demo_nif/src/lib.rs"))

@@ -80,6 +80,14 @@ impl<'a> DecodeError<'a> {
         self
     }
 
+    /// Raises this error as an `ArgumentError` for the NIF argument `argument` (found
+    /// among the call's arguments by identity; without the position if it is not
+    /// one of them), from any depth of code: for decoding that happens lazily, after
+    /// the arguments were taken.
+    pub fn raise_for(self, argument: Term<'a>) -> ! {
+        std::panic::resume_unwind(Box::new(crate::nif::LazyArgError::new(argument, self)))
+    }
+
     /// The message, without the function and argument: `element 1 of the list:
     /// expected an integer (i64), got: :a`.
     pub fn describe(&self, env: Env<'a>) -> String {

@@ -77,7 +77,7 @@ where
     match catch_unwind(AssertUnwindSafe(|| body(env, args))) {
         Ok(Ok(result)) => result.as_raw(),
         Ok(Err(error)) => raise_call_error(env, def, error),
-        Err(payload) => raise_unwind(env, payload),
+        Err(payload) => raise_unwind(env, def, args, payload),
     }
 }
 
@@ -159,10 +159,69 @@ pub(crate) fn argument_message<'a>(
 
 #[cold]
 #[inline(never)]
-fn raise_unwind(env: Env<'_>, payload: Box<dyn std::any::Any + Send>) -> sys::ERL_NIF_TERM {
-    let error = match payload.downcast::<RaisePayload>() {
-        Ok(raised) => raised.0,
+fn raise_unwind<'a>(
+    env: Env<'a>,
+    def: &NifDef,
+    args: &[Term<'a>],
+    payload: Box<dyn std::any::Any + Send>,
+) -> sys::ERL_NIF_TERM {
+    let payload = match payload.downcast::<RaisePayload>() {
+        Ok(raised) => return raised.0.raise_in(env),
+        Err(payload) => payload,
+    };
+    let error = match payload.downcast::<LazyArgError>() {
+        Ok(lazy) => {
+            // SAFETY: the payload was made during this call, in this environment (see
+            // LazyArgError), so its terms are terms of env.
+            let (argument, error) = unsafe { lazy.into_parts::<'a>() };
+            let message = match args.iter().position(|a| a.as_raw() == argument.as_raw()) {
+                Some(index) => argument_message(env, def, index, &error),
+                None => format!(
+                    "{}.{}/{}: {}",
+                    crate::init::module_name(),
+                    def.name.to_string_lossy(),
+                    def.arity,
+                    error.describe(env)
+                ),
+            };
+            Error::argument_error(message)
+        }
         Err(payload) => Error::runtime_error(crate::panic::panic_message(&*payload)),
     };
     error.raise_in(env)
+}
+
+/// A decode error found lazily (see [`DecodeError::raise_for`]), unwinding to the NIF
+/// boundary of the same call.
+pub(crate) struct LazyArgError {
+    argument: sys::ERL_NIF_TERM,
+    error: DecodeError<'static>,
+}
+
+// SAFETY: the payload goes from `raise_for` to the `catch_unwind` of the same NIF call
+// on the same thread; its type is private, so code in between that catches the unwind
+// cannot look inside it.
+unsafe impl Send for LazyArgError {}
+
+impl LazyArgError {
+    pub(crate) fn new(argument: Term<'_>, error: DecodeError<'_>) -> LazyArgError {
+        LazyArgError {
+            argument: argument.as_raw(),
+            // SAFETY: only the lifetime changes; `into_parts` gives it back to the
+            // environment of the same call before any term is used.
+            error: unsafe { std::mem::transmute::<DecodeError<'_>, DecodeError<'static>>(error) },
+        }
+    }
+
+    /// # Safety
+    /// `'a` must be the lifetime of the environment of the call that made the payload.
+    unsafe fn into_parts<'a>(self) -> (Term<'a>, DecodeError<'a>) {
+        // SAFETY (caller): the terms belong to the environment of lifetime 'a.
+        unsafe {
+            (
+                Term::from_raw(self.argument),
+                std::mem::transmute::<DecodeError<'static>, DecodeError<'a>>(self.error),
+            )
+        }
+    }
 }

@@ -18,7 +18,7 @@ defmodule Oxbeam.NIF.ErrorsTest do
 
     test "an improper list" do
       assert_raise ArgumentError,
-                   "Oxbeam.Test.Conformance.sum/1: argument 1 (xs): expected a list (Vec<i64>), got: [1 | 2]",
+                   "Oxbeam.Test.Conformance.sum/1: argument 1 (xs): expected a proper list (Vec<i64>), got: [1 | 2]",
                    fn -> NIF.sum([1 | 2]) end
     end
 

@@ -154,8 +154,28 @@ defmodule Oxbeam.NIF.TypesTest do
                  fn -> NIF.roundtrip_nested([[], [{1, :b}]]) end
 
     assert_raise ArgumentError,
-                 bad(:sum_lazy, 1, "xs", "expected a list (ListIterator), got: [1 | :tail]"),
-                 fn -> NIF.sum_lazy([1 | :tail]) end
+                 bad(
+                   :count_lazy,
+                   1,
+                   "xs",
+                   "expected a proper list (ListIterator), got: [1, 2 | :tail]"
+                 ),
+                 fn -> NIF.count_lazy([1, 2 | :tail]) end
+
+    assert_raise ArgumentError,
+                 bad(
+                   :sum_lazy,
+                   1,
+                   "xs",
+                   "element 2 of the list: expected an integer (i64), got: \"3\""
+                 ),
+                 fn -> NIF.sum_lazy([1, 2, "3"]) end
+
+    assert_raise ArgumentError,
+                 bad(:sum_lazy, 1, "xs", "expected a list (ListIterator), got: %{}"),
+                 fn -> NIF.sum_lazy(%{}) end
+
+    assert NIF.count_lazy([]) == 0
   end
 
   test "tuples up to 12" do

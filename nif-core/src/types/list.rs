@@ -1,5 +1,5 @@
 //! Lists: `Vec<T>` both ways, slices for encoding, and [`ListIterator`] for decoding
-//! without allocating. An improper list is a decode error.
+//! without allocating. An improper list is a decode error, never a panic.
 
 use crate::codec::{Decode, DecodeError, Encode, PathStep};
 use crate::env::Env;
@@ -17,36 +17,44 @@ fn list_length(env: Env<'_>, term: Term<'_>) -> Option<usize> {
 
 #[cold]
 #[inline(never)]
-fn not_a_list<'a>(term: Term<'a>, rust: &str) -> DecodeError<'a> {
+fn not_a_list<'a>(env: Env<'a>, term: Term<'a>, rust: &str) -> DecodeError<'a> {
+    // SAFETY: term belongs to env.
+    let proper = if unsafe { sys::enif_is_list(env.as_raw(), term.as_raw()) } != 0 {
+        "a proper list"
+    } else {
+        "a list"
+    };
     DecodeError::new(
         term,
-        format!("a list ({})", crate::types::short_type_name(rust)),
+        format!("{proper} ({})", crate::types::short_type_name(rust)),
     )
 }
 
-/// A proper list, walked lazily: yields each element as a [`Term`]. Decoding checks
-/// that the list is proper; iterating allocates nothing.
+/// A list argument, walked lazily: yields each element as a [`Term`], allocating
+/// nothing and walking the list once. Decoding only checks that the term is a list;
+/// an improper tail, met while iterating, raises `ArgumentError` for the argument
+/// (as a decode error would).
 #[derive(Clone, Copy)]
 pub struct ListIterator<'a> {
     env: Env<'a>,
+    list: Term<'a>,
     rest: Term<'a>,
-    remaining: usize,
+    index: usize,
 }
 
 impl<'a> ListIterator<'a> {
-    /// Number of elements not yet yielded.
-    pub fn remaining(&self) -> usize {
-        self.remaining
+    /// The elements decoded as `T`, lazily. An element that does not decode raises
+    /// `ArgumentError` naming the argument and the element, like `Vec<T>` would.
+    pub fn decode_each<T: Decode<'a>>(self) -> DecodeEach<'a, T> {
+        DecodeEach {
+            iter: self,
+            _type: std::marker::PhantomData,
+        }
     }
 
-    /// The elements decoded as `T`, lazily.
-    pub fn decode_each<T: Decode<'a>>(
-        self,
-    ) -> impl Iterator<Item = Result<T, DecodeError<'a>>> + 'a {
-        let env = self.env;
-        self.enumerate().map(move |(index, term)| {
-            T::decode(term, env).map_err(|e| e.inside(PathStep::ListElement(index)))
-        })
+    /// The list term being walked.
+    pub fn term(&self) -> Term<'a> {
+        self.list
     }
 }
 
@@ -55,38 +63,67 @@ impl<'a> Iterator for ListIterator<'a> {
 
     #[inline(always)]
     fn next(&mut self) -> Option<Term<'a>> {
-        if self.remaining == 0 {
+        let (mut head, mut tail) = (0, 0);
+        // SAFETY: rest is a term of env; head/tail are valid out-pointers.
+        if unsafe {
+            sys::enif_get_list_cell(self.env.as_raw(), self.rest.as_raw(), &mut head, &mut tail)
+        } == 0
+        {
+            // SAFETY: rest is a term of env.
+            if unsafe { sys::enif_is_empty_list(self.env.as_raw(), self.rest.as_raw()) } == 0 {
+                improper(self.env, self.list)
+            }
             return None;
         }
-        let (mut head, mut tail) = (0, 0);
-        // SAFETY: rest is a non-empty proper list of env (checked at decode).
-        unsafe {
-            sys::enif_get_list_cell(self.env.as_raw(), self.rest.as_raw(), &mut head, &mut tail)
-        };
-        self.remaining -= 1;
+        self.index += 1;
         // SAFETY: head and tail are terms of env.
         self.rest = unsafe { Term::from_raw(tail) };
         Some(unsafe { Term::from_raw(head) })
     }
-
-    #[inline]
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
-    }
 }
 
-impl ExactSizeIterator for ListIterator<'_> {}
+#[cold]
+#[inline(never)]
+fn improper<'a>(env: Env<'a>, list: Term<'a>) -> ! {
+    not_a_list(env, list, "ListIterator").raise_for(list)
+}
+
+/// The elements of a [`ListIterator`] decoded as `T` (see
+/// [`ListIterator::decode_each`]).
+pub struct DecodeEach<'a, T> {
+    iter: ListIterator<'a>,
+    _type: std::marker::PhantomData<fn() -> T>,
+}
+
+impl<'a, T: Decode<'a>> Iterator for DecodeEach<'a, T> {
+    type Item = T;
+
+    #[inline(always)]
+    fn next(&mut self) -> Option<T> {
+        let index = self.iter.index;
+        let term = self.iter.next()?;
+        match T::decode(term, self.iter.env) {
+            Ok(value) => Some(value),
+            Err(error) => error
+                .inside(PathStep::ListElement(index))
+                .raise_for(self.iter.list),
+        }
+    }
+}
 
 impl<'a> Decode<'a> for ListIterator<'a> {
     #[inline(always)]
     fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
-        match list_length(env, term) {
-            Some(remaining) => Ok(ListIterator {
+        // SAFETY: term belongs to env.
+        if unsafe { sys::enif_is_list(env.as_raw(), term.as_raw()) } != 0 {
+            Ok(ListIterator {
                 env,
+                list: term,
                 rest: term,
-                remaining,
-            }),
-            None => Err(not_a_list(term, "ListIterator")),
+                index: 0,
+            })
+        } else {
+            Err(not_a_list(env, term, "ListIterator"))
         }
     }
 }
@@ -94,17 +131,20 @@ impl<'a> Decode<'a> for ListIterator<'a> {
 impl<'a, T: Decode<'a>> Decode<'a> for Vec<T> {
     #[inline]
     fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
-        let iter = match list_length(env, term) {
-            Some(remaining) => ListIterator {
-                env,
-                rest: term,
-                remaining,
-            },
-            None => return Err(not_a_list(term, std::any::type_name::<Self>())),
+        // One fast pass in C for the length (and properness), then one to decode.
+        let Some(len) = list_length(env, term) else {
+            return Err(not_a_list(env, term, std::any::type_name::<Self>()));
         };
-        let mut out = Vec::with_capacity(iter.remaining);
-        for (index, element) in iter.enumerate() {
-            match T::decode(element, env) {
+        let mut out = Vec::with_capacity(len);
+        let mut rest = term.as_raw();
+        for index in 0..len {
+            let (mut head, mut tail) = (0, 0);
+            // SAFETY: the list is proper with len elements, so each of the first len
+            // cells exists; head/tail are terms of env.
+            unsafe { sys::enif_get_list_cell(env.as_raw(), rest, &mut head, &mut tail) };
+            rest = tail;
+            // SAFETY: head is a term of env.
+            match T::decode(unsafe { Term::from_raw(head) }, env) {
                 Ok(value) => out.push(value),
                 Err(error) => return Err(error.inside(PathStep::ListElement(index))),
             }

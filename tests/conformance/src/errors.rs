@@ -28,7 +28,11 @@ fn parse_int(text: &str) -> oxbeam::Result<i64> {
 
 /// Raises what `kind` says: any term, a bare atom, an exception by module name.
 #[nif]
-fn raise_kind<'a>(env: oxbeam::Env<'a>, kind: oxbeam::Atom, payload: oxbeam::Term<'a>) -> oxbeam::Result<i64> {
+fn raise_kind<'a>(
+    env: oxbeam::Env<'a>,
+    kind: oxbeam::Atom,
+    payload: oxbeam::Term<'a>,
+) -> oxbeam::Result<i64> {
     let kind = kind.name(env);
     Err(match kind.as_str() {
         "term" => oxbeam::Error::term(env, payload),

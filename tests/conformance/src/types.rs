@@ -84,12 +84,14 @@ fn iodata_to_binary(data: IoData<'_>) -> &[u8] {
 
 /// Sums a list lazily, without allocating.
 #[nif]
-fn sum_lazy(xs: ListIterator<'_>) -> oxbeam::Result<i64> {
-    let mut total = 0i64;
-    for x in xs.decode_each::<i64>() {
-        total += x.map_err(|_| oxbeam::Error::argument_error("not an integer"))?;
-    }
-    Ok(total)
+fn sum_lazy(xs: ListIterator<'_>) -> i64 {
+    xs.decode_each::<i64>().sum()
+}
+
+/// Counts the elements of a list lazily (raises on an improper tail).
+#[nif]
+fn count_lazy(xs: ListIterator<'_>) -> usize {
+    xs.count()
 }
 
 /// The value under `key` in a borrowed map, or nil.

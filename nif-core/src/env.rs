@@ -42,3 +42,85 @@ impl std::fmt::Debug for Env<'_> {
         write!(f, "Env({:p})", self.raw)
     }
 }
+
+use crate::codec::Encode;
+use crate::error::Error;
+use crate::term::Term;
+use crate::types::pid::LocalPid;
+use crate::Atom;
+
+impl<'a> Env<'a> {
+    /// The calling process. Raises if this environment is not a process's (e.g. an
+    /// [`OwnedEnv`](crate::OwnedEnv)).
+    pub fn pid(self) -> LocalPid {
+        let mut pid = std::mem::MaybeUninit::<sys::ErlNifPid>::uninit();
+        // SAFETY: enif_self writes the pid and returns it, or NULL when the
+        // environment is not process bound.
+        let got = unsafe { sys::enif_self(self.raw, pid.as_mut_ptr()) };
+        if got.is_null() {
+            crate::raise(Error::runtime_error(
+                "Env::pid: this environment belongs to no process",
+            ));
+        }
+        // SAFETY: initialized by enif_self.
+        LocalPid::from_raw(unsafe { pid.assume_init() })
+    }
+
+    /// Sends `message` (a term of this environment, or anything encodable) to `pid`
+    /// from within a NIF call. Returns `Err` if the process is not alive.
+    pub fn send(self, pid: &LocalPid, message: impl Encode<'a>) -> Result<(), Error> {
+        let message = message.encode(self);
+        // SAFETY: self is the process-bound environment of this call; with msg_env
+        // NULL the message is copied from it.
+        let sent = unsafe {
+            sys::enif_send(
+                self.raw,
+                pid.as_raw(),
+                std::ptr::null_mut(),
+                message.as_raw(),
+            )
+        };
+        if sent != 0 {
+            Ok(())
+        } else {
+            Err(Error::exception(
+                "Elixir.ArgumentError",
+                "cannot send to a process that is not alive",
+            ))
+        }
+    }
+
+    /// The pid registered under `name`, if any.
+    pub fn whereis(self, name: Atom) -> Option<LocalPid> {
+        let mut pid = std::mem::MaybeUninit::<sys::ErlNifPid>::uninit();
+        // SAFETY: name is an atom; pid is initialized on success.
+        (unsafe { sys::enif_whereis_pid(self.raw, name.as_raw(), pid.as_mut_ptr()) } != 0)
+            .then(|| LocalPid::from_raw(unsafe { pid.assume_init() }))
+    }
+
+    /// Whether the process `pid` is alive.
+    pub fn is_process_alive(self, pid: &LocalPid) -> bool {
+        let mut raw = *pid.as_raw();
+        // SAFETY: raw is a valid pid; the call only reads it.
+        unsafe { sys::enif_is_process_alive(self.raw, &mut raw) != 0 }
+    }
+
+    /// Reports that the NIF used `percent` of a timeslice (1..=100); true when the
+    /// slice is used up and a long-running NIF should yield (return, or reschedule).
+    pub fn consume_timeslice(self, percent: u8) -> bool {
+        let percent = percent.clamp(1, 100) as std::ffi::c_int;
+        // SAFETY: self is a process-bound environment of a NIF call.
+        unsafe { sys::enif_consume_timeslice(self.raw, percent) != 0 }
+    }
+
+    /// The private data the library's `load` hook returned (see `init!`), if it is
+    /// a `T`.
+    pub fn priv_data<T: std::any::Any>(self) -> Option<&'a T> {
+        crate::init::priv_data(self)
+    }
+
+    /// A new unique reference (`make_ref()`).
+    pub fn make_ref(self) -> Term<'a> {
+        crate::types::reference::Reference::new(self).term()
+    }
+}

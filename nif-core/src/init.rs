@@ -2,8 +2,11 @@
 //! [`entry`], which builds the function table from every registered `#[nif]`.
 
 use crate::env::Env;
+use crate::error::Error;
 use crate::nif::{NifDef, NifRegistration};
 use crate::sys;
+use crate::term::Term;
+use std::any::Any;
 use std::ffi::{c_int, c_void, CStr};
 use std::sync::OnceLock;
 
@@ -33,11 +36,12 @@ pub(crate) fn module_name() -> &'static str {
 /// that `init!` generates.
 ///
 /// `record` is the metadata record naming the module, read by the Elixir side.
-pub fn entry(module: &'static CStr, record: &'static str) -> *const sys::ErlNifEntry {
+pub fn entry(module: &'static CStr, record: &'static str, hooks: Hooks) -> *const sys::ErlNifEntry {
     let built = ENTRY.get_or_init(|| {
         std::hint::black_box(record);
         let name = module.to_string_lossy();
         let _ = MODULE.set(name.strip_prefix("Elixir.").unwrap_or(&name).to_string());
+        let _ = HOOKS.set(hooks);
         let mut defs: Vec<&NifDef> = inventory::iter::<NifRegistration>
             .into_iter()
             .map(|r| r.0)
@@ -61,7 +65,7 @@ pub fn entry(module: &'static CStr, record: &'static str) -> *const sys::ErlNifE
             load: Some(load),
             reload: None,
             upgrade: Some(upgrade),
-            unload: None,
+            unload: Some(unload),
             vm_variant: sys::ERL_NIF_VM_VARIANT.as_ptr() as *const _,
             options: DIRTY_NIF_OPTION,
             sizeof_ErlNifResourceTypeInit: std::mem::size_of::<sys::ErlNifResourceTypeInit>(),
@@ -76,36 +80,106 @@ pub fn entry(module: &'static CStr, record: &'static str) -> *const sys::ErlNifE
     &built.entry
 }
 
-/// Everything a freshly loaded library image sets up.
-fn on_load(env: Env<'_>) {
-    crate::panic::install_hook();
-    crate::atom::create_all(env);
+/// The library's optional `load` and `unload` hooks (`init!("Mod", load = f, unload = g)`).
+#[derive(Clone, Copy, Default)]
+pub struct Hooks {
+    /// Runs after oxbeam's own setup, on load and on upgrade; returns the library's
+    /// private data.
+    pub load: Option<LoadHook>,
+    /// Runs when the library is unloaded, before its private data is dropped.
+    pub unload: Option<fn()>,
+}
+
+/// The adapter `init!` generates around a user's `load` function.
+pub type LoadHook = for<'a> fn(Env<'a>, Term<'a>) -> Result<PrivData, Error>;
+
+/// The private data a `load` hook returned, kept for the life of the library image.
+pub type PrivData = Box<dyn Any + Send + Sync>;
+
+static HOOKS: OnceLock<Hooks> = OnceLock::new();
+
+/// Everything a freshly loaded library image sets up; 0 on success.
+fn on_load(env: Env<'_>, priv_data: *mut *mut c_void, info: sys::ERL_NIF_TERM) -> c_int {
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        crate::panic::install_hook();
+        crate::atom::create_all(env);
+        if !crate::resource::open_all(env) {
+            return Err("could not open a resource type".to_string());
+        }
+        let hooks = HOOKS.get().copied().unwrap_or_default();
+        if let Some(load) = hooks.load {
+            // SAFETY: info is the load info term of this callback's environment.
+            let data = load(env, unsafe { Term::from_raw(info) }).map_err(|e| e.to_string())?;
+            // SAFETY: priv_data is the VM's slot for this library image.
+            unsafe { *priv_data = Box::into_raw(Box::new(data)) as *mut c_void };
+        }
+        Ok(())
+    }));
+    match result {
+        Ok(Ok(())) => 0,
+        Ok(Err(message)) => {
+            // load_nif/2 can only report a number: say what failed where an operator
+            // looks.
+            eprintln!(
+                "oxbeam: loading the NIF library for {} failed: {message}",
+                module_name()
+            );
+            1
+        }
+        Err(payload) => {
+            eprintln!(
+                "oxbeam: loading the NIF library for {} failed: {}",
+                module_name(),
+                crate::panic::panic_message(&*payload)
+            );
+            2
+        }
+    }
 }
 
 unsafe extern "C" fn load(
     env: *mut sys::ErlNifEnv,
-    _priv: *mut *mut c_void,
-    _info: sys::ERL_NIF_TERM,
+    priv_data: *mut *mut c_void,
+    info: sys::ERL_NIF_TERM,
 ) -> c_int {
     // SAFETY: the VM passes a valid environment for the duration of the callback.
-    let env = unsafe { Env::from_raw(env) };
-    match std::panic::catch_unwind(|| on_load(env)) {
-        Ok(()) => 0,
-        Err(_) => 1,
-    }
+    on_load(unsafe { Env::from_raw(env) }, priv_data, info)
 }
 
 unsafe extern "C" fn upgrade(
     env: *mut sys::ErlNifEnv,
-    _priv: *mut *mut c_void,
+    priv_data: *mut *mut c_void,
     _old_priv: *mut *mut c_void,
-    _info: sys::ERL_NIF_TERM,
+    info: sys::ERL_NIF_TERM,
 ) -> c_int {
     // A new library image (a new file) has its own statics: set them up as on load.
+    // Resource types are opened with takeover, so the old image's resources stay
+    // valid; the old image's private data stays with it (its unload drops it).
     // SAFETY: as in `load`.
-    let env = unsafe { Env::from_raw(env) };
-    match std::panic::catch_unwind(|| on_load(env)) {
-        Ok(()) => 0,
-        Err(_) => 1,
+    on_load(unsafe { Env::from_raw(env) }, priv_data, info)
+}
+
+unsafe extern "C" fn unload(_env: *mut sys::ErlNifEnv, priv_data: *mut c_void) {
+    let _ = std::panic::catch_unwind(|| {
+        if let Some(unload) = HOOKS.get().and_then(|h| h.unload) {
+            unload();
+        }
+    });
+    if !priv_data.is_null() {
+        // SAFETY: priv_data was made by Box::into_raw in on_load of this image, and the
+        // VM calls unload once.
+        drop(unsafe { Box::from_raw(priv_data as *mut PrivData) });
     }
+}
+
+/// The private data the `load` hook returned, if it is a `T`.
+pub(crate) fn priv_data<'a, T: Any>(env: Env<'a>) -> Option<&'a T> {
+    // SAFETY: enif_priv_data returns what on_load stored (a Box<PrivData>) or NULL;
+    // it lives until unload, after every call of this image has returned.
+    let raw = unsafe { sys::enif_priv_data(env.as_raw()) } as *const PrivData;
+    if raw.is_null() {
+        return None;
+    }
+    // SAFETY: see above.
+    unsafe { (*raw).downcast_ref::<T>() }
 }

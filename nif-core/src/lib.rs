@@ -33,7 +33,9 @@ pub mod error;
 mod init;
 mod inspect;
 mod nif;
+pub mod owned_env;
 mod panic;
+pub mod resource;
 pub mod sys;
 pub mod term;
 pub mod types;
@@ -42,7 +44,9 @@ pub use atom::Atom;
 pub use codec::{Decode, DecodeError, Encode};
 pub use env::Env;
 pub use error::{raise, Error, Result};
-pub use oxbeam_macros::{init, nif};
+pub use owned_env::{OwnedEnv, SavedTerm};
+pub use oxbeam_macros::{init, nif, resource};
+pub use resource::{Monitor, Resource, ResourceArc};
 pub use term::{Term, TermType};
 pub use types::binary::{Binary, IoData, NewBinary, OwnedBinary};
 pub use types::list::{ListFromIter, ListIterator};
@@ -55,8 +59,10 @@ pub use types::reference::Reference;
 #[doc(hidden)]
 pub mod __rt {
     pub use crate::atom::{AtomCell, AtomRegistration};
-    pub use crate::init::entry;
+    pub use crate::codec::Decode;
+    pub use crate::init::{entry, Hooks, PrivData};
     pub use crate::nif::{call, decode_arg, CallError, NifDef, NifRegistration, NifReturn};
+    pub use crate::resource::{ResourceRegistration, ResourceType};
     pub use crate::sys;
     pub use inventory;
 }

@@ -10,3 +10,23 @@ pub use erl_nif_sys::*;
 /// `ErlNifFunc` (erl_nif.h: `ErlNifDirtyTaskFlags`).
 pub const DIRTY_JOB_CPU_BOUND: u32 = 1;
 pub const DIRTY_JOB_IO_BOUND: u32 = 2;
+
+/// `ERL_NIF_RT_CREATE` / `ERL_NIF_RT_TAKEOVER` as plain bits: `erl_nif_sys` types the
+/// flags as a Rust enum, which cannot hold `CREATE | TAKEOVER` (3) without undefined
+/// behaviour, so resource types are opened through the declaration below.
+pub const RT_CREATE: c_int = 1;
+pub const RT_TAKEOVER: c_int = 2;
+
+use std::ffi::{c_char, c_int};
+
+extern "C" {
+    /// `enif_open_resource_type_x` with integer flags (see [`RT_CREATE`]).
+    #[link_name = "enif_open_resource_type_x"]
+    pub fn open_resource_type_x(
+        env: *mut ErlNifEnv,
+        name: *const c_char,
+        init: *const ErlNifResourceTypeInit,
+        flags: c_int,
+        tried: *mut c_int,
+    ) -> *mut ErlNifResourceType;
+}

@@ -4,13 +4,52 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::LitStr;
 
+/// `init!("Elixir.Mod")` or `init!("Elixir.Mod", load = path, unload = path)`.
+pub struct InitArgs {
+    pub module: LitStr,
+    pub load: Option<syn::Path>,
+    pub unload: Option<syn::Path>,
+}
+
+impl syn::parse::Parse for InitArgs {
+    fn parse(input: syn::parse::ParseStream) -> syn::Result<Self> {
+        let module: LitStr = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "expected the Elixir module name as a string: `oxbeam::init!(\"Elixir.MyApp.Native\");`",
+            )
+        })?;
+        let mut args = InitArgs {
+            module,
+            load: None,
+            unload: None,
+        };
+        while !input.is_empty() {
+            input.parse::<syn::Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            let key: syn::Ident = input.parse()?;
+            input.parse::<syn::Token![=]>()?;
+            let value: syn::Path = input.parse()?;
+            match key.to_string().as_str() {
+                "load" => args.load = Some(value),
+                "unload" => args.unload = Some(value),
+                other => {
+                    return Err(syn::Error::new(
+                        key.span(),
+                        format!("unknown init! option `{other}`: expected `load = function` or `unload = function`"),
+                    ))
+                }
+            }
+        }
+        Ok(args)
+    }
+}
+
 pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
-    let module: LitStr = syn::parse2(input).map_err(|e| {
-        syn::Error::new(
-            e.span(),
-            "expected the Elixir module name as a string: `oxbeam::init!(\"Elixir.MyApp.Native\");`",
-        )
-    })?;
+    let args: InitArgs = syn::parse2(input)?;
+    let module = &args.module;
     let name = module.value();
     validate_module(&name).map_err(|message| syn::Error::new(module.span(), message))?;
     let c_name = syn::LitCStr::new(
@@ -18,11 +57,42 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         module.span(),
     );
     let record = format!("OXBEAM\x1finit\x1f{name}\x1e");
+    let load = match &args.load {
+        Some(load) => quote! {
+            ::std::option::Option::Some({
+                fn __oxbeam_load<'a>(
+                    env: ::oxbeam::Env<'a>,
+                    info: ::oxbeam::Term<'a>,
+                ) -> ::std::result::Result<::oxbeam::__rt::PrivData, ::oxbeam::Error> {
+                    let info = match ::oxbeam::__rt::Decode::decode(info, env) {
+                        ::std::result::Result::Ok(info) => info,
+                        ::std::result::Result::Err(error) => {
+                            return ::std::result::Result::Err(::oxbeam::Error::argument_error(
+                                ::std::format!("load info: {}", error.describe(env)),
+                            ))
+                        }
+                    };
+                    let data = #load(env, info)?;
+                    ::std::result::Result::Ok(::std::boxed::Box::new(data))
+                }
+                __oxbeam_load
+            })
+        },
+        None => quote!(::std::option::Option::None),
+    };
+    let unload = match &args.unload {
+        Some(unload) => quote!(::std::option::Option::Some(#unload)),
+        None => quote!(::std::option::Option::None),
+    };
     Ok(quote! {
         /// The NIF library entry point the VM calls on `:erlang.load_nif/2`.
         #[unsafe(no_mangle)]
         pub extern "C" fn nif_init() -> *const ::oxbeam::__rt::sys::ErlNifEntry {
-            ::oxbeam::__rt::entry(#c_name, #record)
+            ::oxbeam::__rt::entry(
+                #c_name,
+                #record,
+                ::oxbeam::__rt::Hooks { load: #load, unload: #unload },
+            )
         }
     })
 }
@@ -62,6 +132,20 @@ mod tests {
     fn rejects_alias_without_prefix() {
         let err = validate_module("MyApp.Native").unwrap_err();
         assert!(err.contains("Elixir.MyApp.Native"), "{err}");
+    }
+
+    #[test]
+    fn options_are_load_and_unload() {
+        let out = expand(quote!("Elixir.Hello", load = my_load, unload = my_unload))
+            .unwrap()
+            .to_string();
+        assert!(out.contains("my_load (env , info)"), "{out}");
+        assert!(out.contains("Some (my_unload)"), "{out}");
+        let err = expand(quote!("Elixir.Hello", reload = f))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("unknown init! option `reload`"), "{err}");
     }
 
     #[test]

@@ -6,6 +6,7 @@ use proc_macro::TokenStream;
 
 mod init;
 mod nif;
+mod resource;
 mod typespec;
 
 /// Makes a plain Rust function callable from Erlang/Elixir. See the `oxbeam` crate.
@@ -23,6 +24,15 @@ pub fn nif(attr: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro]
 pub fn init(input: TokenStream) -> TokenStream {
     init::expand(input.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// Registers a resource type: on a struct or enum, or on an `impl Resource for T`
+/// block that defines callbacks (`down`). See `oxbeam::resource`.
+#[proc_macro_attribute]
+pub fn resource(attr: TokenStream, item: TokenStream) -> TokenStream {
+    resource::expand(attr.into(), item.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

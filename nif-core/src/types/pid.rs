@@ -13,6 +13,11 @@ pub struct LocalPid {
 }
 
 impl LocalPid {
+    /// Wraps a raw pid.
+    pub fn from_raw(raw: sys::ErlNifPid) -> LocalPid {
+        LocalPid { raw }
+    }
+
     /// The raw `ErlNifPid`, for erl_nif calls oxbeam does not wrap.
     pub fn as_raw(&self) -> &sys::ErlNifPid {
         &self.raw

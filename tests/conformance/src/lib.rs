@@ -3,6 +3,7 @@
 
 mod basics;
 mod errors;
+mod resources;
 mod types;
 
 oxbeam::init!("Elixir.Oxbeam.Test.Conformance");

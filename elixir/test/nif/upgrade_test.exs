@@ -1,0 +1,87 @@
+defmodule Oxbeam.NIF.UpgradeTest do
+  # Hot code upgrade: the module is reloaded with a new library image (a real copy of
+  # the library, so dlopen maps it anew), and resources made by the old image stay
+  # usable; their destructors now run the new image's code (resource type takeover).
+  # Not async: it replaces Oxbeam.Test.Conformance while no other test uses it.
+  use ExUnit.Case, async: false
+  alias Oxbeam.Test.Conformance, as: NIF
+
+  @tag :tmp_dir
+  test "hot upgrade keeps existing resources usable", %{tmp_dir: tmp_dir} do
+    counter = NIF.counter_new(41)
+    # A resource made by the old image, held by a process until it exits.
+    test_pid = self()
+
+    holder =
+      spawn(fn ->
+        tracked = NIF.tracked_new()
+        send(test_pid, :holding)
+        receive(do: (:exit -> tracked))
+      end)
+
+    assert_receive :holding
+    assert NIF.counter_bump(counter) == 42
+
+    [library] =
+      Path.wildcard(Application.app_dir(:oxbeam, "priv/native/liboxbeam_conformance-*.so"))
+
+    copy = Path.join(tmp_dir, "liboxbeam_conformance-upgraded.so")
+    File.cp!(library, copy)
+
+    reload_module_with_library(NIF, copy)
+    assert :code.is_loaded(NIF) != false
+    assert :erlang.check_old_code(NIF)
+
+    # The old resource works through the new code.
+    assert NIF.counter_bump(counter) == 43
+    assert NIF.counter_get(counter) == 43
+    # New resources too.
+    assert NIF.counter_bump(NIF.counter_new(0)) == 1
+
+    # The new image counts its own drops: the old resource's destructor is now its.
+    assert NIF.tracked_dropped() == 0
+    ref = Process.monitor(holder)
+    send(holder, :exit)
+    assert_receive {:DOWN, ^ref, _, _, _}
+    assert wait_until(fn -> NIF.tracked_dropped() >= 1 end)
+  end
+
+  defp reload_module_with_library(module, library) do
+    path = library |> Path.rootname() |> String.to_charlist()
+
+    functions =
+      for {name, arity} <- module.__info__(:functions),
+          not String.starts_with?(Atom.to_string(name), "__") do
+        args = Macro.generate_arguments(arity, __MODULE__)
+
+        quote do
+          def unquote(name)(unquote_splicing(args)), do: :erlang.nif_error(:not_loaded)
+        end
+      end
+
+    ast =
+      quote do
+        defmodule unquote(module) do
+          @on_load :__load__
+          def __load__, do: :erlang.load_nif(unquote(path), 0)
+          unquote_splicing(functions)
+        end
+      end
+
+    Code.put_compiler_option(:ignore_module_conflict, true)
+
+    try do
+      [{^module, _}] = Code.compile_quoted(ast)
+    after
+      Code.put_compiler_option(:ignore_module_conflict, false)
+    end
+  end
+
+  defp wait_until(fun, tries \\ 100) do
+    cond do
+      fun.() -> true
+      tries == 0 -> false
+      true -> Process.sleep(20) && wait_until(fun, tries - 1)
+    end
+  end
+end

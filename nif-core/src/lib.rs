@@ -36,6 +36,7 @@ mod nif;
 pub mod owned_env;
 mod panic;
 pub mod resource;
+pub mod sync;
 pub mod sys;
 pub mod term;
 pub mod types;

@@ -220,4 +220,20 @@ defmodule Oxbeam.NIF.ResourcesTest do
         wait_until(fun, tries - 1)
     end
   end
+
+  test "a VM mutex guards state shared by many processes" do
+    log = NIF.log_new()
+
+    1..50
+    |> Task.async_stream(fn i -> for j <- 1..20, do: NIF.log_append(log, i * 100 + j) end)
+    |> Stream.run()
+
+    entries = NIF.log_entries(log)
+    assert length(entries) == 1000
+    assert Enum.sort(entries) == Enum.sort(for i <- 1..50, j <- 1..20, do: i * 100 + j)
+  end
+
+  test "the load hook decodes typed load info into private data" do
+    assert NIF.loaded_greeting() == "loaded with a typed load info"
+  end
 end

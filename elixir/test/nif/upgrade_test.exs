@@ -32,6 +32,9 @@ defmodule Oxbeam.NIF.UpgradeTest do
     assert :code.is_loaded(NIF) != false
     assert :erlang.check_old_code(NIF)
 
+    # The new image ran its load hook with the new load info.
+    assert NIF.loaded_greeting() == "upgraded"
+
     # The old resource works through the new code.
     assert NIF.counter_bump(counter) == 43
     assert NIF.counter_get(counter) == 43
@@ -63,7 +66,7 @@ defmodule Oxbeam.NIF.UpgradeTest do
       quote do
         defmodule unquote(module) do
           @on_load :__load__
-          def __load__, do: :erlang.load_nif(unquote(path), 0)
+          def __load__, do: :erlang.load_nif(unquote(path), {:greeting, "upgraded"})
           unquote_splicing(functions)
         end
       end

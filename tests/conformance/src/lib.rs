@@ -6,4 +6,23 @@ mod errors;
 mod resources;
 mod types;
 
-oxbeam::init!("Elixir.Oxbeam.Test.Conformance");
+/// What the library was loaded with (`load_data:` of `use Oxbeam`), kept as its
+/// private data.
+pub struct LoadedWith {
+    pub greeting: String,
+}
+
+/// The load hook: decodes the load info (a typed argument) into private data.
+fn load(_env: oxbeam::Env<'_>, info: (oxbeam::Atom, String)) -> oxbeam::Result<LoadedWith> {
+    let (_tag, greeting) = info;
+    Ok(LoadedWith { greeting })
+}
+
+/// Reads the private data the load hook returned.
+#[oxbeam::nif]
+fn loaded_greeting(env: oxbeam::Env<'_>) -> Option<String> {
+    env.priv_data::<LoadedWith>()
+        .map(|data| data.greeting.clone())
+}
+
+oxbeam::init!("Elixir.Oxbeam.Test.Conformance", load = load);

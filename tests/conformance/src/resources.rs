@@ -211,3 +211,28 @@ fn save_term(term: Term<'_>) -> ResourceArc<Saved> {
 fn load_term<'a>(env: Env<'a>, saved: &Saved) -> Term<'a> {
     saved.term.lock().unwrap().get(env)
 }
+
+/// A log guarded by a VM mutex (visible to the lock checker).
+#[oxbeam::resource]
+pub struct Log {
+    entries: oxbeam::sync::Mutex<Vec<i64>>,
+}
+
+#[nif]
+fn log_new() -> ResourceArc<Log> {
+    ResourceArc::new(Log {
+        entries: oxbeam::sync::Mutex::new(c"conformance_log", Vec::new()),
+    })
+}
+
+#[nif]
+fn log_append(log: &Log, value: i64) -> usize {
+    let mut entries = log.entries.lock();
+    entries.push(value);
+    entries.len()
+}
+
+#[nif]
+fn log_entries(log: &Log) -> Vec<i64> {
+    log.entries.lock().clone()
+}

@@ -37,6 +37,7 @@ pub(crate) fn module_name() -> &'static str {
 ///
 /// `record` is the metadata record naming the module, read by the Elixir side.
 pub fn entry(module: &'static CStr, record: &'static str, hooks: Hooks) -> *const sys::ErlNifEntry {
+    crate::alloc::enable();
     let built = ENTRY.get_or_init(|| {
         std::hint::black_box(record);
         let name = module.to_string_lossy();
@@ -103,6 +104,7 @@ fn on_load(env: Env<'_>, priv_data: *mut *mut c_void, info: sys::ERL_NIF_TERM) -
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         crate::panic::install_hook();
         crate::atom::create_all(env);
+        crate::types::int::check_immediate_ints(env);
         if !crate::resource::open_all(env) {
             return Err("could not open a resource type".to_string());
         }

@@ -26,6 +26,7 @@ compile_error!(
      `panic = \"abort\"` from the [profile] of your Cargo.toml."
 );
 
+pub mod alloc;
 pub mod atom;
 pub mod codec;
 pub mod env;
@@ -65,6 +66,7 @@ pub mod __rt {
     pub use crate::nif::{call, decode_arg, CallError, NifDef, NifRegistration, NifReturn};
     pub use crate::resource::{ResourceRegistration, ResourceType};
     pub use crate::sys;
+    pub use crate::types::int::immediate_ints_enabled;
     pub use inventory;
 }
 

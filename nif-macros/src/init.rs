@@ -9,6 +9,8 @@ pub struct InitArgs {
     pub module: LitStr,
     pub load: Option<syn::Path>,
     pub unload: Option<syn::Path>,
+    /// `allocator = false` leaves the global allocator to the user.
+    pub allocator: bool,
 }
 
 impl syn::parse::Parse for InitArgs {
@@ -23,6 +25,7 @@ impl syn::parse::Parse for InitArgs {
             module,
             load: None,
             unload: None,
+            allocator: true,
         };
         while !input.is_empty() {
             input.parse::<syn::Token![,]>()?;
@@ -31,6 +34,11 @@ impl syn::parse::Parse for InitArgs {
             }
             let key: syn::Ident = input.parse()?;
             input.parse::<syn::Token![=]>()?;
+            if key == "allocator" {
+                let value: syn::LitBool = input.parse()?;
+                args.allocator = value.value;
+                continue;
+            }
             let value: syn::Path = input.parse()?;
             match key.to_string().as_str() {
                 "load" => args.load = Some(value),
@@ -38,7 +46,7 @@ impl syn::parse::Parse for InitArgs {
                 other => {
                     return Err(syn::Error::new(
                         key.span(),
-                        format!("unknown init! option `{other}`: expected `load = function` or `unload = function`"),
+                        format!("unknown init! option `{other}`: expected `load = function`, `unload = function` or `allocator = false`"),
                     ))
                 }
             }
@@ -84,7 +92,17 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         Some(unload) => quote!(::std::option::Option::Some(#unload)),
         None => quote!(::std::option::Option::None),
     };
+    let allocator = args.allocator.then(|| {
+        quote! {
+            /// Large blocks from the VM's allocator (see `oxbeam::alloc`); opt out with
+            /// `init!(..., allocator = false)`.
+            #[global_allocator]
+            static __OXBEAM_ALLOCATOR: ::oxbeam::alloc::BeamAllocator = ::oxbeam::alloc::BeamAllocator;
+        }
+    });
     Ok(quote! {
+        #allocator
+
         /// The NIF library entry point the VM calls on `:erlang.load_nif/2`.
         #[unsafe(no_mangle)]
         pub extern "C" fn nif_init() -> *const ::oxbeam::__rt::sys::ErlNifEntry {

@@ -54,4 +54,10 @@ defmodule Oxbeam.NIF.BasicsTest do
 
     assert results == Enum.map(1..50, &(&1 * 2))
   end
+
+  test "the inline small-integer path is verified and enabled on this VM" do
+    # If the VM's term layout ever differs, this turns false and integers still work
+    # through erl_nif (the integer tests cover both ends of every range).
+    assert NIF.immediate_ints_enabled()
+  end
 end

@@ -13,12 +13,7 @@ fn get_f64(env: Env<'_>, term: Term<'_>) -> Option<f64> {
     if unsafe { sys::enif_get_double(env.as_raw(), term.as_raw(), &mut value) } != 0 {
         return Some(value);
     }
-    let mut int = 0i64;
-    // SAFETY: as above.
-    if unsafe { sys::enif_get_int64(env.as_raw(), term.as_raw(), &mut int) } != 0 {
-        return Some(int as f64);
-    }
-    None
+    crate::types::int::get_i64(env, term).map(|int| int as f64)
 }
 
 impl<'a> Decode<'a> for f64 {

@@ -6,19 +6,84 @@ use crate::codec::{Decode, DecodeError, Encode};
 use crate::env::Env;
 use crate::sys;
 use crate::term::{Term, TermType};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+// Small integers (60-bit on 64-bit VMs) are immediate terms: `value << 4 | 0xF`.
+// erl_nif does not promise this layout, so `check_immediate_ints` verifies it against
+// `enif_make_int64`/`enif_get_int64` when the library loads, and only then are small
+// integers read and made inline; otherwise every integer goes through erl_nif.
+static IMMEDIATE_INTS: AtomicBool = AtomicBool::new(false);
+const SMALL_TAG_MASK: u64 = 0xF;
+const SMALL_TAG: u64 = 0xF;
+const SMALL_MIN: i64 = -(1 << 59);
+const SMALL_MAX: i64 = (1 << 59) - 1;
+
+/// Verifies the immediate-integer layout with the VM; enables the inline fast path.
+pub(crate) fn check_immediate_ints(env: Env<'_>) {
+    let samples = [0, 1, -1, 42, -42, 1 << 40, -(1 << 40), SMALL_MAX, SMALL_MIN];
+    let matches = samples.iter().all(|&v| {
+        let expected = ((v as u64) << 4) | SMALL_TAG;
+        let mut back = 0i64;
+        // SAFETY: make/get on env with valid out-pointers; `expected` is only passed to
+        // enif_get_int64 after the VM itself produced the same word for v.
+        unsafe {
+            sys::enif_make_int64(env.as_raw(), v) == expected
+                && sys::enif_get_int64(env.as_raw(), expected, &mut back) != 0
+                && back == v
+        }
+    });
+    // Just outside the range must not be immediate (the width is what we think).
+    // SAFETY: as above.
+    let wider =
+        unsafe { sys::enif_make_int64(env.as_raw(), SMALL_MAX + 1) } & SMALL_TAG_MASK == SMALL_TAG;
+    IMMEDIATE_INTS.store(matches && !wider, Ordering::Relaxed);
+}
+
+/// Whether the inline small-integer path was verified and enabled at load.
+pub fn immediate_ints_enabled() -> bool {
+    IMMEDIATE_INTS.load(Ordering::Relaxed)
+}
 
 #[inline(always)]
-fn get_i64(env: Env<'_>, term: Term<'_>) -> Option<i64> {
+pub(crate) fn get_i64(env: Env<'_>, term: Term<'_>) -> Option<i64> {
+    let raw = term.as_raw();
+    if raw & SMALL_TAG_MASK == SMALL_TAG && IMMEDIATE_INTS.load(Ordering::Relaxed) {
+        return Some((raw as i64) >> 4);
+    }
     let mut value = 0i64;
     // SAFETY: term belongs to env; value is a valid out-pointer.
-    (unsafe { sys::enif_get_int64(env.as_raw(), term.as_raw(), &mut value) } != 0).then_some(value)
+    (unsafe { sys::enif_get_int64(env.as_raw(), raw, &mut value) } != 0).then_some(value)
 }
 
 #[inline(always)]
 fn get_u64(env: Env<'_>, term: Term<'_>) -> Option<u64> {
+    let raw = term.as_raw();
+    if raw & SMALL_TAG_MASK == SMALL_TAG && IMMEDIATE_INTS.load(Ordering::Relaxed) {
+        let value = (raw as i64) >> 4;
+        return (value >= 0).then_some(value as u64);
+    }
     let mut value = 0u64;
     // SAFETY: as above.
-    (unsafe { sys::enif_get_uint64(env.as_raw(), term.as_raw(), &mut value) } != 0).then_some(value)
+    (unsafe { sys::enif_get_uint64(env.as_raw(), raw, &mut value) } != 0).then_some(value)
+}
+
+#[inline(always)]
+pub(crate) fn make_i64<'a>(env: Env<'a>, value: i64) -> Term<'a> {
+    if (SMALL_MIN..=SMALL_MAX).contains(&value) && IMMEDIATE_INTS.load(Ordering::Relaxed) {
+        // SAFETY: the VM's own encoding of this small integer (verified at load).
+        return unsafe { Term::from_raw(((value as u64) << 4) | SMALL_TAG) };
+    }
+    // SAFETY: enif_make_int64 builds a term in env.
+    unsafe { Term::from_raw(sys::enif_make_int64(env.as_raw(), value)) }
+}
+
+#[inline(always)]
+fn make_u64<'a>(env: Env<'a>, value: u64) -> Term<'a> {
+    if value <= SMALL_MAX as u64 {
+        return make_i64(env, value as i64);
+    }
+    // SAFETY: enif_make_uint64 builds a term in env.
+    unsafe { Term::from_raw(sys::enif_make_uint64(env.as_raw(), value)) }
 }
 
 /// The error for an integer type: says the range only when the term is an integer.
@@ -52,8 +117,7 @@ macro_rules! signed {
         impl<'a> Encode<'a> for $t {
             #[inline(always)]
             fn encode(self, env: Env<'a>) -> Term<'a> {
-                // SAFETY: enif_make_int64 builds a term in env.
-                unsafe { Term::from_raw(sys::enif_make_int64(env.as_raw(), self as i64)) }
+                make_i64(env, self as i64)
             }
         }
     )*};
@@ -73,8 +137,7 @@ macro_rules! unsigned {
         impl<'a> Encode<'a> for $t {
             #[inline(always)]
             fn encode(self, env: Env<'a>) -> Term<'a> {
-                // SAFETY: enif_make_uint64 builds a term in env.
-                unsafe { Term::from_raw(sys::enif_make_uint64(env.as_raw(), self as u64)) }
+                make_u64(env, self as u64)
             }
         }
     )*};

@@ -166,31 +166,34 @@ where
     I: Iterator<Item = Term<'a>>,
 {
     if len <= STACK_TERMS {
-        let mut buf = [0 as sys::ERL_NIF_TERM; STACK_TERMS];
+        let mut buf = [std::mem::MaybeUninit::<sys::ERL_NIF_TERM>::uninit(); STACK_TERMS];
         let mut n = 0;
         for term in items.take(len) {
-            buf[n] = term.as_raw();
+            buf[n].write(term.as_raw());
             n += 1;
         }
-        // SAFETY: buf[..n] holds n terms of env.
+        // SAFETY: buf[..n] holds n initialized terms of env.
         unsafe {
             Term::from_raw(sys::enif_make_list_from_array(
                 env.as_raw(),
-                buf.as_ptr(),
+                buf.as_ptr() as *const sys::ERL_NIF_TERM,
                 n as _,
             ))
         }
     } else {
-        let mut buf = crate::types::TermBuffer::new(len);
+        let buf = crate::types::RawTerms::new(len);
+        let mut n = 0;
         for term in items.take(len) {
-            buf.push(term.as_raw());
+            // SAFETY: at most len terms are written into a block of len terms.
+            unsafe { buf.ptr.add(n).write(term.as_raw()) };
+            n += 1;
         }
-        // SAFETY: the buffer holds buf.len() terms of env.
+        // SAFETY: the first n terms of the block are initialized terms of env.
         unsafe {
             Term::from_raw(sys::enif_make_list_from_array(
                 env.as_raw(),
-                buf.as_ptr(),
-                buf.len() as _,
+                buf.ptr,
+                n as _,
             ))
         }
     }

@@ -101,21 +101,48 @@ where
     }
 }
 
-/// Builds a map from distinct keys with one `enif_make_map_from_arrays`. Raises
-/// `ArgumentError` if two keys encode to the same term.
-pub(crate) fn make_map_unique<'a>(
+/// Builds a map with one `enif_make_map_from_arrays`; when keys repeat, the last one
+/// wins (as in `Map.new/1`).
+///
+/// The VM refuses repeated keys in small maps (up to 32 keys) and resolves them itself
+/// in large ones, so it is not a duplicate check to rely on: a refusal, or a map
+/// smaller than the number of keys, sends the entries through [`dedupe_keep_last`]
+/// first (a cold path; distinct keys cost nothing extra).
+pub(crate) fn make_map<'a>(
     env: Env<'a>,
-    entries: impl Iterator<Item = (Term<'a>, Term<'a>)>,
-    len: usize,
+    keys: &mut TermBuffer,
+    values: &mut TermBuffer,
 ) -> Term<'a> {
-    let mut keys = TermBuffer::new(len);
-    let mut values = TermBuffer::new(len);
-    for (k, v) in entries {
-        keys.push(k.as_raw());
-        values.push(v.as_raw());
-    }
+    let n = keys.len();
     let mut map = 0;
-    // SAFETY: both buffers hold keys.len() terms of env.
+    // SAFETY: both buffers hold n terms of env.
+    let ok = unsafe {
+        sys::enif_make_map_from_arrays(
+            env.as_raw(),
+            keys.as_mut_ptr(),
+            values.as_mut_ptr(),
+            n,
+            &mut map,
+        )
+    };
+    // SAFETY: on success map is a map term of env.
+    if ok != 0 && map_size(env, unsafe { Term::from_raw(map) }) == Some(n) {
+        // SAFETY: as above.
+        return unsafe { Term::from_raw(map) };
+    }
+    make_map_with_duplicates(env, keys, values)
+}
+
+#[cold]
+#[inline(never)]
+fn make_map_with_duplicates<'a>(
+    env: Env<'a>,
+    keys: &mut TermBuffer,
+    values: &mut TermBuffer,
+) -> Term<'a> {
+    dedupe_keep_last(keys, values);
+    let mut map = 0;
+    // SAFETY: both buffers hold keys.len() terms of env, now with distinct keys.
     let ok = unsafe {
         sys::enif_make_map_from_arrays(
             env.as_raw(),
@@ -125,23 +152,34 @@ pub(crate) fn make_map_unique<'a>(
             &mut map,
         )
     };
-    if ok == 0 {
-        crate::raise(crate::Error::argument_error(
-            "cannot encode a map: two keys encode to the same term",
-        ));
-    }
+    assert!(ok != 0, "enif_make_map_from_arrays refused distinct keys");
     // SAFETY: map was built in env.
     unsafe { Term::from_raw(map) }
+}
+
+/// Encodes the entries of a Rust map (distinct keys) as a map term.
+fn encode_entries<'a>(
+    env: Env<'a>,
+    len: usize,
+    entries: impl Iterator<Item = (Term<'a>, Term<'a>)>,
+) -> Term<'a> {
+    let mut keys = TermBuffer::new(len);
+    let mut values = TermBuffer::new(len);
+    for (k, v) in entries {
+        keys.push(k.as_raw());
+        values.push(v.as_raw());
+    }
+    make_map(env, &mut keys, &mut values)
 }
 
 impl<'a, K: Encode<'a>, V: Encode<'a>, S> Encode<'a> for HashMap<K, V, S> {
     fn encode(self, env: Env<'a>) -> Term<'a> {
         let len = self.len();
-        make_map_unique(
+        encode_entries(
             env,
+            len,
             self.into_iter()
                 .map(|(k, v)| (k.encode(env), v.encode(env))),
-            len,
         )
     }
 }
@@ -149,11 +187,11 @@ impl<'a, K: Encode<'a>, V: Encode<'a>, S> Encode<'a> for HashMap<K, V, S> {
 impl<'a, K: Encode<'a>, V: Encode<'a>> Encode<'a> for BTreeMap<K, V> {
     fn encode(self, env: Env<'a>) -> Term<'a> {
         let len = self.len();
-        make_map_unique(
+        encode_entries(
             env,
+            len,
             self.into_iter()
                 .map(|(k, v)| (k.encode(env), v.encode(env))),
-            len,
         )
     }
 }
@@ -292,9 +330,8 @@ impl Drop for MapIter<'_> {
 
 /// Encodes the `(key, value)` pairs of an iterator as a map, built with one
 /// `enif_make_map_from_arrays`. When two keys are equal, the last one wins (as in
-/// `Map.new/1`): `enif_make_map_from_arrays` is not a reliable duplicate check, so
-/// duplicates are removed first (by sorting key hashes; no cost when keys differ
-/// beyond one pass and a sort of 8-byte hashes).
+/// `Map.new/1`; see `make_map` for how duplicates are found without a cost when
+/// there are none).
 pub struct MapFromIter<I>(pub I);
 
 impl<'a, I, K, V> Encode<'a> for MapFromIter<I>
@@ -311,21 +348,7 @@ where
             keys.push(k.encode(env).as_raw());
             values.push(v.encode(env).as_raw());
         }
-        dedupe_keep_last(&mut keys, &mut values);
-        let mut map = 0;
-        // SAFETY: both buffers hold keys.len() terms of env, keys distinct.
-        let ok = unsafe {
-            sys::enif_make_map_from_arrays(
-                env.as_raw(),
-                keys.as_mut_ptr(),
-                values.as_mut_ptr(),
-                keys.len(),
-                &mut map,
-            )
-        };
-        assert!(ok != 0, "enif_make_map_from_arrays refused distinct keys");
-        // SAFETY: map was built in env.
-        unsafe { Term::from_raw(map) }
+        make_map(env, &mut keys, &mut values)
     }
 }
 

@@ -15,6 +15,7 @@ pub mod string;
 pub mod tuple;
 
 use crate::sys;
+use std::mem::MaybeUninit;
 
 /// `alloc::vec::Vec<i64>` → `Vec<i64>`: a Rust type name for messages.
 pub(crate) fn short_type_name(full: &str) -> String {
@@ -33,57 +34,83 @@ pub(crate) fn short_type_name(full: &str) -> String {
     out
 }
 
-/// A growable array of raw terms from `enif_alloc` (not glibc `malloc`: inside the
-/// BEAM, glibc serves blocks of 128 KiB and more with a fresh `mmap` every time).
+/// A growable array of raw terms: inline for up to [`INLINE_TERMS`] terms, then from
+/// `enif_alloc` (not glibc `malloc`: inside the BEAM, glibc serves blocks of 128 KiB
+/// and more with a fresh `mmap` every time).
 pub(crate) struct TermBuffer {
-    ptr: *mut sys::ERL_NIF_TERM,
+    inline: [MaybeUninit<sys::ERL_NIF_TERM>; INLINE_TERMS],
+    heap: *mut sys::ERL_NIF_TERM,
     len: usize,
     cap: usize,
 }
 
+pub(crate) const INLINE_TERMS: usize = 64;
+
 impl TermBuffer {
+    #[inline]
     pub(crate) fn new(cap: usize) -> TermBuffer {
-        let cap = cap.max(1);
-        let bytes = cap
-            .checked_mul(std::mem::size_of::<sys::ERL_NIF_TERM>())
-            .expect("term buffer too large");
-        // SAFETY: enif_alloc returns memory suitably aligned for any type, or NULL.
-        let ptr = unsafe { sys::enif_alloc(bytes) } as *mut sys::ERL_NIF_TERM;
-        assert!(!ptr.is_null(), "enif_alloc({bytes}) failed");
-        TermBuffer { ptr, len: 0, cap }
+        let mut buf = TermBuffer {
+            inline: [MaybeUninit::uninit(); INLINE_TERMS],
+            heap: std::ptr::null_mut(),
+            len: 0,
+            cap: INLINE_TERMS,
+        };
+        if cap > INLINE_TERMS {
+            buf.grow_to(cap);
+        }
+        buf
     }
 
     #[inline(always)]
     pub(crate) fn push(&mut self, term: sys::ERL_NIF_TERM) {
         if self.len == self.cap {
-            self.grow();
+            self.grow_to(self.cap * 2);
         }
-        // SAFETY: len < cap after growing, and the buffer holds cap terms.
-        unsafe { self.ptr.add(self.len).write(term) };
+        // SAFETY: len < cap, and the storage holds cap terms.
+        unsafe { self.as_mut_ptr().add(self.len).write(term) };
         self.len += 1;
     }
 
     #[cold]
-    fn grow(&mut self) {
-        let cap = self.cap * 2;
-        let bytes = cap * std::mem::size_of::<sys::ERL_NIF_TERM>();
-        // SAFETY: ptr came from enif_alloc; enif_realloc keeps the first len terms.
-        let ptr = unsafe { sys::enif_realloc(self.ptr as *mut _, bytes) } as *mut sys::ERL_NIF_TERM;
-        assert!(!ptr.is_null(), "enif_realloc({bytes}) failed");
-        self.ptr = ptr;
+    fn grow_to(&mut self, cap: usize) {
+        let bytes = cap
+            .checked_mul(std::mem::size_of::<sys::ERL_NIF_TERM>())
+            .expect("term buffer too large");
+        // SAFETY: the new block holds cap terms; the first len are copied from the old
+        // storage, which is freed if it was from enif_alloc.
+        unsafe {
+            let heap = sys::enif_alloc(bytes) as *mut sys::ERL_NIF_TERM;
+            assert!(!heap.is_null(), "enif_alloc({bytes}) failed");
+            std::ptr::copy_nonoverlapping(self.as_ptr(), heap, self.len);
+            if !self.heap.is_null() {
+                sys::enif_free(self.heap as *mut _);
+            }
+            self.heap = heap;
+        }
         self.cap = cap;
     }
 
+    #[inline(always)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
 
+    #[inline(always)]
     pub(crate) fn as_ptr(&self) -> *const sys::ERL_NIF_TERM {
-        self.ptr
+        if self.heap.is_null() {
+            self.inline.as_ptr() as *const _
+        } else {
+            self.heap
+        }
     }
 
+    #[inline(always)]
     pub(crate) fn as_mut_ptr(&mut self) -> *mut sys::ERL_NIF_TERM {
-        self.ptr
+        if self.heap.is_null() {
+            self.inline.as_mut_ptr() as *mut _
+        } else {
+            self.heap
+        }
     }
 
     pub(crate) fn truncate(&mut self, len: usize) {
@@ -91,10 +118,38 @@ impl TermBuffer {
     }
 }
 
+/// A fixed block of `len` raw terms from `enif_alloc`, freed on drop: for lists of a
+/// known length, written by index with no capacity checks.
+pub(crate) struct RawTerms {
+    pub(crate) ptr: *mut sys::ERL_NIF_TERM,
+}
+
+impl RawTerms {
+    pub(crate) fn new(len: usize) -> RawTerms {
+        let bytes = len
+            .max(1)
+            .checked_mul(std::mem::size_of::<sys::ERL_NIF_TERM>())
+            .expect("term buffer too large");
+        // SAFETY: enif_alloc returns NULL or a block of `bytes` bytes, 8-byte aligned.
+        let ptr = unsafe { sys::enif_alloc(bytes) } as *mut sys::ERL_NIF_TERM;
+        assert!(!ptr.is_null(), "enif_alloc({bytes}) failed");
+        RawTerms { ptr }
+    }
+}
+
+impl Drop for RawTerms {
+    fn drop(&mut self) {
+        // SAFETY: ptr came from enif_alloc and is freed once.
+        unsafe { sys::enif_free(self.ptr as *mut _) }
+    }
+}
+
 impl Drop for TermBuffer {
     fn drop(&mut self) {
-        // SAFETY: ptr came from enif_alloc/enif_realloc and is freed once.
-        unsafe { sys::enif_free(self.ptr as *mut _) }
+        if !self.heap.is_null() {
+            // SAFETY: heap came from enif_alloc and is freed once.
+            unsafe { sys::enif_free(self.heap as *mut _) }
+        }
     }
 }
 

@@ -21,13 +21,25 @@ pub(crate) fn make_binary<'a>(env: Env<'a>, bytes: &[u8]) -> Term<'a> {
     }
 }
 
+/// The bytes as UTF-8. ASCII (the common case) is checked word by word first: for short
+/// strings that is several times cheaper than `std::str::from_utf8`.
+#[inline(always)]
+pub(crate) fn utf8(bytes: &[u8]) -> Option<&str> {
+    if bytes.is_ascii() {
+        // SAFETY: ASCII is valid UTF-8.
+        Some(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        std::str::from_utf8(bytes).ok()
+    }
+}
+
 impl<'a> Decode<'a> for &'a str {
     #[inline(always)]
     fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
         match inspect_binary(env, term) {
-            Some(bytes) => match std::str::from_utf8(bytes) {
-                Ok(s) => Ok(s),
-                Err(_) => Err(DecodeError::new(term, "a UTF-8 string (&str)")),
+            Some(bytes) => match utf8(bytes) {
+                Some(s) => Ok(s),
+                None => Err(DecodeError::new(term, "a UTF-8 string (&str)")),
             },
             None => Err(DecodeError::new(term, "a string (&str)")),
         }
@@ -38,9 +50,9 @@ impl<'a> Decode<'a> for String {
     #[inline(always)]
     fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
         match inspect_binary(env, term) {
-            Some(bytes) => match std::str::from_utf8(bytes) {
-                Ok(s) => Ok(s.to_owned()),
-                Err(_) => Err(DecodeError::new(term, "a UTF-8 string (String)")),
+            Some(bytes) => match utf8(bytes) {
+                Some(s) => Ok(s.to_owned()),
+                None => Err(DecodeError::new(term, "a UTF-8 string (String)")),
             },
             None => Err(DecodeError::new(term, "a string (String)")),
         }

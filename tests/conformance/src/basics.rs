@@ -31,3 +31,10 @@ fn is_positive(x: i64) -> bool {
 fn echo<'a>(term: oxbeam::Term<'a>) -> oxbeam::Term<'a> {
     term
 }
+
+/// Whether oxbeam verified the VM's small-integer layout at load and reads and makes
+/// small integers inline.
+#[nif]
+fn immediate_ints_enabled() -> bool {
+    oxbeam::__rt::immediate_ints_enabled()
+}

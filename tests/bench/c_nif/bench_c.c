@@ -1,0 +1,157 @@
+/* The floor: the benchmark NIFs written by hand in C, the way a careful C author
+ * would (no per-call allocation beyond what the result needs). */
+#include <erl_nif.h>
+#include <stdio.h>
+#include <string.h>
+
+static ERL_NIF_TERM atom_ok;
+
+static int load(ErlNifEnv *env, void **priv, ERL_NIF_TERM info) {
+    (void)priv; (void)info;
+    atom_ok = enif_make_atom(env, "ok");
+    return 0;
+}
+
+static ERL_NIF_TERM noop(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    (void)env; (void)argc; (void)argv;
+    return atom_ok;
+}
+
+static ERL_NIF_TERM add(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    ErlNifSInt64 a, b;
+    (void)argc;
+    if (!enif_get_int64(env, argv[0], &a) || !enif_get_int64(env, argv[1], &b))
+        return enif_make_badarg(env);
+    return enif_make_int64(env, a + b);
+}
+
+static ERL_NIF_TERM tuple_swap(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    int arity;
+    const ERL_NIF_TERM *elems;
+    (void)argc;
+    if (!enif_get_tuple(env, argv[0], &arity, &elems) || arity != 2)
+        return enif_make_badarg(env);
+    return enif_make_tuple2(env, elems[1], elems[0]);
+}
+
+static ERL_NIF_TERM bin_len(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    ErlNifBinary bin;
+    (void)argc;
+    if (!enif_inspect_binary(env, argv[0], &bin))
+        return enif_make_badarg(env);
+    return enif_make_uint64(env, bin.size);
+}
+
+/* UTF-8 validation, as the Rust versions do (strings are UTF-8 by contract). */
+static int valid_utf8(const unsigned char *s, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned char c = s[i];
+        if (c < 0x80) { i++; continue; }
+        size_t len = (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+        if (len == 0 || i + len > n) return 0;
+        for (size_t k = 1; k < len; k++)
+            if ((s[i + k] & 0xC0) != 0x80) return 0;
+        i += len;
+    }
+    return 1;
+}
+
+static ERL_NIF_TERM echo_string(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    ErlNifBinary bin;
+    ERL_NIF_TERM out;
+    (void)argc;
+    if (!enif_inspect_binary(env, argv[0], &bin) || !valid_utf8(bin.data, bin.size))
+        return enif_make_badarg(env);
+    unsigned char *data = enif_make_new_binary(env, bin.size, &out);
+    memcpy(data, bin.data, bin.size);
+    return out;
+}
+
+static ERL_NIF_TERM sum_list(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    ERL_NIF_TERM list = argv[0], head, tail;
+    ErlNifSInt64 sum = 0, x;
+    (void)argc;
+    while (enif_get_list_cell(env, list, &head, &tail)) {
+        if (!enif_get_int64(env, head, &x))
+            return enif_make_badarg(env);
+        sum += x;
+        list = tail;
+    }
+    if (!enif_is_empty_list(env, list))
+        return enif_make_badarg(env);
+    return enif_make_int64(env, sum);
+}
+
+static ERL_NIF_TERM make_list(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    ErlNifSInt64 n;
+    (void)argc;
+    if (!enif_get_int64(env, argv[0], &n) || n < 0)
+        return enif_make_badarg(env);
+    ERL_NIF_TERM stack[256];
+    ERL_NIF_TERM *terms = n <= 256 ? stack : enif_alloc(sizeof(ERL_NIF_TERM) * n);
+    for (ErlNifSInt64 i = 0; i < n; i++)
+        terms[i] = enif_make_int64(env, i);
+    ERL_NIF_TERM list = enif_make_list_from_array(env, terms, (unsigned)n);
+    if (terms != stack)
+        enif_free(terms);
+    return list;
+}
+
+static ERL_NIF_TERM map_sum(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    ErlNifMapIterator iter;
+    ERL_NIF_TERM key, value;
+    ErlNifSInt64 sum = 0, x;
+    ErlNifBinary bin;
+    (void)argc;
+    if (!enif_map_iterator_create(env, argv[0], &iter, ERL_NIF_MAP_ITERATOR_FIRST))
+        return enif_make_badarg(env);
+    while (enif_map_iterator_get_pair(env, &iter, &key, &value)) {
+        if (!enif_inspect_binary(env, key, &bin) || !enif_get_int64(env, value, &x)) {
+            enif_map_iterator_destroy(env, &iter);
+            return enif_make_badarg(env);
+        }
+        sum += x;
+        enif_map_iterator_next(env, &iter);
+    }
+    enif_map_iterator_destroy(env, &iter);
+    return enif_make_int64(env, sum);
+}
+
+static ERL_NIF_TERM make_map(ErlNifEnv *env, int argc, const ERL_NIF_TERM argv[]) {
+    ErlNifSInt64 n;
+    ERL_NIF_TERM map;
+    char buf[32];
+    (void)argc;
+    if (!enif_get_int64(env, argv[0], &n) || n < 0)
+        return enif_make_badarg(env);
+    ERL_NIF_TERM stack_keys[256], stack_values[256];
+    ERL_NIF_TERM *keys = n <= 256 ? stack_keys : enif_alloc(sizeof(ERL_NIF_TERM) * n);
+    ERL_NIF_TERM *values = n <= 256 ? stack_values : enif_alloc(sizeof(ERL_NIF_TERM) * n);
+    for (ErlNifSInt64 i = 0; i < n; i++) {
+        int len = snprintf(buf, sizeof buf, "k%lld", (long long)i);
+        unsigned char *data = enif_make_new_binary(env, (size_t)len, &keys[i]);
+        memcpy(data, buf, (size_t)len);
+        values[i] = enif_make_int64(env, i);
+    }
+    int ok = enif_make_map_from_arrays(env, keys, values, (size_t)n, &map);
+    if (keys != stack_keys) {
+        enif_free(keys);
+        enif_free(values);
+    }
+    return ok ? map : enif_make_badarg(env);
+}
+
+static ErlNifFunc funcs[] = {
+    {"noop", 0, noop, 0},
+    {"add", 2, add, 0},
+    {"tuple_swap", 1, tuple_swap, 0},
+    {"bin_len", 1, bin_len, 0},
+    {"echo_string", 1, echo_string, 0},
+    {"sum_list", 1, sum_list, 0},
+    {"make_list", 1, make_list, 0},
+    {"map_sum", 1, map_sum, 0},
+    {"make_map", 1, make_map, 0},
+};
+
+ERL_NIF_INIT(Elixir.Bench.C, funcs, load, NULL, NULL, NULL)

@@ -124,3 +124,24 @@ impl<'a> Env<'a> {
         crate::types::reference::Reference::new(self).term()
     }
 }
+
+/// A variable of the VM's environment, as `System.get_env/1` sees it (`System.put_env/2`
+/// changes the VM's copy, which `std::env::var` does not read).
+pub fn getenv(name: &str) -> Option<String> {
+    let name = std::ffi::CString::new(name).ok()?;
+    let mut size: usize = 256;
+    loop {
+        let mut buf = vec![0u8; size];
+        let mut len = size;
+        // SAFETY: buf has len writable bytes; enif_getenv writes at most len bytes and
+        // stores the needed size in len when the buffer is too small (returns 1).
+        match unsafe { sys::enif_getenv(name.as_ptr(), buf.as_mut_ptr() as *mut _, &mut len) } {
+            0 => {
+                buf.truncate(len);
+                return Some(String::from_utf8_lossy(&buf).into_owned());
+            }
+            1 if len > size => size = len,
+            _ => return None,
+        }
+    }
+}

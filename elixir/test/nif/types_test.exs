@@ -256,6 +256,19 @@ defmodule Oxbeam.NIF.TypesTest do
     assert_raise ArgumentError,
                  bad(:roundtrip_pid, 1, "value", "expected a local pid (LocalPid), got: :me"),
                  fn -> NIF.roundtrip_pid(:me) end
+
+    assert_raise ArgumentError,
+                 bad(
+                   :roundtrip_reference,
+                   1,
+                   "value",
+                   "expected a reference (Reference), got: 1"
+                 ),
+                 fn -> NIF.roundtrip_reference(1) end
+
+    assert_raise ArgumentError,
+                 bad(:roundtrip_option, 1, "value", "expected an integer (i64), got: :none"),
+                 fn -> NIF.roundtrip_option(:none) end
   end
 
   test "huge values are cut in messages" do

@@ -47,6 +47,21 @@ defmodule Oxbeam.NIF.UpgradeTest do
     send(holder, :exit)
     assert_receive {:DOWN, ^ref, _, _, _}
     assert wait_until(fn -> NIF.tracked_dropped() >= 1 end)
+
+    # Purging the old code unloads the old library image: its unload hook runs.
+    marker = Path.join(tmp_dir, "unloaded")
+    System.put_env("OXBEAM_TEST_UNLOAD_MARKER", marker)
+
+    try do
+      assert :code.soft_purge(NIF)
+      # The VM unloads the library once no scheduler can still be running old code.
+      assert wait_until(fn -> File.exists?(marker) end)
+      assert File.read!(marker) == "unloaded"
+    after
+      System.delete_env("OXBEAM_TEST_UNLOAD_MARKER")
+    end
+
+    assert NIF.counter_get(counter) == 43
   end
 
   defp reload_module_with_library(module, library) do

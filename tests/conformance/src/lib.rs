@@ -25,4 +25,16 @@ fn loaded_greeting(env: oxbeam::Env<'_>) -> Option<String> {
         .map(|data| data.greeting.clone())
 }
 
-oxbeam::init!("Elixir.Oxbeam.Test.Conformance", load = load);
+/// The unload hook: leaves a trace the upgrade test can see (the file named by
+/// `OXBEAM_TEST_UNLOAD_MARKER`, when set).
+fn unload() {
+    if let Some(path) = oxbeam::env::getenv("OXBEAM_TEST_UNLOAD_MARKER") {
+        let _ = std::fs::write(path, "unloaded");
+    }
+}
+
+oxbeam::init!(
+    "Elixir.Oxbeam.Test.Conformance",
+    load = load,
+    unload = unload
+);

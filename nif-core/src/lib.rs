@@ -51,6 +51,7 @@ pub use oxbeam_macros::{init, nif, resource};
 pub use resource::{Monitor, Resource, ResourceArc};
 pub use term::{Term, TermType};
 pub use types::binary::{Binary, IoData, NewBinary, OwnedBinary};
+pub use types::int::BigInteger;
 pub use types::list::{ListFromIter, ListIterator};
 pub use types::map::{MapFromIter, MapIter, MapView};
 pub use types::pid::LocalPid;

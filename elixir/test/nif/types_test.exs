@@ -51,6 +51,16 @@ defmodule Oxbeam.NIF.TypesTest do
     end
   end
 
+  test "integers of any size through BigInteger" do
+    for v <- [0, 1, -1, 2 ** 63, -(2 ** 63) - 1, 2 ** 64, 2 ** 1000, -(2 ** 4000) + 7, 10 ** 5000] do
+      assert NIF.roundtrip_big_integer(v) === v
+    end
+
+    assert_raise ArgumentError,
+                 bad(:roundtrip_big_integer, 1, "value", "expected an integer (BigInteger), got: 1.5"),
+                 fn -> NIF.roundtrip_big_integer(1.5) end
+  end
+
   test "floats: f64 round-trips, integers are accepted, f32 range is checked" do
     assert NIF.roundtrip_f64(1.5) === 1.5
     assert NIF.roundtrip_f64(-0.0) === -0.0

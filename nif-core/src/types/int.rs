@@ -280,3 +280,57 @@ impl<'a> Encode<'a> for u128 {
         }
     }
 }
+
+/// An integer of any size, as a sign and a little-endian magnitude: for values that
+/// do not fit `i128`/`u128` (e.g. to hand them to another runtime).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BigInteger {
+    pub negative: bool,
+    /// Little-endian bytes of the absolute value; no trailing zero bytes.
+    pub magnitude: Vec<u8>,
+}
+
+impl BigInteger {
+    pub fn from_i64(value: i64) -> BigInteger {
+        let mut magnitude = value.unsigned_abs().to_le_bytes().to_vec();
+        while magnitude.last() == Some(&0) {
+            magnitude.pop();
+        }
+        BigInteger {
+            negative: value < 0,
+            magnitude,
+        }
+    }
+}
+
+impl<'a> Decode<'a> for BigInteger {
+    fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
+        match integer_parts(env, term) {
+            Some((negative, mut magnitude)) => {
+                while magnitude.last() == Some(&0) {
+                    magnitude.pop();
+                }
+                Ok(BigInteger {
+                    negative: negative && !magnitude.is_empty(),
+                    magnitude,
+                })
+            }
+            None => Err(DecodeError::new(term, "an integer (BigInteger)")),
+        }
+    }
+}
+
+impl<'a> Encode<'a> for BigInteger {
+    fn encode(self, env: Env<'a>) -> Term<'a> {
+        if self.magnitude.len() <= 8 {
+            let mut bytes = [0u8; 8];
+            bytes[..self.magnitude.len()].copy_from_slice(&self.magnitude);
+            let abs = u64::from_le_bytes(bytes);
+            if abs <= i64::MAX as u64 {
+                let value = abs as i64;
+                return make_i64(env, if self.negative { -value } else { value });
+            }
+        }
+        make_integer(env, self.negative, &self.magnitude)
+    }
+}

@@ -130,3 +130,9 @@ fn even_list(n: i64) -> ListFromIter<impl Iterator<Item = i64>> {
 fn split_words(text: &str) -> Vec<&str> {
     text.split_whitespace().collect()
 }
+
+/// Any integer, through sign and magnitude.
+#[nif]
+fn roundtrip_big_integer(value: oxbeam::BigInteger) -> oxbeam::BigInteger {
+    value
+}

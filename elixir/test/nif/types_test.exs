@@ -57,7 +57,12 @@ defmodule Oxbeam.NIF.TypesTest do
     end
 
     assert_raise ArgumentError,
-                 bad(:roundtrip_big_integer, 1, "value", "expected an integer (BigInteger), got: 1.5"),
+                 bad(
+                   :roundtrip_big_integer,
+                   1,
+                   "value",
+                   "expected an integer (BigInteger), got: 1.5"
+                 ),
                  fn -> NIF.roundtrip_big_integer(1.5) end
   end
 

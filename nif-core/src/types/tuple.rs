@@ -5,9 +5,9 @@ use crate::env::Env;
 use crate::sys;
 use crate::term::Term;
 
-/// The elements of a tuple term of arity `arity`, borrowed.
+/// The elements of a tuple term, borrowed; `None` if `term` is not a tuple.
 #[inline(always)]
-pub(crate) fn tuple_elements<'a>(env: Env<'a>, term: Term<'a>) -> Option<&'a [Term<'a>]> {
+pub fn tuple_elements<'a>(env: Env<'a>, term: Term<'a>) -> Option<&'a [Term<'a>]> {
     let mut arity = 0;
     let mut array = std::ptr::null();
     // SAFETY: term belongs to env; on success array points to `arity` terms that live
@@ -34,6 +34,18 @@ fn not_a_tuple<'a>(term: Term<'a>, arity: usize, rust: &str) -> DecodeError<'a> 
             crate::types::short_type_name(rust)
         ),
     )
+}
+
+/// A tuple of any arity made of `elements`.
+pub fn make_tuple<'a>(env: Env<'a>, elements: &[Term<'a>]) -> Term<'a> {
+    // SAFETY: Term is a transparent ERL_NIF_TERM; elements are terms of env.
+    unsafe {
+        Term::from_raw(sys::enif_make_tuple_from_array(
+            env.as_raw(),
+            elements.as_ptr() as *const sys::ERL_NIF_TERM,
+            elements.len() as _,
+        ))
+    }
 }
 
 macro_rules! tuple {

@@ -1,0 +1,211 @@
+defmodule Oxbeam.Python do
+  @moduledoc """
+  CPython embedded in the BEAM. API-compatible with Pythonx: a Pythonx user can switch
+  by changing the module name.
+
+      Oxbeam.Python.init(System.find_executable("python3"))
+      {result, globals} = Oxbeam.Python.eval("x = 1\\ny = x + 1\\ny * 10", %{})
+      Oxbeam.Python.decode(result)
+      #=> 20
+
+  ## How it runs
+
+    * Python runs only on dirty schedulers; the GIL is taken for one call and released
+      between calls and whenever Python releases it (`time.sleep`, I/O, numpy), so
+      waiting evals overlap. Pure-Python CPU work is serialized by the GIL: it does
+      not run in parallel, whatever the number of Elixir processes.
+    * Each value crosses in one NIF call: `encode!/2` and `decode/1` convert a whole
+      nested value under one GIL hold.
+    * Objects held by Elixir are released when Erlang garbage-collects them, without
+      blocking a scheduler on the GIL.
+    * `print` and writes to `sys.stdout`/`sys.stderr` go to the calling process's group
+      leader (also from threads the eval starts), or to the devices given in options;
+      reading `sys.stdin` raises in Python.
+    * From Python, `import oxbeam` gives `oxbeam.send_tagged_object(pid, tag, obj)`,
+      which sends `{tag, %Oxbeam.Python.Object{}}` to an Elixir process.
+
+  ## Conversions
+
+  | Elixir | Python | back to Elixir |
+  |---|---|---|
+  | `nil`, booleans | `None`, `bool` | same |
+  | integers (any size) | `int` | integers |
+  | floats; `:nan`, `:infinity`, `:neg_infinity` | `float` | floats; the three atoms |
+  | other atoms | `str` | binaries |
+  | binaries | `bytes` (`str` with `binary_as: :str`) | binaries (from `str` and `bytes`) |
+  | lists, tuples | `list`, `tuple` | lists, tuples |
+  | maps | `dict` | maps (keys decoded too) |
+  | `MapSet` | `set` | `MapSet` (also from `frozenset`) |
+  | pids | `oxbeam.Pid` | `Oxbeam.Python.Object` |
+  | `Oxbeam.Python.Object` | the object | other objects |
+  """
+
+  alias Oxbeam.Python.{NIF, Object}
+
+  @doc """
+  Initializes the interpreter with the environment of the Python executable
+  `python` (a virtual environment's `bin/python`, or the base interpreter): its
+  site-packages directories are added to `sys.path`.
+
+  The bridge is built against one CPython (the `python3` on PATH at compile time, or
+  `PYO3_PYTHON`); `python` must be of the same version. Calling `init` again with the
+  same environment is a no-op; with a different one it raises.
+  """
+  @spec init(String.t(), keyword()) :: :ok
+  def init(python, opts \\ []) do
+    _ = opts
+    {built_executable, built_version} = NIF.python_info()
+
+    python =
+      System.find_executable(python) ||
+        raise ArgumentError, "Python executable not found: #{inspect(python)}"
+
+    script =
+      "import site, sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}'); " <>
+        "print('\\n'.join(site.getsitepackages()))"
+
+    {output, status} = System.cmd(python, ["-c", script], stderr_to_stdout: true)
+
+    if status != 0 do
+      raise RuntimeError, "could not run #{python}: #{output}"
+    end
+
+    [version | site_dirs] = String.split(output, "\n", trim: true)
+
+    if version != built_version do
+      raise ArgumentError,
+            "#{python} is Python #{version}, but Oxbeam.Python is built against Python " <>
+              "#{built_version} (#{built_executable}); use a #{built_version} interpreter or " <>
+              "rebuild with PYO3_PYTHON pointing at the one you want"
+    end
+
+    NIF.init(site_dirs, python, Oxbeam.Python.IoSink.pid())
+  end
+
+  @doc """
+  Evaluates `code` with `globals` (a map of string keys to Elixir values or objects).
+  Returns `{result, globals}`: the value of the last expression as an object (`nil`
+  if the code ends with a statement) and every global the code ends with, as objects.
+  Each eval gets a fresh `__main__` namespace: nothing leaks between evals.
+
+  Options: `:stdout_device` and `:stderr_device` (default: the group leader),
+  `:binary_as` (`:bytes`, default, or `:str` to pass valid UTF-8 binaries as `str`).
+  """
+  @spec eval(String.t(), %{optional(String.t()) => term()}, keyword()) ::
+          {Object.t() | nil, %{optional(String.t()) => Object.t()}}
+  def eval(code, globals, opts \\ []) when is_binary(code) and is_map(globals) do
+    globals = Map.new(globals, fn {key, value} -> {to_string(key), prepare(value)} end)
+    stdout = Keyword.get_lazy(opts, :stdout_device, &Process.group_leader/0)
+    stderr = Keyword.get(opts, :stderr_device, stdout_default(opts, stdout))
+
+    case NIF.eval(code, globals, device(stdout), device(stderr), binary_as_str?(opts)) do
+      {result, globals} -> {result, globals}
+    end
+  end
+
+  defp stdout_default(opts, stdout) do
+    if Keyword.has_key?(opts, :stdout_device), do: Process.group_leader(), else: stdout
+  end
+
+  defp device(pid) when is_pid(pid), do: pid
+
+  defp device(name) when is_atom(name),
+    do: Process.whereis(name) || raise(ArgumentError, "no process named #{inspect(name)}")
+
+  @doc """
+  Converts a Python object to Elixir data (see the table above), the whole value in
+  one call. Objects of other types stay `Oxbeam.Python.Object`s.
+  """
+  @spec decode(Object.t()) :: term()
+  def decode(%Object{resource: resource}), do: NIF.decode(resource)
+
+  @doc """
+  Converts an Elixir value to a Python object, the whole value in one NIF call.
+  Structs are encoded with `Oxbeam.Python.Encoder` (or `encoder`, a function
+  `(term, encoder) -> object`). Options: `binary_as: :str` (see `eval/3`).
+  """
+  @spec encode!(term(), Oxbeam.Python.Encoder.encoder() | keyword()) :: Object.t()
+  def encode!(term, encoder_or_opts \\ [])
+
+  def encode!(term, opts) when is_list(opts) do
+    NIF.encode(prepare(term), binary_as_str?(opts))
+  end
+
+  def encode!(term, encoder) when is_function(encoder, 2) do
+    case encoder.(term, encoder) do
+      %Object{} = object ->
+        object
+
+      other ->
+        raise ArgumentError,
+              "the encoder must return an Oxbeam.Python.Object, got: #{inspect(other)}"
+    end
+  end
+
+  @doc false
+  # The Encoder implementation of plain data: the whole value in one NIF call, with
+  # structs inside it encoded by `encoder` first.
+  def __encode_data__(term, encoder), do: NIF.encode(prepare(term, encoder), false)
+
+  defp binary_as_str?(opts) do
+    case Keyword.get(opts, :binary_as, :bytes) do
+      :bytes -> false
+      :str -> true
+      other -> raise ArgumentError, "binary_as: expected :bytes or :str, got: #{inspect(other)}"
+    end
+  end
+
+  # Structs other than objects and MapSets go through the Encoder protocol (each gives
+  # an object); everything else is converted by the NIF in one call.
+  defp prepare(term, encoder \\ &Oxbeam.Python.Encoder.encode/2)
+  defp prepare(%Object{} = object, _encoder), do: object
+  defp prepare(%MapSet{} = set, encoder), do: MapSet.new(set, &prepare(&1, encoder))
+
+  defp prepare(%_{} = struct, encoder) do
+    case encoder.(struct, encoder) do
+      %Object{} = object ->
+        object
+
+      other ->
+        raise ArgumentError,
+              "the encoder for #{inspect(struct.__struct__)} must return an Oxbeam.Python.Object, got: #{inspect(other)}"
+    end
+  end
+
+  defp prepare(map, encoder) when is_map(map),
+    do: Map.new(map, fn {k, v} -> {prepare(k, encoder), prepare(v, encoder)} end)
+
+  defp prepare(list, encoder) when is_list(list), do: prepare_list(list, encoder)
+
+  defp prepare(tuple, encoder) when is_tuple(tuple),
+    do: tuple |> Tuple.to_list() |> Enum.map(&prepare(&1, encoder)) |> List.to_tuple()
+
+  defp prepare(other, _encoder), do: other
+
+  defp prepare_list([], _encoder), do: []
+
+  defp prepare_list([head | tail], encoder),
+    do: [prepare(head, encoder) | prepare_list(tail, encoder)]
+
+  # An improper tail: kept as is, the NIF reports it.
+  defp prepare_list(tail, encoder), do: prepare(tail, encoder)
+end
+
+defimpl Oxbeam.Python.Encoder,
+  for: [Integer, Float, BitString, Atom, List, Map, Tuple, MapSet, PID] do
+  def encode(term, encoder), do: Oxbeam.Python.__encode_data__(term, encoder)
+end
+
+defimpl Oxbeam.Python.Encoder, for: Oxbeam.Python.Object do
+  def encode(object, _encoder), do: object
+end
+
+defimpl Oxbeam.Python.Encoder, for: Any do
+  def encode(struct, _encoder) do
+    raise Protocol.UndefinedError,
+      protocol: Oxbeam.Python.Encoder,
+      value: struct,
+      description:
+        "implement Oxbeam.Python.Encoder for #{inspect(struct.__struct__)} to pass it to Python"
+  end
+end

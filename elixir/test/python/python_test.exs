@@ -1,0 +1,266 @@
+defmodule Oxbeam.PythonTest do
+  # Paired with python-bridge/: the Python bridge through a real BEAM and a real CPython.
+  use ExUnit.Case, async: true
+  import ExUnit.CaptureIO
+  alias Oxbeam.Python, as: Py
+
+  setup_all do
+    :ok = Py.init("python3")
+  end
+
+  defp roundtrip(value, opts \\ []), do: value |> Py.encode!(opts) |> Py.decode()
+
+  describe "eval" do
+    test "the last expression is the result; a final statement gives nil" do
+      {result, _} = Py.eval("x = 1\ny = x + 1\ny * 10", %{})
+      assert Py.decode(result) == 20
+      assert {nil, %{"x" => _}} = Py.eval("x = 1", %{})
+    end
+
+    test "globals go in as Elixir values and come out as objects" do
+      {result, globals} = Py.eval("total = sum(xs)\ntotal * k", %{"xs" => [1, 2, 3], "k" => 2})
+      assert Py.decode(result) == 12
+      assert Py.decode(globals["total"]) == 6
+      assert Py.decode(globals["xs"]) == [1, 2, 3]
+      refute Map.has_key?(globals, "__builtins__")
+    end
+
+    test "objects can be passed back in" do
+      {_, %{"d" => d}} = Py.eval("d = {'a': [1, 2]}", %{})
+      {result, _} = Py.eval("d['a'].append(3)\nd", %{"d" => d})
+      assert Py.decode(result) == %{"a" => [1, 2, 3]}
+    end
+
+    test "each eval has a fresh namespace" do
+      Py.eval("leaked = 1", %{})
+
+      assert_raise Py.Error, ~r/NameError: name 'leaked' is not defined/, fn ->
+        Py.eval("leaked", %{})
+      end
+    end
+  end
+
+  describe "conversions" do
+    test "scalars, nil, booleans, atoms" do
+      for v <- [0, -5, 1.5, nil, true, false, "text", <<0, 255>>, []] do
+        assert roundtrip(v) === v
+      end
+
+      assert roundtrip(:atom) == "atom"
+    end
+
+    test "integers of any size, beyond Python's 4300-digit str limit" do
+      for v <- [2 ** 64, -(2 ** 64), 10 ** 5000, -(10 ** 5000) + 1] do
+        assert roundtrip(v) == v
+      end
+
+      {result, _} = Py.eval("10 ** 6000 + 7", %{})
+      assert Py.decode(result) == 10 ** 6000 + 7
+    end
+
+    test "NaN and infinities are atoms on the Elixir side" do
+      {result, _} = Py.eval("[float('nan'), float('inf'), -float('inf')]", %{})
+      assert Py.decode(result) == [:nan, :infinity, :neg_infinity]
+
+      {result, _} =
+        Py.eval("import math\n[math.isnan(x[0]), x[1] == math.inf, x[2] == -math.inf]", %{
+          "x" => [:nan, :infinity, :neg_infinity]
+        })
+
+      assert Py.decode(result) == [true, true, true]
+    end
+
+    test "nested containers, tuples, sets, bytes keys" do
+      value = %{
+        "list" => [1, {2, [3.5, nil]}],
+        7 => %{"deep" => [[]]},
+        {1, 2} => MapSet.new([1, 2])
+      }
+
+      assert roundtrip(value) == value
+      {result, _} = Py.eval("{b'k': frozenset([1]), 'k2': (1,)}", %{})
+      assert Py.decode(result) == %{"k" => MapSet.new([1]), "k2" => {1}}
+    end
+
+    test "binaries are bytes by default and str when asked" do
+      {result, _} = Py.eval("type(s).__name__", %{"s" => "héllo"})
+      assert Py.decode(result) == "bytes"
+      {result, _} = Py.eval("type(s).__name__", %{"s" => "héllo"}, binary_as: :str)
+      assert Py.decode(result) == "str"
+      {result, _} = Py.eval("type(s).__name__", %{"s" => <<255>>}, binary_as: :str)
+      assert Py.decode(result) == "bytes"
+    end
+
+    test "objects that are not data stay objects, with repr as inspect" do
+      {result, _} = Py.eval("import datetime\ndatetime.date(2024, 1, 2)", %{})
+      assert %Py.Object{} = Py.decode(result)
+      assert inspect(result) =~ "datetime.date(2024, 1, 2)"
+    end
+
+    test "a large value converts in one call" do
+      xs = Enum.to_list(1..100_000)
+      assert roundtrip(xs) == xs
+      map = Map.new(1..10_000, &{"k#{&1}", &1})
+      assert roundtrip(map) == map
+    end
+
+    test "structs go through the Encoder protocol, or a custom encoder" do
+      assert_raise Protocol.UndefinedError, ~r/implement Oxbeam.Python.Encoder for URI/, fn ->
+        Py.encode!(URI.parse("http://x"))
+      end
+
+      encoder = fn
+        %URI{host: host}, encoder -> encoder.(host, encoder)
+        other, encoder -> Py.Encoder.encode(other, encoder)
+      end
+
+      assert Py.encode!(%{"u" => URI.parse("http://x")}, encoder) |> Py.decode() == %{"u" => "x"}
+    end
+
+    test "terms Python cannot hold raise ArgumentError" do
+      assert_raise ArgumentError, ~r/^cannot encode #Reference<.*> as a Python value$/, fn ->
+        Py.encode!(make_ref())
+      end
+    end
+  end
+
+  describe "errors" do
+    test "a Python exception raises Oxbeam.Python.Error with the traceback as message" do
+      error = assert_raise Py.Error, fn -> Py.eval("def f():\n    return 1 / 0\nf()", %{}) end
+
+      assert Exception.message(error) ==
+               """
+               Traceback (most recent call last):
+                 File "<string>", line 3, in <module>
+                 File "<string>", line 2, in f
+               ZeroDivisionError: division by zero\
+               """
+
+      assert Py.decode(Py.eval("str(e)", %{"e" => error.value}) |> elem(0)) == "division by zero"
+      assert inspect(error.type) =~ "ZeroDivisionError"
+    end
+
+    test "syntax errors" do
+      assert_raise Py.Error, ~r/SyntaxError/, fn -> Py.eval("1 +", %{}) end
+    end
+
+    test "SystemExit and KeyboardInterrupt raised by user code do not take the VM down" do
+      assert_raise Py.Error, ~r/SystemExit: 3/, fn -> Py.eval("import sys\nsys.exit(3)", %{}) end
+
+      assert_raise Py.Error, ~r/KeyboardInterrupt/, fn ->
+        Py.eval("raise KeyboardInterrupt", %{})
+      end
+
+      assert Py.decode(elem(Py.eval("1 + 1", %{}), 0)) == 2
+    end
+  end
+
+  describe "output" do
+    test "print goes to the caller's group leader" do
+      assert capture_io(fn -> Py.eval("print('hello', 42)", %{}) end) == "hello 42\n"
+    end
+
+    test "stderr, and threads started by the eval" do
+      out =
+        capture_io(fn ->
+          Py.eval(
+            """
+            import sys, threading
+            sys.stderr.write('to stderr\\n')
+            t = threading.Thread(target=lambda: print('from a thread'))
+            t.start()
+            t.join()
+            """,
+            %{}
+          )
+
+          Process.sleep(100)
+        end)
+
+      assert out =~ "to stderr\n"
+      assert out =~ "from a thread\n"
+    end
+
+    test "devices given in options" do
+      {:ok, device} = StringIO.open("")
+      Py.eval("print('to the device')", %{}, stdout_device: device)
+      Process.sleep(50)
+      assert StringIO.contents(device) == {"", "to the device\n"}
+    end
+
+    test "reading stdin raises in Python" do
+      assert_raise Py.Error,
+                   ~r/OSError: reading from stdin is not supported in Oxbeam.Python/,
+                   fn ->
+                     Py.eval("input()", %{})
+                   end
+    end
+  end
+
+  test "Python sends tagged objects to Elixir processes" do
+    Py.eval("import oxbeam\noxbeam.send_tagged_object(pid, 'result', [1, 2])", %{"pid" => self()})
+    assert_receive {:result, %Py.Object{} = object}
+    assert Py.decode(object) == [1, 2]
+  end
+
+  test "subprocess.run works inside an eval" do
+    {result, _} =
+      Py.eval(
+        "import subprocess\nsubprocess.run(['echo', 'hi'], capture_output=True).stdout",
+        %{}
+      )
+
+    assert Py.decode(result) == "hi\n"
+  end
+
+  test "objects dropped by Erlang are released by Python" do
+    {_, %{"tracker" => tracker}} =
+      Py.eval("import weakref\nclass T: pass\nobj = T()\ntracker = weakref.ref(obj)", %{})
+
+    # The only strong reference left is the globals object of the eval above, which
+    # this process no longer holds after GC.
+    {pid, ref} =
+      spawn_monitor(fn ->
+        {_, _globals} =
+          Py.eval("import weakref\nclass T: pass\nobj = T()\nw = weakref.ref(obj)", %{})
+      end)
+
+    assert_receive {:DOWN, ^ref, :process, ^pid, :normal}
+    _ = tracker
+    :erlang.garbage_collect()
+
+    {_, %{"w" => w}} =
+      Py.eval("import gc\nclass T: pass\no = T()\nimport weakref\nw = weakref.ref(o)", %{})
+
+    :erlang.garbage_collect()
+    # Nothing holds `o` but the globals map we dropped: it goes once the decref runs.
+    assert wait_until(fn -> Py.decode(elem(Py.eval("w() is None", %{"w" => w}), 0)) end)
+  end
+
+  test "8 concurrent sleeps overlap (the GIL is released while Python waits)" do
+    parent = self()
+
+    tasks =
+      for i <- 1..8 do
+        Task.async(fn ->
+          send(parent, {:started, i, System.monotonic_time()})
+          Py.eval("import time\ntime.sleep(0.2)", %{})
+          send(parent, {:finished, i, System.monotonic_time()})
+        end)
+      end
+
+    Task.await_many(tasks, 30_000)
+    starts = for _ <- 1..8, do: assert_receive({:started, _, t}) && t
+    ends = for _ <- 1..8, do: assert_receive({:finished, _, t}) && t
+    # Every eval started before any finished: they ran at the same time.
+    assert Enum.max(starts) < Enum.min(ends)
+  end
+
+  defp wait_until(fun, tries \\ 100) do
+    cond do
+      fun.() -> true
+      tries == 0 -> false
+      true -> :erlang.garbage_collect() && Process.sleep(20) && wait_until(fun, tries - 1)
+    end
+  end
+end

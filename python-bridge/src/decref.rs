@@ -1,0 +1,73 @@
+//! Releasing Python references without waiting for the GIL.
+//!
+//! A resource destructor may run on a normal scheduler, which must not block on the
+//! GIL. It hands the pointer to one background thread that takes the GIL, releases a
+//! batch of at most [`BATCH`] references, and lets go of the GIL again before the
+//! next batch, so a burst of a million drops never holds Python up for long: an
+//! `eval` waiting for the GIL gets it between two batches. The thread always takes
+//! everything queued, so the queue cannot fall behind the drops.
+
+use std::ptr::NonNull;
+use std::sync::{Condvar, Mutex, OnceLock};
+
+const BATCH: usize = 4096;
+
+struct Queue {
+    pending: Mutex<Vec<usize>>,
+    wake: Condvar,
+}
+
+static QUEUE: OnceLock<Queue> = OnceLock::new();
+
+fn queue() -> &'static Queue {
+    QUEUE.get_or_init(|| {
+        std::thread::Builder::new()
+            .name("oxbeam-python-decref".into())
+            .spawn(run)
+            .expect("could not start the decref thread");
+        Queue {
+            pending: Mutex::new(Vec::new()),
+            wake: Condvar::new(),
+        }
+    })
+}
+
+/// Releases one strong reference, later, with the GIL.
+pub fn release(ptr: NonNull<pyo3::ffi::PyObject>) {
+    let queue = queue();
+    let mut pending = queue.pending.lock().unwrap_or_else(|e| e.into_inner());
+    pending.push(ptr.as_ptr() as usize);
+    if pending.len() == 1 {
+        queue.wake.notify_one();
+    }
+}
+
+fn run() {
+    let queue = queue();
+    loop {
+        let batch = {
+            let mut pending = queue.pending.lock().unwrap_or_else(|e| e.into_inner());
+            while pending.is_empty() {
+                pending = queue.wake.wait(pending).unwrap_or_else(|e| e.into_inner());
+            }
+            std::mem::take(&mut *pending)
+        };
+        for chunk in batch.chunks(BATCH) {
+            pyo3::Python::attach(|_py| {
+                for &ptr in chunk {
+                    // SAFETY: each pointer carries one strong reference handed over by
+                    // a dropped PyObjectRef; we hold the GIL.
+                    unsafe { pyo3::ffi::Py_DECREF(ptr as *mut pyo3::ffi::PyObject) };
+                }
+            });
+        }
+    }
+}
+
+/// Number of references waiting to be released (for tests and diagnostics).
+pub fn pending() -> usize {
+    QUEUE
+        .get()
+        .map(|q| q.pending.lock().unwrap_or_else(|e| e.into_inner()).len())
+        .unwrap_or(0)
+}

@@ -1,0 +1,151 @@
+//! `eval`, `encode`, `decode`, `repr`: each one dirty NIF call, under one GIL hold.
+
+use crate::convert::{object_term, to_python, to_term, EncodeOptions};
+use crate::error::raise_python;
+use crate::interpreter::helper;
+use crate::object::PyObjectRef;
+use crate::output::{send, CallEnvGuard, PyPid};
+use oxbeam::{nif, Atom, Encode, Env, LocalPid, MapFromIter, MapView, Term};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyString, PyTuple};
+
+/// Options of `encode`/`eval` that change how values are converted.
+fn options(binary_as_str: bool) -> EncodeOptions {
+    EncodeOptions { binary_as_str }
+}
+
+/// Runs `code` with `globals` (string keys, encoded values) and output going to
+/// `stdout`/`stderr`; returns `{result_object_or_nil, globals_objects}`.
+#[nif(schedule = "dirty_io")]
+fn eval<'a>(
+    env: Env<'a>,
+    code: &str,
+    globals: MapView<'a>,
+    stdout: LocalPid,
+    stderr: LocalPid,
+    binary_as_str: bool,
+) -> oxbeam::Result<(Term<'a>, Term<'a>)> {
+    crate::interpreter::ensure_initialized()?;
+    let _guard = CallEnvGuard::enter(env);
+    Python::attach(|py| {
+        let helper = helper(py)?;
+        let dict = PyDict::new(py);
+        let fail = |e: PyErr| raise_python(env, py, &e, helper.as_any());
+        dict.set_item("__name__", "__main__").map_err(fail)?;
+        dict.set_item("__builtins__", py.import("builtins").map_err(fail)?)
+            .map_err(fail)?;
+        for (key, value) in globals {
+            let name: &str = key.decode(env).map_err(|_| {
+                oxbeam::Error::argument_error(format!(
+                    "globals keys must be strings, got: {}",
+                    key.inspect(env)
+                ))
+            })?;
+            let value = to_python(py, env, value, options(binary_as_str)).map_err(|e| {
+                oxbeam::Error::argument_error(format!("global {name:?}: {}", e.value(py)))
+            })?;
+            dict.set_item(name, value).map_err(fail)?;
+        }
+        let device = PyTuple::new(
+            py,
+            [
+                Bound::new(py, PyPid { pid: stdout }).map_err(fail)?,
+                Bound::new(py, PyPid { pid: stderr }).map_err(fail)?,
+            ],
+        )
+        .map_err(fail)?;
+        let result = helper
+            .call_method1("_eval", (code, &dict, device))
+            .map_err(fail)?;
+        let result = if result.is_none() {
+            crate::convert::atoms::nil().to_term(env)
+        } else {
+            object_term(env, &result)
+        };
+        let mut out = Vec::new();
+        for (key, value) in dict.iter() {
+            let Ok(name) = key.cast::<PyString>() else {
+                continue;
+            };
+            let name = name.to_cow().map_err(fail)?;
+            if name == "__builtins__" {
+                continue;
+            }
+            out.push((name.as_ref().encode(env), object_term(env, &value)));
+        }
+        Ok((result, MapFromIter(out).encode(env)))
+    })
+}
+
+/// Elixir value → Python object, the whole value in one call.
+#[nif(schedule = "dirty_cpu")]
+fn encode<'a>(env: Env<'a>, value: Term<'a>, binary_as_str: bool) -> oxbeam::Result<Term<'a>> {
+    crate::interpreter::ensure_initialized()?;
+    let _guard = CallEnvGuard::enter(env);
+    Python::attach(|py| {
+        helper(py)?;
+        let object = to_python(py, env, value, options(binary_as_str))
+            .map_err(|e| oxbeam::Error::argument_error(e.value(py).to_string()))?;
+        Ok(object_term(env, &object))
+    })
+}
+
+/// Python object → Elixir value, the whole value in one call.
+#[nif(schedule = "dirty_cpu")]
+fn decode<'a>(env: Env<'a>, object: &PyObjectRef) -> oxbeam::Result<Term<'a>> {
+    crate::interpreter::ensure_initialized()?;
+    let _guard = CallEnvGuard::enter(env);
+    Python::attach(|py| {
+        let helper = helper(py)?;
+        to_term(env, &object.bind(py)).map_err(|e| raise_python(env, py, &e, helper.as_any()))
+    })
+}
+
+/// `repr(object)`, for `inspect`.
+#[nif(schedule = "dirty_cpu")]
+fn repr(env: Env<'_>, object: &PyObjectRef) -> oxbeam::Result<String> {
+    crate::interpreter::ensure_initialized()?;
+    let _guard = CallEnvGuard::enter(env);
+    Python::attach(|py| {
+        let helper = helper(py)?;
+        object
+            .bind(py)
+            .repr()
+            .and_then(|r| r.to_cow().map(|c| c.into_owned()))
+            .map_err(|e| raise_python(env, py, &e, helper.as_any()))
+    })
+}
+
+/// References waiting for the decref thread (diagnostics; tests).
+#[nif]
+fn pending_decrefs() -> usize {
+    crate::decref::pending()
+}
+
+/// `oxbeam.send_tagged_object(pid, tag, obj)`: sends `{tag, %Oxbeam.Python.Object{}}`.
+#[pyfunction]
+pub fn send_tagged_object(
+    pid: &Bound<'_, PyPid>,
+    tag: &str,
+    object: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    let pid = pid.get().pid;
+    let tag = tag.to_owned();
+    let object = PyObjectRef::new(object);
+    let object = oxbeam::ResourceArc::new(object);
+    send(&pid, move |env| {
+        let tag = Atom::from_str(env, &tag);
+        let fields = vec![
+            (
+                crate::convert::atoms::__struct__().to_term(env),
+                crate::convert::atoms::object_struct().to_term(env),
+            ),
+            (
+                crate::convert::atoms::resource().to_term(env),
+                object.encode(env),
+            ),
+        ];
+        (tag, MapFromIter(fields)).encode(env)
+    });
+    Ok(())
+}

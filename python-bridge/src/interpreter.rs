@@ -1,0 +1,145 @@
+//! Starting the interpreter (once per VM) and the `oxbeam` helper module.
+
+use crate::output::PyPid;
+use oxbeam::{nif, Atom, LocalPid};
+use pyo3::prelude::*;
+use pyo3::types::PyModule;
+use std::ffi::CString;
+use std::sync::{Mutex, OnceLock};
+
+mod atoms {
+    oxbeam::atoms! { ok }
+}
+
+/// What the interpreter was started with; a second `init` must ask for the same.
+#[derive(Clone, PartialEq, Eq, Debug)]
+struct Setup {
+    site_dirs: Vec<String>,
+}
+
+static SETUP: Mutex<Option<Setup>> = Mutex::new(None);
+static HELPER: OnceLock<Py<PyModule>> = OnceLock::new();
+
+const HELPER_SOURCE: &str = include_str!("oxbeam_helper.py");
+
+/// The `oxbeam` helper module; raises if the interpreter is not initialized.
+pub fn helper(py: Python<'_>) -> oxbeam::Result<Bound<'_, PyModule>> {
+    match HELPER.get() {
+        Some(module) => Ok(module.bind(py).clone()),
+        None => Err(not_initialized()),
+    }
+}
+
+/// Raises unless the interpreter was initialized; call before attaching to Python.
+pub fn ensure_initialized() -> oxbeam::Result<()> {
+    if HELPER.get().is_some() {
+        Ok(())
+    } else {
+        Err(not_initialized())
+    }
+}
+
+pub fn not_initialized() -> oxbeam::Error {
+    oxbeam::Error::runtime_error(
+        "Python interpreter is not initialized: call Oxbeam.Python.uv_init/2 or Oxbeam.Python.init/1 first",
+    )
+}
+
+/// The CPython this library was built against.
+#[nif]
+fn python_info() -> (String, String) {
+    (
+        env!("OXBEAM_PYTHON_EXECUTABLE").to_string(),
+        env!("OXBEAM_PYTHON_VERSION").to_string(),
+    )
+}
+
+/// Starts the interpreter with `site_dirs` added to `sys.path` (a venv's
+/// site-packages), `executable` as `sys.executable`, and IO replies going to `io_sink`.
+/// Idempotent for the same setup; a different setup raises.
+#[nif(schedule = "dirty_io")]
+fn init(
+    site_dirs: Vec<String>,
+    executable: Option<String>,
+    io_sink: LocalPid,
+) -> oxbeam::Result<Atom> {
+    let wanted = Setup { site_dirs };
+    let mut setup = SETUP.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(current) = setup.as_ref() {
+        if *current == wanted {
+            return Ok(atoms::ok());
+        }
+        return Err(oxbeam::Error::runtime_error(format!(
+            "Python interpreter is already initialized with a different environment \
+             (site directories {:?}); restart the VM to use {:?}",
+            current.site_dirs, wanted.site_dirs
+        )));
+    }
+    promote_libpython_to_global();
+    crate::output::set_reply_to(io_sink);
+    Python::initialize();
+    Python::attach(|py| -> oxbeam::Result<()> {
+        let sys = py.import("sys").map_err(py_error)?;
+        let site = py.import("site").map_err(py_error)?;
+        for dir in &wanted.site_dirs {
+            site.call_method1("addsitedir", (dir,)).map_err(py_error)?;
+        }
+        if let Some(executable) = &executable {
+            sys.setattr("executable", executable).map_err(py_error)?;
+        }
+        let native = PyModule::new(py, "_oxbeam_native").map_err(py_error)?;
+        native
+            .add_function(
+                pyo3::wrap_pyfunction!(crate::output::put_chars, &native).map_err(py_error)?,
+            )
+            .map_err(py_error)?;
+        native
+            .add_function(
+                pyo3::wrap_pyfunction!(crate::eval::send_tagged_object, &native)
+                    .map_err(py_error)?,
+            )
+            .map_err(py_error)?;
+        native.add_class::<PyPid>().map_err(py_error)?;
+        let source = CString::new(HELPER_SOURCE).expect("no NUL in the helper");
+        let helper = PyModule::new(py, "oxbeam").map_err(py_error)?;
+        helper.setattr("_native", &native).map_err(py_error)?;
+        helper
+            .setattr("Pid", py.get_type::<PyPid>())
+            .map_err(py_error)?;
+        py.run(&source, Some(&helper.dict()), None)
+            .map_err(py_error)?;
+        sys.getattr("modules")
+            .and_then(|m| m.set_item("oxbeam", &helper))
+            .map_err(py_error)?;
+        let _ = HELPER.set(helper.unbind());
+        Ok(())
+    })?;
+    *setup = Some(wanted);
+    Ok(atoms::ok())
+}
+
+fn py_error(error: PyErr) -> oxbeam::Error {
+    oxbeam::Error::runtime_error(format!("could not initialize Python: {error}"))
+}
+
+/// The VM loads this library (and with it libpython) with local symbol scope, but C
+/// extension modules (numpy, ...) expect libpython's symbols to be global. Reopen it
+/// with RTLD_GLOBAL (RTLD_NOLOAD: it is already loaded; this only widens its scope).
+fn promote_libpython_to_global() {
+    let mut info = std::mem::MaybeUninit::<libc::Dl_info>::zeroed();
+    // SAFETY: dladdr reads the address of a libpython function and fills info; the
+    // file name it returns stays valid while libpython is loaded, and we only pass it
+    // to dlopen, which keeps libpython loaded (one more reference, never dropped).
+    unsafe {
+        let symbol = pyo3::ffi::Py_IsInitialized as *const libc::c_void;
+        if libc::dladdr(symbol, info.as_mut_ptr()) != 0 {
+            let info = info.assume_init();
+            if !info.dli_fname.is_null() {
+                libc::dlopen(
+                    info.dli_fname,
+                    libc::RTLD_NOW | libc::RTLD_GLOBAL | libc::RTLD_NOLOAD,
+                );
+            }
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! `oxbeam-python`: CPython embedded in the BEAM, the NIF library behind
+//! `Oxbeam.Python`. Written with oxbeam (NIFs, resources, errors) and pyo3 (Python).
+//!
+//! Python only runs on dirty schedulers (`eval`, `encode`, `decode` are dirty NIFs);
+//! the GIL is taken for the duration of one call and released in between (and
+//! whenever Python releases it, e.g. in `time.sleep`). Objects held by Elixir are
+//! resources; dropping one never waits for the GIL on a normal scheduler (see
+//! `object.rs`).
+
+mod convert;
+mod decref;
+mod error;
+mod eval;
+mod interpreter;
+mod object;
+mod output;
+
+oxbeam::init!("Elixir.Oxbeam.Python.NIF");

@@ -1,0 +1,86 @@
+//! Python's output to Elixir's IO: `print` and `sys.stdout`/`sys.stderr` writes become
+//! `put_chars` IO requests to the devices of the eval that runs (or started the
+//! thread that runs) them, by default the caller's group leader.
+
+use oxbeam::{Encode, Env, LocalPid, OwnedEnv, Term};
+use pyo3::prelude::*;
+use std::cell::Cell;
+
+mod atoms {
+    oxbeam::atoms! { io_request, put_chars, unicode, oxbeam_python_output }
+}
+
+/// An Elixir pid, as seen from Python.
+#[pyclass(frozen, module = "oxbeam", name = "Pid")]
+pub struct PyPid {
+    pub pid: LocalPid,
+}
+
+thread_local! {
+    /// The environment of the NIF call running on this thread, if any: sends from a
+    /// VM thread must name it.
+    static CALL_ENV: Cell<*mut oxbeam::sys::ErlNifEnv> = const { Cell::new(std::ptr::null_mut()) };
+}
+
+/// Where IO replies go: a process of `Oxbeam.Python` that discards them.
+static REPLY_TO: std::sync::Mutex<Option<LocalPid>> = std::sync::Mutex::new(None);
+
+/// Marks the current thread as running a NIF call with `env` for as long as the guard
+/// lives, so Python code it runs can send messages.
+pub struct CallEnvGuard {
+    previous: *mut oxbeam::sys::ErlNifEnv,
+}
+
+impl CallEnvGuard {
+    pub fn enter(env: Env<'_>) -> CallEnvGuard {
+        let previous = CALL_ENV.with(|c| c.replace(env.as_raw()));
+        CallEnvGuard { previous }
+    }
+}
+
+impl Drop for CallEnvGuard {
+    fn drop(&mut self) {
+        CALL_ENV.with(|c| c.set(self.previous));
+    }
+}
+
+/// Sends a message built by `build` to `pid`, from whatever thread Python runs on.
+pub fn send(pid: &LocalPid, build: impl for<'a> FnOnce(Env<'a>) -> Term<'a>) {
+    let raw = CALL_ENV.with(|c| c.get());
+    if raw.is_null() {
+        // A thread started by Python code: not a VM thread.
+        let mut owned = OwnedEnv::new();
+        let _ = owned.send_and_clear(pid, build);
+    } else {
+        // SAFETY: CALL_ENV is set only while the NIF call with this environment runs
+        // on this thread (CallEnvGuard).
+        let env = unsafe { Env::from_raw(raw) };
+        let message = build(env);
+        let _ = env.send(pid, message);
+    }
+}
+
+/// Sets the process IO replies are sent to.
+pub fn set_reply_to(pid: LocalPid) {
+    *REPLY_TO.lock().unwrap_or_else(|e| e.into_inner()) = Some(pid);
+}
+
+/// `oxbeam._native.put_chars(device, text)`.
+#[pyfunction]
+pub fn put_chars(device: &Bound<'_, PyPid>, text: &str) {
+    let device = device.get().pid;
+    let Some(reply_to) = *REPLY_TO.lock().unwrap_or_else(|e| e.into_inner()) else {
+        return;
+    };
+    let text = text.to_owned();
+    send(&device, move |env| {
+        let request = (atoms::put_chars(), atoms::unicode(), text.as_str()).encode(env);
+        (
+            atoms::io_request(),
+            reply_to,
+            atoms::oxbeam_python_output(),
+            request,
+        )
+            .encode(env)
+    });
+}

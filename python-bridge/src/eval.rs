@@ -24,6 +24,7 @@ fn eval<'a>(
     stdout: LocalPid,
     stderr: LocalPid,
     binary_as_str: bool,
+    timeout_ms: Option<u64>,
 ) -> oxbeam::Result<(Term<'a>, Term<'a>)> {
     crate::interpreter::ensure_initialized()?;
     let _guard = CallEnvGuard::enter(env);
@@ -54,9 +55,23 @@ fn eval<'a>(
             ],
         )
         .map_err(fail)?;
-        let result = helper
-            .call_method1("_eval", (code, &dict, device))
-            .map_err(fail)?;
+        let registration =
+            crate::interrupt::register(env, timeout_ms.map(std::time::Duration::from_millis));
+        let result = helper.call_method1("_eval", (code, &dict, device));
+        let interrupted = registration.finish(env);
+        let result = match (result, interrupted) {
+            (Ok(result), _) => result,
+            (Err(_), Some(crate::interrupt::Cause::Timeout)) => {
+                return Err(oxbeam::Error::exception(
+                    "Oxbeam.Python.TimeoutError",
+                    format!(
+                        "Python eval timed out after {} ms (interrupted with KeyboardInterrupt)",
+                        timeout_ms.unwrap_or(0)
+                    ),
+                ))
+            }
+            (Err(error), _) => return Err(fail(error)),
+        };
         let result = if result.is_none() {
             crate::convert::atoms::nil().to_term(env)
         } else {

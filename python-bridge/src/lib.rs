@@ -12,6 +12,7 @@ mod decref;
 mod error;
 mod eval;
 mod interpreter;
+mod interrupt;
 mod object;
 mod output;
 

@@ -89,7 +89,12 @@ defmodule Oxbeam.Python do
   Each eval gets a fresh `__main__` namespace: nothing leaks between evals.
 
   Options: `:stdout_device` and `:stderr_device` (default: the group leader),
-  `:binary_as` (`:bytes`, default, or `:str` to pass valid UTF-8 binaries as `str`).
+  `:binary_as` (`:bytes`, default, or `:str` to pass valid UTF-8 binaries as `str`),
+  `:timeout` (milliseconds, default `:infinity`): the Python code is interrupted with
+  `KeyboardInterrupt` and `Oxbeam.Python.TimeoutError` is raised. If the calling
+  process dies, its running eval is interrupted the same way. The interrupt is seen
+  when the Python thread next runs Python code: a call blocked in C (`time.sleep`,
+  a blocking read) is interrupted only when it returns.
   """
   @spec eval(String.t(), %{optional(String.t()) => term()}, keyword()) ::
           {Object.t() | nil, %{optional(String.t()) => Object.t()}}
@@ -98,7 +103,20 @@ defmodule Oxbeam.Python do
     stdout = Keyword.get_lazy(opts, :stdout_device, &Process.group_leader/0)
     stderr = Keyword.get(opts, :stderr_device, stdout_default(opts, stdout))
 
-    case NIF.eval(code, globals, device(stdout), device(stderr), binary_as_str?(opts)) do
+    timeout =
+      case Keyword.get(opts, :timeout, :infinity) do
+        :infinity ->
+          nil
+
+        ms when is_integer(ms) and ms >= 0 ->
+          ms
+
+        other ->
+          raise ArgumentError,
+                "timeout: expected a non-negative integer or :infinity, got: #{inspect(other)}"
+      end
+
+    case NIF.eval(code, globals, device(stdout), device(stderr), binary_as_str?(opts), timeout) do
       {result, globals} -> {result, globals}
     end
   end

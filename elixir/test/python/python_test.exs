@@ -197,6 +197,56 @@ defmodule Oxbeam.PythonTest do
     end
   end
 
+  describe "interrupting" do
+    test "a timeout interrupts the Python code and raises" do
+      assert_raise Py.TimeoutError,
+                   "Python eval timed out after 100 ms (interrupted with KeyboardInterrupt)",
+                   fn -> Py.eval("while True:\n    pass", %{}, timeout: 100) end
+
+      # The interpreter is fine afterwards, and a fast eval is not affected.
+      assert Py.decode(elem(Py.eval("1 + 1", %{}, timeout: 5_000), 0)) == 2
+    end
+
+    test "the code sees a KeyboardInterrupt it can clean up after" do
+      {_, %{"state" => state}} = Py.eval("state = {}", %{})
+
+      assert_raise Py.TimeoutError, fn ->
+        Py.eval(
+          "try:\n    while True:\n        pass\nfinally:\n    state['cleaned_up'] = True",
+          %{"state" => state},
+          timeout: 50
+        )
+      end
+
+      assert Py.decode(state) == %{"cleaned_up" => true}
+    end
+
+    test "when the calling process dies, its eval is interrupted" do
+      {_, %{"state" => state}} = Py.eval("state = {}", %{})
+      parent = self()
+
+      pid =
+        spawn(fn ->
+          Py.eval(
+            """
+            import oxbeam
+            oxbeam.send_tagged_object(parent, 'started', None)
+            try:
+                while True:
+                    pass
+            except KeyboardInterrupt:
+                state['interrupted'] = True
+            """,
+            %{"state" => state, "parent" => parent}
+          )
+        end)
+
+      assert_receive {:started, _}, 5_000
+      Process.exit(pid, :kill)
+      assert wait_until(fn -> Py.decode(state) == %{"interrupted" => true} end)
+    end
+  end
+
   test "Python sends tagged objects to Elixir processes" do
     Py.eval("import oxbeam\noxbeam.send_tagged_object(pid, 'result', [1, 2])", %{"pid" => self()})
     assert_receive {:result, %Py.Object{} = object}

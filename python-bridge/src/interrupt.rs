@@ -1,0 +1,187 @@
+//! Interrupting a running eval: on timeout, and when the calling process dies.
+//!
+//! Each eval registers its Python thread here. A background thread waits for the
+//! earliest deadline (or a caller's death, reported by a process monitor on an
+//! `EvalWatch` resource) and raises `KeyboardInterrupt` in that thread with
+//! `PyThreadState_SetAsyncExc`. It checks the registration again while holding the
+//! GIL, and an eval unregisters while holding the GIL, so an interrupt can never land
+//! in a later eval that happens to run on the same thread.
+
+use oxbeam::{Env, LocalPid, Monitor, Resource, ResourceArc};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Why an eval was interrupted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cause {
+    Timeout,
+    CallerDown,
+}
+
+struct Entry {
+    thread: u64,
+    deadline: Option<Instant>,
+    /// Set when the interrupter decided to interrupt (or the caller died).
+    cause: Option<Cause>,
+    delivered: bool,
+}
+
+struct Registry {
+    entries: Mutex<HashMap<u64, Entry>>,
+    wake: Condvar,
+}
+
+static REGISTRY: OnceLock<Registry> = OnceLock::new();
+static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+
+fn registry() -> &'static Registry {
+    REGISTRY.get_or_init(|| {
+        std::thread::Builder::new()
+            .name("oxbeam-python-interrupt".into())
+            .spawn(run)
+            .expect("could not start the interrupt thread");
+        Registry {
+            entries: Mutex::new(HashMap::new()),
+            wake: Condvar::new(),
+        }
+    })
+}
+
+/// Watches the calling process for one eval; its `down` interrupts the eval.
+pub struct EvalWatch {
+    token: u64,
+}
+
+#[oxbeam::resource]
+impl Resource for EvalWatch {
+    fn down<'a>(&self, _env: Env<'a>, _pid: LocalPid, _monitor: Monitor) {
+        cancel(self.token, Cause::CallerDown);
+    }
+}
+
+/// A registered eval; unregister (with the GIL held) when it ends.
+pub struct Registration {
+    token: u64,
+    watch: Option<(ResourceArc<EvalWatch>, Monitor)>,
+}
+
+/// Registers the eval running on this thread (call with the GIL held).
+pub fn register(env: Env<'_>, timeout: Option<Duration>) -> Registration {
+    let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
+    // SAFETY: no preconditions; the thread id of the calling OS thread.
+    let thread = unsafe { pyo3::ffi::PyThread_get_thread_ident() } as u64;
+    // Drop any interrupt left pending for this thread (belt and braces).
+    // SAFETY: called with the GIL held; NULL clears.
+    unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(thread as _, std::ptr::null_mut()) };
+    let registry = registry();
+    registry
+        .entries
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert(
+            token,
+            Entry {
+                thread,
+                deadline: timeout.map(|t| Instant::now() + t),
+                cause: None,
+                delivered: false,
+            },
+        );
+    if timeout.is_some() {
+        registry.wake.notify_one();
+    }
+    let watch = ResourceArc::new(EvalWatch { token });
+    let monitor = watch.monitor(Some(env), &env.pid());
+    Registration {
+        token,
+        watch: monitor.map(|m| (watch, m)),
+    }
+}
+
+impl Registration {
+    /// Unregisters (call with the GIL held); says whether the eval was interrupted.
+    pub fn finish(self, env: Env<'_>) -> Option<Cause> {
+        if let Some((watch, monitor)) = &self.watch {
+            watch.demonitor(Some(env), monitor);
+        }
+        let entry = registry()
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.token);
+        entry.and_then(|e| if e.delivered { e.cause } else { None })
+    }
+}
+
+/// Asks for an eval to be interrupted (never blocks on the GIL).
+fn cancel(token: u64, cause: Cause) {
+    let registry = registry();
+    if let Some(entry) = registry
+        .entries
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get_mut(&token)
+    {
+        entry.cause.get_or_insert(cause);
+        entry.deadline = Some(Instant::now());
+    }
+    registry.wake.notify_one();
+}
+
+fn run() {
+    let registry = registry();
+    loop {
+        let due: Vec<u64> = {
+            let mut entries = registry.entries.lock().unwrap_or_else(|e| e.into_inner());
+            loop {
+                let now = Instant::now();
+                let due: Vec<u64> = entries
+                    .iter()
+                    .filter(|(_, e)| !e.delivered && e.deadline.is_some_and(|d| d <= now))
+                    .map(|(token, _)| *token)
+                    .collect();
+                if !due.is_empty() {
+                    break due;
+                }
+                let next = entries
+                    .values()
+                    .filter(|e| !e.delivered)
+                    .filter_map(|e| e.deadline)
+                    .min();
+                entries = match next {
+                    Some(deadline) => {
+                        registry
+                            .wake
+                            .wait_timeout(entries, deadline.saturating_duration_since(now))
+                            .unwrap_or_else(|e| e.into_inner())
+                            .0
+                    }
+                    None => registry
+                        .wake
+                        .wait(entries)
+                        .unwrap_or_else(|e| e.into_inner()),
+                };
+            }
+        };
+        pyo3::Python::attach(|_py| {
+            // With the GIL held, no eval can unregister: an entry still here belongs to
+            // an eval that is running right now.
+            let mut entries = registry.entries.lock().unwrap_or_else(|e| e.into_inner());
+            for token in due {
+                if let Some(entry) = entries.get_mut(&token) {
+                    entry.cause.get_or_insert(Cause::Timeout);
+                    entry.delivered = true;
+                    // SAFETY: GIL held; the thread runs the registered eval.
+                    unsafe {
+                        pyo3::ffi::PyThreadState_SetAsyncExc(
+                            entry.thread as _,
+                            pyo3::ffi::PyExc_KeyboardInterrupt,
+                        );
+                    }
+                }
+            }
+        });
+    }
+}

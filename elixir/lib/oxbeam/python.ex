@@ -43,6 +43,32 @@ defmodule Oxbeam.Python do
   alias Oxbeam.Python.{NIF, Object}
 
   @doc """
+  Sets up a virtual environment from `pyproject_toml` with uv and initializes the
+  interpreter with it.
+
+      Oxbeam.Python.uv_init(~S'''
+      [project]
+      name = "project"
+      version = "0.0.0"
+      requires-python = "==3.11.*"
+      dependencies = ["numpy==2.2.2"]
+      ''')
+
+  The environment is cached by content (the same pyproject reuses its venv) under
+  `~/.cache/oxbeam_python` (or `$OXBEAM_PYTHON_CACHE`, or the `:cache_dir` option).
+  uv is taken from PATH, or installed from PyPI into the cache. uv never downloads an
+  interpreter: the venv is based on the CPython the bridge is built against (or
+  `:python`); a `requires-python` that excludes it is an error with uv's explanation.
+  `[[tool.uv.index]]` sections are honoured (uv reads them). Options: `:python`,
+  `:cache_dir`, `:force` (recreate the environment).
+  """
+  @spec uv_init(String.t(), keyword()) :: :ok
+  def uv_init(pyproject_toml, opts \\ []) when is_binary(pyproject_toml) do
+    python = Oxbeam.Python.Uv.sync!(pyproject_toml, opts)
+    init(python)
+  end
+
+  @doc """
   Initializes the interpreter with the environment of the Python executable
   `python` (a virtual environment's `bin/python`, or the base interpreter): its
   site-packages directories are added to `sys.path`.

@@ -28,8 +28,8 @@ defmodule Oxbeam.Python.InitTest do
   test "init again with the same environment is a no-op; with another one it raises", %{
     tmp_dir: tmp_dir
   } do
-    assert :ok = Py.init("python3")
-    assert :ok = Py.init("python3")
+    assert :ok = Oxbeam.Test.PythonEnv.init!()
+    assert :ok = Oxbeam.Test.PythonEnv.init!()
 
     venv = Path.join(tmp_dir, "venv")
     {_, 0} = System.cmd("python3", ["-m", "venv", "--without-pip", venv])

@@ -5,10 +5,41 @@ defmodule Oxbeam.PythonTest do
   alias Oxbeam.Python, as: Py
 
   setup_all do
-    :ok = Py.init("python3")
+    Oxbeam.Test.PythonEnv.init!()
   end
 
   defp roundtrip(value, opts \\ []), do: value |> Py.encode!(opts) |> Py.decode()
+
+  describe "uv_init" do
+    test "the same pyproject reuses its environment" do
+      [marker] =
+        Path.wildcard(Path.expand("~/.cache/oxbeam_python/projects/*/.oxbeam-synced"),
+          match_dot: true
+        )
+        |> Enum.filter(
+          &(File.read!(Path.join(Path.dirname(&1), "pyproject.toml")) ==
+              Oxbeam.Test.PythonEnv.pyproject())
+        )
+
+      before = File.stat!(marker, time: :posix).mtime
+      assert :ok = Oxbeam.Test.PythonEnv.init!()
+      assert File.stat!(marker, time: :posix).mtime == before
+    end
+
+    test "a requires-python that excludes the interpreter is a clear error" do
+      pyproject = """
+      [project]
+      name = "needs-future-python"
+      version = "0.0.0"
+      requires-python = ">=3.99"
+      dependencies = []
+      """
+
+      message = assert_raise(RuntimeError, fn -> Py.uv_init(pyproject) end).message
+      assert message =~ "uv could not set up the Python environment for this pyproject.toml"
+      assert message =~ ">=3.99"
+    end
+  end
 
   describe "eval" do
     test "the last expression is the result; a final statement gives nil" do
@@ -251,6 +282,13 @@ defmodule Oxbeam.PythonTest do
     Py.eval("import oxbeam\noxbeam.send_tagged_object(pid, 'result', [1, 2])", %{"pid" => self()})
     assert_receive {:result, %Py.Object{} = object}
     assert Py.decode(object) == [1, 2]
+  end
+
+  test "C extensions load: numpy works" do
+    {result, _} =
+      Py.eval("import numpy as np\nnp.arange(12).reshape(3, 4).sum(axis=0).tolist()", %{})
+
+    assert Py.decode(result) == [12, 15, 18, 21]
   end
 
   test "subprocess.run works inside an eval" do

@@ -156,6 +156,60 @@ defmodule Oxbeam.Python do
   defp device(name) when is_atom(name),
     do: Process.whereis(name) || raise(ArgumentError, "no process named #{inspect(name)}")
 
+  @doc ~S'''
+  Evaluates Python code inline: Elixir variables the code reads are passed as globals,
+  and every name the code defines at module level is bound back as an Elixir variable
+  (an `Oxbeam.Python.Object`, or `nil` for a branch not taken). Returns the value of
+  the last expression (an object, or `nil`).
+
+      import Oxbeam.Python
+      x = 1
+      ~PY"""
+      y = x + 1
+      z = y * 10
+      """
+      Oxbeam.Python.decode(z)  #=> 20
+
+  Multi-letter sigils need Elixir 1.15 or later; on older versions call the macro by
+  name: `sigil_PY(<<"y = x + 1">>, [])`. The code is analyzed at compile time with the
+  interpreter the bridge is built against. Names that cannot be Elixir variables
+  (capitalized ones, like most classes) are not bound.
+  '''
+  defmacro sigil_PY({:<<>>, _meta, [code]}, modifiers) when is_binary(code) do
+    if modifiers != [], do: raise(ArgumentError, "~PY takes no modifiers, got: #{modifiers}")
+    {reads, defines} = Oxbeam.Python.Sigil.analyze!(code)
+
+    in_scope =
+      for {name, nil} <- Macro.Env.vars(__CALLER__), into: MapSet.new(), do: Atom.to_string(name)
+
+    globals =
+      for name <- reads, MapSet.member?(in_scope, name) do
+        {name, Macro.var(String.to_atom(name), nil)}
+      end
+
+    # Names that cannot be Elixir variables (capitalized ones, like most classes) are
+    # not bound.
+    bindings =
+      for name <- defines, name =~ ~r/^[a-z_][a-zA-Z0-9_]*$/ do
+        var = Macro.var(String.to_atom(name), nil)
+
+        quote do
+          unquote(var) = Map.get(globals, unquote(name))
+          _ = unquote(var)
+        end
+      end
+
+    quote do
+      {result, globals} = Oxbeam.Python.eval(unquote(code), %{unquote_splicing(globals)})
+      unquote_splicing(bindings)
+      result
+    end
+  end
+
+  defmacro sigil_PY(_code, _modifiers) do
+    raise ArgumentError, "~PY does not support interpolation: pass values as Elixir variables"
+  end
+
   @doc """
   Converts a Python object to Elixir data (see the table above), the whole value in
   one call. Objects of other types stay `Oxbeam.Python.Object`s.

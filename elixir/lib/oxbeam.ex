@@ -20,8 +20,8 @@ defmodule Oxbeam do
     * `:crate` (required) - the cargo package name.
     * `:path` - the crate directory, relative to the Mix project root
       (default `"native/<crate>"`).
-    * `:mode` - `:release` or `:debug` (default `:release` when `Mix.env()` is
-      `:prod`, otherwise `:debug`).
+    * `:mode` - `:release` or `:debug` (default: `$OXBEAM_MODE` if set, else
+      `:release` when `Mix.env()` is `:prod`, otherwise `:debug`).
     * `:features` - cargo features to enable (a list of strings).
     * `:cargo_args` - extra arguments for `cargo build`.
     * `:target_dir` - the cargo target directory (`CARGO_TARGET_DIR`).
@@ -57,6 +57,7 @@ defmodule Oxbeam do
 
     watched = Enum.map(build.watched, &{&1, Build.stamp(&1)})
     library_file = build.library |> Path.basename() |> Path.rootname()
+    mode_follows_env? = not Keyword.has_key?(opts, :mode)
 
     quote do
       # Cargo.lock may be written by the build itself, after Mix noted the compile
@@ -67,9 +68,10 @@ defmodule Oxbeam do
 
       @doc false
       def __mix_recompile__? do
-        Enum.any?(unquote(Macro.escape(watched)), fn {path, stamp} ->
-          Oxbeam.Build.stamp(path) != stamp
-        end)
+        (unquote(mode_follows_env?) and Oxbeam.Build.default_mode() != unquote(config.mode)) or
+          Enum.any?(unquote(Macro.escape(watched)), fn {path, stamp} ->
+            Oxbeam.Build.stamp(path) != stamp
+          end)
       end
 
       @doc false

@@ -44,13 +44,27 @@ pub struct EncodeOptions {
     pub binary_as_str: bool,
 }
 
+/// Why an Elixir value could not be encoded.
+pub enum EncodeError {
+    /// A struct other than Object/MapSet: the Elixir side encodes it with the
+    /// Encoder protocol and calls again.
+    NeedsEncoder,
+    Python(PyErr),
+}
+
+impl From<PyErr> for EncodeError {
+    fn from(error: PyErr) -> Self {
+        EncodeError::Python(error)
+    }
+}
+
 /// Elixir → Python.
 pub fn to_python<'py, 'a>(
     py: Python<'py>,
     env: Env<'a>,
     term: Term<'a>,
     options: EncodeOptions,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> Result<Bound<'py, PyAny>, EncodeError> {
     match term.term_type(env) {
         TermType::Atom => {
             let atom: Atom = term.decode(env).map_err(|_| cannot(env, term))?;
@@ -70,17 +84,18 @@ pub fn to_python<'py, 'a>(
         }
         TermType::Integer => {
             if let Ok(v) = term.decode::<i64>(env) {
-                return Ok(v.into_pyobject(py)?.into_any());
+                let Ok(int) = v.into_pyobject(py);
+                return Ok(int.into_any());
             }
             let big: BigInteger = term.decode(env).map_err(|_| cannot(env, term))?;
             let magnitude = py
                 .get_type::<PyInt>()
                 .call_method1("from_bytes", (PyBytes::new(py, &big.magnitude), "little"))?;
-            if big.negative {
-                magnitude.neg()
+            Ok(if big.negative {
+                magnitude.neg()?
             } else {
-                Ok(magnitude)
-            }
+                magnitude
+            })
         }
         TermType::Float => Ok(PyFloat::new(
             py,
@@ -98,11 +113,28 @@ pub fn to_python<'py, 'a>(
         }
         TermType::List => {
             let items: Vec<Term> = term.decode(env).map_err(|_| cannot(env, term))?;
-            let list = PyList::empty(py);
-            for item in items {
-                list.append(to_python(py, env, item, options)?)?;
+            // SAFETY: PyList_New(n) gives a list of n NULL slots, each filled exactly
+            // once below with a new reference (PyList_SET_ITEM steals it) before the
+            // list is used; on error the partly filled list is dropped, which
+            // CPython allows (NULL slots are skipped).
+            unsafe {
+                let list = pyo3::ffi::PyList_New(items.len() as pyo3::ffi::Py_ssize_t);
+                let list = Bound::from_owned_ptr_or_err(py, list)?;
+                for (i, item) in items.into_iter().enumerate() {
+                    let object = match item.decode::<i64>(env) {
+                        Ok(v) => {
+                            Bound::from_owned_ptr_or_err(py, pyo3::ffi::PyLong_FromLongLong(v))?
+                        }
+                        Err(_) => to_python(py, env, item, options)?,
+                    };
+                    pyo3::ffi::PyList_SET_ITEM(
+                        list.as_ptr(),
+                        i as pyo3::ffi::Py_ssize_t,
+                        object.into_ptr(),
+                    );
+                }
+                Ok(list)
             }
-            Ok(list.into_any())
         }
         TermType::Tuple => {
             let elements = tuple_elements(env, term).unwrap_or(&[]);
@@ -110,7 +142,7 @@ pub fn to_python<'py, 'a>(
                 .iter()
                 .copied()
                 .map(|e| to_python(py, env, e, options))
-                .collect::<PyResult<Vec<_>>>()?;
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(PyTuple::new(py, items)?.into_any())
         }
         TermType::Map => {
@@ -142,7 +174,7 @@ fn struct_to_python<'py, 'a>(
     map: MapView<'a>,
     name: Term<'a>,
     options: EncodeOptions,
-) -> PyResult<Bound<'py, PyAny>> {
+) -> Result<Bound<'py, PyAny>, EncodeError> {
     if name == atoms::object_struct().to_term(env) {
         let resource = map
             .get(atoms::resource())
@@ -161,17 +193,39 @@ fn struct_to_python<'py, 'a>(
         }
         return Ok(set.into_any());
     }
-    Err(PyValueError::new_err(format!(
-        "cannot encode {} as a Python value: implement the Oxbeam.Python.Encoder protocol for it",
+    let _ = term;
+    Err(EncodeError::NeedsEncoder)
+}
+
+fn cannot<'a>(env: Env<'a>, term: Term<'a>) -> EncodeError {
+    EncodeError::Python(PyValueError::new_err(format!(
+        "cannot encode {} as a Python value",
         term.inspect(env)
     )))
 }
 
-fn cannot<'a>(env: Env<'a>, term: Term<'a>) -> PyErr {
-    PyValueError::new_err(format!(
-        "cannot encode {} as a Python value",
-        term.inspect(env)
-    ))
+mod encode_atoms {
+    oxbeam::atoms! { oxbeam_python_needs_encoder }
+}
+
+/// The error a NIF raises for an `EncodeError`: `ArgumentError` with Python's text, or
+/// the term `:oxbeam_python_needs_encoder` that makes `Oxbeam.Python` apply the
+/// Encoder protocol and call again.
+pub fn encode_failure(
+    env: Env<'_>,
+    py: Python<'_>,
+    error: EncodeError,
+    context: &str,
+) -> oxbeam::Error {
+    match error {
+        EncodeError::NeedsEncoder => oxbeam::Error::term(
+            env,
+            encode_atoms::oxbeam_python_needs_encoder().to_term(env),
+        ),
+        EncodeError::Python(e) => {
+            oxbeam::Error::argument_error(format!("{context}{}", e.value(py)))
+        }
+    }
 }
 
 /// Python → Elixir.
@@ -184,7 +238,10 @@ pub fn to_term<'a>(env: Env<'a>, object: &Bound<'_, PyAny>) -> PyResult<Term<'a>
         return Ok(b.is_true().encode(env));
     }
     if let Ok(int) = object.cast::<PyInt>() {
-        if let Ok(v) = int.extract::<i64>() {
+        let mut overflow = 0;
+        // SAFETY: int is a live int object; the call only reads it and sets overflow.
+        let v = unsafe { pyo3::ffi::PyLong_AsLongLongAndOverflow(int.as_ptr(), &mut overflow) };
+        if overflow == 0 && !(v == -1 && PyErr::occurred(py)) {
             return Ok(v.encode(env));
         }
         let negative = int.lt(0)?;

@@ -53,7 +53,7 @@ fn run() {
             std::mem::take(&mut *pending)
         };
         for chunk in batch.chunks(BATCH) {
-            pyo3::Python::attach(|_py| {
+            crate::gil::with_gil(|_py| {
                 for &ptr in chunk {
                     // SAFETY: each pointer carries one strong reference handed over by
                     // a dropped PyObjectRef; we hold the GIL.

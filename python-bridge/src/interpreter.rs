@@ -19,6 +19,15 @@ struct Setup {
 
 static SETUP: Mutex<Option<Setup>> = Mutex::new(None);
 static HELPER: OnceLock<Py<PyModule>> = OnceLock::new();
+static BUILTINS: OnceLock<Py<PyModule>> = OnceLock::new();
+
+/// The `builtins` module, for each eval's fresh namespace.
+pub fn builtins(py: Python<'_>) -> oxbeam::Result<Bound<'_, PyModule>> {
+    match BUILTINS.get() {
+        Some(module) => Ok(module.bind(py).clone()),
+        None => Err(not_initialized()),
+    }
+}
 
 const HELPER_SOURCE: &str = include_str!("oxbeam_helper.py");
 
@@ -111,6 +120,7 @@ fn init(
         sys.getattr("modules")
             .and_then(|m| m.set_item("oxbeam", &helper))
             .map_err(py_error)?;
+        let _ = BUILTINS.set(py.import("builtins").map_err(py_error)?.unbind());
         let _ = HELPER.set(helper.unbind());
         Ok(())
     })?;

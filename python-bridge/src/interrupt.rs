@@ -165,7 +165,7 @@ fn run() {
                 };
             }
         };
-        pyo3::Python::attach(|_py| {
+        crate::gil::with_gil(|_py| {
             // With the GIL held, no eval can unregister: an entry still here belongs to
             // an eval that is running right now.
             let mut entries = registry.entries.lock().unwrap_or_else(|e| e.into_inner());

@@ -11,6 +11,7 @@ mod convert;
 mod decref;
 mod error;
 mod eval;
+mod gil;
 mod interpreter;
 mod interrupt;
 mod object;

@@ -88,19 +88,35 @@ sys.stderr = _Output(1)
 sys.stdin = _Input()
 
 
+_compiled = {}
+
+
+def _compile(code):
+    """The code objects of `code` (statements, final expression or None), cached:
+    parsing and compiling cost more than running small snippets."""
+    entry = _compiled.get(code)
+    if entry is None:
+        tree = ast.parse(code, "<string>", "exec")
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = compile(ast.Expression(tree.body.pop().value), "<string>", "eval")
+        entry = (compile(tree, "<string>", "exec"), last)
+        if len(_compiled) >= 512:
+            _compiled.clear()
+        _compiled[code] = entry
+    return entry
+
+
 def _eval(code, globals_dict, device):
     """Runs `code` in `globals_dict`; the value of a final expression is the result."""
     previous = _current_device()
     _local.device = device
     try:
-        tree = ast.parse(code, "<string>", "exec")
-        last = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr):
-            last = ast.Expression(tree.body.pop().value)
-        exec(compile(tree, "<string>", "exec"), globals_dict)
+        statements, last = _compile(code)
+        exec(statements, globals_dict)
         if last is None:
             return None
-        return eval(compile(last, "<string>", "eval"), globals_dict)
+        return eval(last, globals_dict)
     finally:
         _local.device = previous
 

@@ -45,7 +45,7 @@ defmodule Oxbeam.Build do
     crate = opts[:crate] || fail!("use Oxbeam in #{inspect(module)} needs crate: \"my_crate\"")
     unless is_binary(crate), do: fail!("crate: must be a string, got: #{inspect(crate)}")
 
-    mode = Keyword.get(opts, :mode, if(Mix.env() == :prod, do: :release, else: :debug))
+    mode = Keyword.get_lazy(opts, :mode, &default_mode/0)
 
     unless mode in [:release, :debug],
       do: fail!("mode: must be :release or :debug, got: #{inspect(mode)}")
@@ -63,6 +63,18 @@ defmodule Oxbeam.Build do
       skip_compilation?: Keyword.get(opts, :skip_compilation?, false),
       library_name: "lib" <> String.replace(crate, "-", "_")
     }
+  end
+
+  @doc """
+  The build mode when `use Oxbeam` does not set one: `$OXBEAM_MODE` (`release` or
+  `debug`) if set, else `:release` when `Mix.env()` is `:prod`, else `:debug`.
+  """
+  def default_mode do
+    case System.get_env("OXBEAM_MODE") do
+      "release" -> :release
+      "debug" -> :debug
+      _ -> if Mix.env() == :prod, do: :release, else: :debug
+    end
   end
 
   @doc """

@@ -125,7 +125,7 @@ defmodule Oxbeam.Python do
   @spec eval(String.t(), %{optional(String.t()) => term()}, keyword()) ::
           {Object.t() | nil, %{optional(String.t()) => Object.t()}}
   def eval(code, globals, opts \\ []) when is_binary(code) and is_map(globals) do
-    globals = Map.new(globals, fn {key, value} -> {to_string(key), prepare(value)} end)
+    globals = Map.new(globals, fn {key, value} -> {to_string(key), value} end)
     stdout = Keyword.get_lazy(opts, :stdout_device, &Process.group_leader/0)
     stderr = Keyword.get(opts, :stderr_device, stdout_default(opts, stdout))
 
@@ -142,9 +142,9 @@ defmodule Oxbeam.Python do
                 "timeout: expected a non-negative integer or :infinity, got: #{inspect(other)}"
       end
 
-    case NIF.eval(code, globals, device(stdout), device(stderr), binary_as_str?(opts), timeout) do
-      {result, globals} -> {result, globals}
-    end
+    with_encoded_structs(globals, &Oxbeam.Python.Encoder.encode/2, fn globals ->
+      NIF.eval(code, globals, device(stdout), device(stderr), binary_as_str?(opts), timeout)
+    end)
   end
 
   defp stdout_default(opts, stdout) do
@@ -226,7 +226,8 @@ defmodule Oxbeam.Python do
   def encode!(term, encoder_or_opts \\ [])
 
   def encode!(term, opts) when is_list(opts) do
-    NIF.encode(prepare(term), binary_as_str?(opts))
+    binary_as_str = binary_as_str?(opts)
+    with_encoded_structs(term, &Oxbeam.Python.Encoder.encode/2, &NIF.encode(&1, binary_as_str))
   end
 
   def encode!(term, encoder) when is_function(encoder, 2) do
@@ -243,7 +244,17 @@ defmodule Oxbeam.Python do
   @doc false
   # The Encoder implementation of plain data: the whole value in one NIF call, with
   # structs inside it encoded by `encoder` first.
-  def __encode_data__(term, encoder), do: NIF.encode(prepare(term, encoder), false)
+  def __encode_data__(term, encoder),
+    do: with_encoded_structs(term, encoder, &NIF.encode(&1, false))
+
+  # The NIF converts plain data in one call and gives up on structs it does not know
+  # (raising :oxbeam_python_needs_encoder): only then is the value walked here, each
+  # struct encoded with `encoder`, and the NIF called again.
+  defp with_encoded_structs(value, encoder, call) do
+    call.(value)
+  catch
+    :error, :oxbeam_python_needs_encoder -> call.(prepare(value, encoder))
+  end
 
   defp binary_as_str?(opts) do
     case Keyword.get(opts, :binary_as, :bytes) do
@@ -255,7 +266,6 @@ defmodule Oxbeam.Python do
 
   # Structs other than objects and MapSets go through the Encoder protocol (each gives
   # an object); everything else is converted by the NIF in one call.
-  defp prepare(term, encoder \\ &Oxbeam.Python.Encoder.encode/2)
   defp prepare(%Object{} = object, _encoder), do: object
   defp prepare(%MapSet{} = set, encoder), do: MapSet.new(set, &prepare(&1, encoder))
 

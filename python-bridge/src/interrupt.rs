@@ -2,7 +2,7 @@
 //!
 //! Each eval registers its Python thread here. A background thread waits for the
 //! earliest deadline (or a caller's death, reported by a process monitor on an
-//! `EvalWatch` resource) and raises `KeyboardInterrupt` in that thread with
+//! `CallerWatch` resource) and raises `KeyboardInterrupt` in that thread with
 //! `PyThreadState_SetAsyncExc`. It checks the registration again while holding the
 //! GIL, and an eval unregisters while holding the GIL, so an interrupt can never land
 //! in a later eval that happens to run on the same thread.
@@ -49,22 +49,40 @@ fn registry() -> &'static Registry {
     })
 }
 
-/// Watches the calling process for one eval; its `down` interrupts the eval.
-pub struct EvalWatch {
-    token: u64,
+/// Watches a process that calls `eval`; its `down` interrupts the eval that process
+/// is running, if any. One watch per process, made on its first eval and kept until
+/// the process exits, so an eval costs no monitor/demonitor pair.
+pub struct CallerWatch {
+    pid: u64,
 }
 
 #[oxbeam::resource]
-impl Resource for EvalWatch {
+impl Resource for CallerWatch {
     fn down<'a>(&self, _env: Env<'a>, _pid: LocalPid, _monitor: Monitor) {
-        cancel(self.token, Cause::CallerDown);
+        let current = {
+            let mut callers = callers().lock().unwrap_or_else(|e| e.into_inner());
+            callers.remove(&self.pid).and_then(|caller| caller.current)
+        };
+        if let Some(token) = current {
+            cancel(token, Cause::CallerDown);
+        }
     }
+}
+
+struct Caller {
+    _watch: ResourceArc<CallerWatch>,
+    current: Option<u64>,
+}
+
+fn callers() -> &'static Mutex<HashMap<u64, Caller>> {
+    static CALLERS: OnceLock<Mutex<HashMap<u64, Caller>>> = OnceLock::new();
+    CALLERS.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
 /// A registered eval; unregister (with the GIL held) when it ends.
 pub struct Registration {
     token: u64,
-    watch: Option<(ResourceArc<EvalWatch>, Monitor)>,
+    pid: u64,
 }
 
 /// Registers the eval running on this thread (call with the GIL held).
@@ -92,19 +110,38 @@ pub fn register(env: Env<'_>, timeout: Option<Duration>) -> Registration {
     if timeout.is_some() {
         registry.wake.notify_one();
     }
-    let watch = ResourceArc::new(EvalWatch { token });
-    let monitor = watch.monitor(Some(env), &env.pid());
-    Registration {
-        token,
-        watch: monitor.map(|m| (watch, m)),
+    let pid = env.pid();
+    let key = pid.as_raw().pid;
+    let mut callers = callers().lock().unwrap_or_else(|e| e.into_inner());
+    match callers.get_mut(&key) {
+        Some(caller) => caller.current = Some(token),
+        None => {
+            let watch = ResourceArc::new(CallerWatch { pid: key });
+            if watch.monitor(Some(env), &pid).is_some() {
+                callers.insert(
+                    key,
+                    Caller {
+                        _watch: watch,
+                        current: Some(token),
+                    },
+                );
+            }
+        }
     }
+    Registration { token, pid: key }
 }
 
 impl Registration {
     /// Unregisters (call with the GIL held); says whether the eval was interrupted.
-    pub fn finish(self, env: Env<'_>) -> Option<Cause> {
-        if let Some((watch, monitor)) = &self.watch {
-            watch.demonitor(Some(env), monitor);
+    pub fn finish(self, _env: Env<'_>) -> Option<Cause> {
+        if let Some(caller) = callers()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_mut(&self.pid)
+        {
+            if caller.current == Some(self.token) {
+                caller.current = None;
+            }
         }
         let entry = registry()
             .entries

@@ -29,7 +29,15 @@ defmodule Oxbeam do
     * `:skip_compilation?` - do not run cargo; load the library already in `priv/`.
 
   If the library cannot be loaded, the module still loads and every NIF raises
-  `Oxbeam.NotLoadedError` with the reason.
+  `Oxbeam.NotLoadedError` with the reason; `loaded?/1` and `load_error/1` tell it
+  from code.
+
+  ## Errors at compile time
+
+  Compiling the module fails, with a message naming the crate and its directory, when
+  cargo is not installed, when the crate does not build (the message holds cargo's
+  own errors), when it builds no `cdylib`, and when the library's
+  `oxbeam::init!("...")` is missing or names another module.
   """
 
   alias Oxbeam.{Build, Metadata}
@@ -91,14 +99,13 @@ defmodule Oxbeam do
   end
 
   defp stub(nif) do
-    args = Enum.map(nif.arg_names, &Macro.var(:"_#{&1}", __MODULE__))
+    args = Enum.map(Metadata.arg_vars(nif), &Macro.var(:"_#{&1}", __MODULE__))
     name = nif.name
     arity = nif.arity
 
+    # A NIF without `///` docs is still public: no @doc (not @doc false).
     doc =
-      if nif.doc == "" do
-        quote do: @doc(false)
-      else
+      if String.trim(nif.doc) != "" do
         quote do: @doc(unquote(nif.doc))
       end
 
@@ -119,14 +126,38 @@ defmodule Oxbeam do
   end
 
   @doc """
-  Whether the NIF library of `module` is loaded. `{:error, reason}` says why not.
+  Whether the NIF library of `module` (a module that does `use Oxbeam`) is loaded.
+
+  `false` before the module is loaded and when loading the library failed; then
+  `load_error/1` says why.
   """
-  @spec loaded?(module()) :: true | {:error, term()}
-  def loaded?(module) do
+  @spec loaded?(module()) :: boolean()
+  def loaded?(module), do: load_status(module) == :ok
+
+  @doc """
+  Why the NIF library of `module` is not loaded, or `nil` if it is.
+
+      Oxbeam.load_error(MyApp.Native)
+      #=> "Failed to load NIF library: '.../libmy_nif-1a2b3c.so: cannot open shared object file'"
+  """
+  @spec load_error(module()) :: String.t() | nil
+  def load_error(module) do
+    case load_status(module) do
+      :ok -> nil
+      {:error, reason} -> reason
+    end
+  end
+
+  defp load_status(module) do
     case :persistent_term.get({__MODULE__, module}, :unknown) do
-      :ok -> true
-      :unknown -> {:error, :not_loaded}
-      {:error, reason} -> {:error, reason}
+      :ok ->
+        :ok
+
+      :unknown ->
+        {:error, "#{inspect(module)} was not loaded by the VM yet (or does not use Oxbeam)"}
+
+      {:error, reason} ->
+        {:error, reason}
     end
   end
 
@@ -158,8 +189,8 @@ defmodule Oxbeam do
 
   @doc false
   def __not_loaded__!(module, name, arity) do
-    case loaded?(module) do
-      true ->
+    case load_status(module) do
+      :ok ->
         raise Oxbeam.NotLoadedError,
           message:
             "the NIF library for #{inspect(module)} does not define #{name}/#{arity} " <>

@@ -50,6 +50,13 @@ defmodule Oxbeam.Build do
     unless mode in [:release, :debug],
       do: fail!("mode: must be :release or :debug, got: #{inspect(mode)}")
 
+    for key <- [:features, :cargo_args] do
+      value = Keyword.get(opts, key, [])
+
+      unless is_list(value) and Enum.all?(value, &is_binary/1),
+        do: fail!("#{key}: must be a list of strings, got: #{inspect(value)}")
+    end
+
     %__MODULE__{
       module: module,
       otp_app: otp_app,
@@ -168,8 +175,12 @@ defmodule Oxbeam.Build do
       )
     end
 
+    # Built: show cargo's warnings (its diagnostics), not its progress lines.
+    diagnostics = text |> Enum.reject(&progress_line?/1) |> Enum.join("\n") |> String.trim()
+    if diagnostics != "", do: Mix.shell().info(diagnostics)
+
     artifact =
-      find_artifact(json, config.crate) ||
+      find_artifact(json, config.crate, manifest) ||
         fail!(
           "cargo built the crate #{inspect(config.crate)} at #{config.path} but produced no " <>
             "cdylib: add `[lib] crate-type = [\"cdylib\"]` to its Cargo.toml"
@@ -185,27 +196,59 @@ defmodule Oxbeam.Build do
     {artifact, watched}
   end
 
-  defp find_artifact(json_lines, crate) do
+  # The cdylib of our package: the compiler-artifact message whose manifest_path is
+  # the crate's Cargo.toml (or, failing that, whose target is named after the crate;
+  # `[lib] name` may differ from the package name).
+  @doc false
+  def find_artifact(json_lines, crate, manifest) do
     target = String.replace(crate, "-", "_")
 
-    Enum.find_value(json_lines, fn line ->
-      with true <- String.contains?(line, "\"reason\":\"compiler-artifact\""),
-           true <- String.contains?(line, "\"cdylib\""),
-           true <- String.contains?(line, "\"name\":\"#{target}\""),
-           [_, files] <- Regex.run(~r/"filenames":\[([^\]]*)\]/, line) do
-        ~r/"((?:[^"\\]|\\.)*\.(?:so|dylib))"/
-        |> Regex.scan(files, capture: :all_but_first)
-        |> Enum.map(fn [path] -> String.replace(path, "\\\\", "\\") end)
-        |> List.first()
-      else
-        _ -> nil
+    cdylibs =
+      Enum.filter(json_lines, fn line ->
+        String.contains?(line, "\"reason\":\"compiler-artifact\"") and
+          String.contains?(line, "\"cdylib\"")
+      end)
+
+    by = fn pattern ->
+      Enum.find_value(cdylibs, &(String.contains?(&1, pattern) && library_file(&1)))
+    end
+
+    by.("\"manifest_path\":#{json_string(manifest)}") || by.("\"name\":\"#{target}\"")
+  end
+
+  defp library_file(line) do
+    with [_, files] <- Regex.run(~r/"filenames":\[([^\]]*)\]/, line) do
+      ~r/"((?:[^"\\]|\\.)*\.(?:so|dylib))"/
+      |> Regex.scan(files, capture: :all_but_first)
+      |> Enum.map(fn [path] -> unescape_json(path) end)
+      |> List.first()
+    else
+      _ -> nil
+    end
+  end
+
+  defp json_string(text) do
+    escaped = text |> String.replace("\\", "\\\\") |> String.replace("\"", "\\\"")
+    "\"" <> escaped <> "\""
+  end
+
+  defp unescape_json(text) do
+    Regex.replace(~r/\\(.)/, text, fn _, char ->
+      case char do
+        "n" -> "\n"
+        "t" -> "\t"
+        other -> other
       end
     end)
   end
 
+  @progress ~r/^\s*(Compiling|Finished|Fresh|Blocking|Updating|Locking|Adding|Downloaded|Downloading|Checking|Running)\b/
+  defp progress_line?(line), do: String.trim(line) == "" or Regex.match?(@progress, line)
+
   # cargo writes `<artifact>.d` (make syntax) listing every source file the library was
   # built from, path dependencies included.
-  defp dep_info_files(artifact) do
+  @doc false
+  def dep_info_files(artifact) do
     dep_info = Path.rootname(artifact) <> ".d"
 
     case File.read(dep_info) do

@@ -86,13 +86,54 @@ defmodule Oxbeam.Metadata do
     end
   end
 
-  @doc "The quoted `name(args) :: return` of a NIF's `@spec`, if it parses."
-  def spec_ast(%Nif{} = nif) do
-    source = "#{nif.name}(#{Enum.join(nif.arg_specs, ", ")}) :: #{nif.return_spec}"
+  @doc """
+  Argument names for a NIF's stub: valid lowercase variable names, unique, one per
+  argument (`arg1`, `arg2`, ... where the record gives none).
+  """
+  def arg_vars(%Nif{arity: arity, arg_names: names}) do
+    names = if length(names) == arity, do: names, else: List.duplicate("", arity)
 
-    case Code.string_to_quoted(source) do
-      {:ok, ast} -> {:ok, ast}
-      {:error, _} -> :error
+    names
+    |> Enum.with_index(1)
+    |> Enum.map_reduce(MapSet.new(), fn {name, index}, seen ->
+      var =
+        name
+        |> String.replace_prefix("r#", "")
+        |> String.replace(~r/[^A-Za-z0-9_]/, "_")
+        |> String.trim_leading("_")
+        |> Macro.underscore()
+        |> case do
+          <<first, _::binary>> = var when first in ?a..?z -> var
+          _ -> "arg#{index}"
+        end
+
+      var = if MapSet.member?(seen, var), do: "#{var}_#{index}", else: var
+      {var, MapSet.put(seen, var)}
+    end)
+    |> elem(0)
+  end
+
+  @doc """
+  The quoted `name(args) :: return` of a NIF's `@spec`, or `:error` if one of the
+  type strings does not parse (the stub then has no `@spec`).
+  """
+  def spec_ast(%Nif{} = nif) do
+    with {:ok, args} <- quote_types(nif.arg_specs),
+         {:ok, [ret]} <- quote_types([nif.return_spec]) do
+      {:ok, {:"::", [], [{nif.name, [], args}, ret]}}
+    end
+  end
+
+  defp quote_types(sources) do
+    Enum.reduce_while(sources, {:ok, []}, fn source, {:ok, acc} ->
+      case Code.string_to_quoted(source) do
+        {:ok, ast} when source != "" -> {:cont, {:ok, [ast | acc]}}
+        _ -> {:halt, :error}
+      end
+    end)
+    |> case do
+      {:ok, asts} -> {:ok, Enum.reverse(asts)}
+      :error -> :error
     end
   end
 

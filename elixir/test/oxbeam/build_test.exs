@@ -1,34 +1,75 @@
 defmodule Oxbeam.BuildTest do
-  # `use Oxbeam` in a fresh Mix project: cargo runs when the crate changes and only
-  # then, failures show cargo's own text, and a missing library is explained.
+  # `use Oxbeam` in fresh Mix projects built with `mix compile`: cargo runs when the
+  # crate changes and only then (seen through a `cargo` shim on PATH that logs every
+  # call), failures show cargo's own text and the crate's path, and a library that
+  # goes missing is explained by the stubs.
   use ExUnit.Case, async: false
 
+  @moduletag :build
   @moduletag timeout: 900_000
+
   @elixir_dir Path.expand("../..", __DIR__)
   @core_dir Path.expand("../../../nif-core", __DIR__)
+  # Shared by every project of every run, so nif-core is compiled once.
+  @target_dir Path.expand("../../_build/oxbeam_build_test_cargo", __DIR__)
 
   setup_all do
     root = Path.join(System.tmp_dir!(), "oxbeam_build_test_#{System.unique_integer([:positive])}")
     File.rm_rf!(root)
-    File.mkdir_p!(Path.join(root, "lib"))
-    File.mkdir_p!(Path.join(root, "native/demo_nif/src"))
+    shim_dir = Path.join(root, "bin")
+    File.mkdir_p!(shim_dir)
 
-    File.write!(Path.join(root, "mix.exs"), """
-    defmodule Demo.MixProject do
+    cargo =
+      System.find_executable("cargo") ||
+        Enum.find([Path.expand("~/.cargo/bin/cargo")], &File.exists?/1) ||
+        raise "these tests need cargo"
+
+    log = Path.join(root, "cargo.log")
+    File.write!(log, "")
+    shim = Path.join(shim_dir, "cargo")
+
+    File.write!(shim, """
+    #!/bin/sh
+    echo "$*" >> '#{log}'
+    exec '#{cargo}' "$@"
+    """)
+
+    File.chmod!(shim, 0o755)
+    on_exit(fn -> File.rm_rf!(root) end)
+    %{root: root, log: log, path: shim_dir <> ":" <> System.get_env("PATH", "")}
+  end
+
+  # A Mix project `root/<name>` whose module (`Macro.camelize(name)`) uses the crate
+  # `<name>_nif`, which depends on oxbeam and on a path crate `<name>_helper`.
+  defp project(%{root: root} = context, name, answer, init_module \\ nil) do
+    dir = Path.join(root, name)
+    module = Macro.camelize(name)
+    crate = "#{name}_nif"
+    crate_dir = Path.join(dir, "native/#{crate}")
+    helper_dir = Path.join(dir, "native/helper")
+    File.mkdir_p!(Path.join(dir, "lib"))
+    File.mkdir_p!(Path.join(crate_dir, "src"))
+    File.mkdir_p!(Path.join(helper_dir, "src"))
+
+    File.write!(Path.join(dir, "mix.exs"), """
+    defmodule #{module}.MixProject do
       use Mix.Project
-      def project, do: [app: :demo, version: "0.1.0", deps: [{:oxbeam, path: #{inspect(@elixir_dir)}}]]
+
+      def project do
+        [app: :#{name}, version: "0.1.0", deps: [{:oxbeam, path: #{inspect(@elixir_dir)}}]]
+      end
     end
     """)
 
-    File.write!(Path.join(root, "lib/demo.ex"), """
-    defmodule Demo do
-      use Oxbeam, otp_app: :demo, crate: "demo_nif", target_dir: "_build/cargo"
+    File.write!(Path.join(dir, "lib/#{name}.ex"), """
+    defmodule #{module} do
+      use Oxbeam, otp_app: :#{name}, crate: "#{crate}", target_dir: #{inspect(@target_dir)}
     end
     """)
 
-    File.write!(Path.join(root, "native/demo_nif/Cargo.toml"), """
+    File.write!(Path.join(crate_dir, "Cargo.toml"), """
     [package]
-    name = "demo_nif"
+    name = "#{crate}"
     version = "0.1.0"
     edition = "2021"
 
@@ -37,29 +78,61 @@ defmodule Oxbeam.BuildTest do
 
     [dependencies]
     oxbeam = { path = #{inspect(@core_dir)} }
+    #{name}_helper = { path = "../helper" }
 
     [workspace]
     """)
 
-    write_lib(root, "1")
-    on_exit(fn -> File.rm_rf!(root) end)
-    %{root: root}
+    File.write!(Path.join(helper_dir, "Cargo.toml"), """
+    [package]
+    name = "#{name}_helper"
+    version = "0.1.0"
+    edition = "2021"
+    """)
+
+    File.write!(Path.join(helper_dir, "src/lib.rs"), "pub fn zero() -> i64 { 0 }\n")
+
+    project = %{
+      dir: dir,
+      module: module,
+      crate: crate,
+      crate_dir: crate_dir,
+      lib_rs: Path.join(crate_dir, "src/lib.rs"),
+      helper_rs: Path.join(helper_dir, "src/lib.rs"),
+      init_module: init_module || "Elixir.#{module}"
+    }
+
+    write_lib(project, answer)
+    Map.merge(context, project)
   end
 
-  defp write_lib(root, answer, module \\ "Elixir.Demo") do
-    File.write!(Path.join(root, "native/demo_nif/src/lib.rs"), """
+  defp write_lib(project, answer, init_module \\ nil) do
+    File.write!(project.lib_rs, """
     /// The answer.
     #[oxbeam::nif]
     fn answer() -> i64 {
-        #{answer}
+        #{name_helper(project)}::zero() + #{answer}
     }
 
-    oxbeam::init!("#{module}");
+    fn never_called() {}
+
+    oxbeam::init!("#{init_module || project.init_module}");
     """)
   end
 
-  defp mix(root, args, env \\ []) do
-    System.cmd("mix", args, cd: root, stderr_to_stdout: true, env: [{"MIX_ENV", "dev"} | env])
+  defp name_helper(project), do: String.replace_suffix(project.crate, "_nif", "_helper")
+
+  defp mix(project, args, env \\ []) do
+    env = [{"MIX_ENV", "dev"}, {"PATH", project.path} | env]
+    System.cmd("mix", args, cd: project.dir, stderr_to_stdout: true, env: env)
+  end
+
+  # How many times cargo was run for the project's crate.
+  defp cargo_runs(project) do
+    project.log
+    |> File.read!()
+    |> String.split("\n")
+    |> Enum.count(&String.contains?(&1, "#{project.crate_dir}/Cargo.toml"))
   end
 
   # Mix compares modification times in seconds: make the change land in a later
@@ -69,80 +142,124 @@ defmodule Oxbeam.BuildTest do
     File.touch!(path)
   end
 
-  test "builds, rebuilds on change only, and reports failures", %{root: root} do
-    {out, 0} = mix(root, ["compile"])
-    assert out =~ "Compiling NIF crate demo_nif"
-    assert {"1\n", 0} = mix(root, ["run", "-e", "IO.puts(Demo.answer())"])
+  defp call(project, code) do
+    {out, status} = mix(project, ["run", "-e", code])
+    {String.trim(out), status}
+  end
 
-    # Nothing changed: cargo is not run.
-    {out, 0} = mix(root, ["compile"])
+  test "builds once, rebuilds when the crate or a path dependency changes", context do
+    p = project(context, "demo_a", "1")
+
+    {out, 0} = mix(p, ["compile"])
+    assert out =~ "Compiling NIF crate demo_a_nif (cargo build, debug)"
+    assert cargo_runs(p) == 1
+    # cargo's warnings are shown, its progress lines are not.
+    assert out =~ "function `never_called` is never used"
+    refute out =~ ~r/^\s*Finished/m
+    assert {"1", 0} = call(p, "IO.puts(DemoA.answer())")
+
+    # The stub carries the Rust doc comment.
+    assert {"The answer.", 0} =
+             call(p, """
+             {:docs_v1, _, _, _, _, _, docs} = Code.fetch_docs(DemoA)
+             IO.puts(for {{:function, :answer, 0}, _, _, %{"en" => doc}, _} <- docs, do: doc)
+             """)
+
+    # Nothing changed: cargo is not run, by `mix compile` nor by `mix run`.
+    {out, 0} = mix(p, ["compile"])
     refute out =~ "Compiling NIF crate"
+    assert cargo_runs(p) == 1
 
-    # A .rs file changed: rebuilt and reloaded.
-    write_lib(root, "2")
-    touch_later(Path.join(root, "native/demo_nif/src/lib.rs"))
-    {out, 0} = mix(root, ["compile"])
-    assert out =~ "Compiling NIF crate demo_nif"
-    assert {"2\n", 0} = mix(root, ["run", "-e", "IO.puts(Demo.answer())"])
+    # The crate's source changed: rebuilt, and the new library is the one loaded.
+    write_lib(p, "2")
+    touch_later(p.lib_rs)
+    {out, 0} = mix(p, ["compile"])
+    assert out =~ "Compiling NIF crate demo_a_nif"
+    assert cargo_runs(p) == 2
+    assert {"2", 0} = call(p, "IO.puts(DemoA.answer())")
+    assert cargo_runs(p) == 2
 
-    # Cargo.toml changed: rebuilt.
-    touch_later(Path.join(root, "native/demo_nif/Cargo.toml"))
-    {out, 0} = mix(root, ["compile"])
-    assert out =~ "Compiling NIF crate demo_nif"
+    # A path dependency's source changed.
+    File.write!(p.helper_rs, "pub fn zero() -> i64 { 40 }\n")
+    touch_later(p.helper_rs)
+    {_, 0} = mix(p, ["compile"])
+    assert cargo_runs(p) == 3
+    assert {"42", 0} = call(p, "IO.puts(DemoA.answer())")
 
-    # A compile error: cargo's own message and the crate path.
-    write_lib(root, "not valid rust (")
-    touch_later(Path.join(root, "native/demo_nif/src/lib.rs"))
-    {out, status} = mix(root, ["compile"])
-    assert status != 0
-    crate_dir = Path.join(root, "native/demo_nif")
-    assert out =~ "cargo failed to build the crate \"demo_nif\" at #{crate_dir}:"
-    assert out =~ "error"
-    assert out =~ "src/lib.rs"
+    # Cargo.toml changed.
+    touch_later(Path.join(p.crate_dir, "Cargo.toml"))
+    {_, 0} = mix(p, ["compile"])
+    assert cargo_runs(p) == 4
 
-    # The crate names another module in init!.
-    write_lib(root, "3", "Elixir.Other")
-    touch_later(Path.join(root, "native/demo_nif/src/lib.rs"))
-    {out, status} = mix(root, ["compile"])
-    assert status != 0
+    {_, 0} = mix(p, ["compile"])
+    assert cargo_runs(p) == 4
 
-    assert out =~
-             "the crate \"demo_nif\" calls `oxbeam::init!(\"Elixir.Other\")` but is used from Demo: " <>
-               "write `oxbeam::init!(\"Elixir.Demo\");`"
+    # The library goes missing from priv/: the module loads and the stub explains.
+    [library] =
+      Path.wildcard(Path.join(p.dir, "_build/dev/lib/demo_a/priv/native/libdemo_a_nif-*.so"))
 
-    # Back to a good state; then the library goes missing: the stub explains.
-    write_lib(root, "4")
-    touch_later(Path.join(root, "native/demo_nif/src/lib.rs"))
-    {_, 0} = mix(root, ["compile"])
-    [library] = Path.wildcard(Path.join(root, "_build/dev/lib/demo/priv/native/libdemo_nif-*.so"))
     File.rm!(library)
 
     {out, 0} =
-      mix(root, [
-        "run",
-        "-e",
-        "try do Demo.answer() rescue e in Oxbeam.NotLoadedError -> IO.puts(e.message) end"
-      ])
+      call(p, """
+      IO.puts(Oxbeam.loaded?(DemoA))
+      try do DemoA.answer() rescue e in Oxbeam.NotLoadedError -> IO.puts(e.message) end
+      """)
 
-    assert out =~ "the NIF library for Demo is not loaded: "
+    assert out =~ "false\nthe NIF library for DemoA is not loaded: "
     assert out =~ "#{library}: cannot open shared object file"
+    assert cargo_runs(p) == 4
+  end
 
-    # cargo missing: no cargo on PATH and none in ~/.cargo/bin.
-    touch_later(Path.join(root, "native/demo_nif/src/lib.rs"))
+  test "a crate that does not compile: cargo's errors and the crate's path", context do
+    p = project(context, "demo_b", "not valid rust (")
+
+    {out, status} = mix(p, ["compile"])
+    assert status != 0
+    assert out =~ "cargo failed to build the crate \"demo_b_nif\" at #{p.crate_dir}:"
+    assert out =~ "error"
+    assert out =~ "src/lib.rs"
+    refute out =~ "could not load"
+
+    # Fixed: compiles and runs.
+    write_lib(p, "5")
+    touch_later(p.lib_rs)
+    {_, 0} = mix(p, ["compile"])
+    assert {"5", 0} = call(p, "IO.puts(DemoB.answer())")
+
+    # cargo missing: not on PATH and not in ~/.cargo/bin.
+    touch_later(p.lib_rs)
     mix_dir = Path.dirname(System.find_executable("mix"))
-    elixir_dir = Path.dirname(System.find_executable("erl"))
-    path = Enum.uniq([mix_dir, elixir_dir, "/usr/bin", "/bin"]) |> Enum.join(":")
-    fake_home = Path.join(root, "home")
+    erl_dir = Path.dirname(System.find_executable("erl"))
+    path = Enum.uniq([mix_dir, erl_dir, "/usr/bin", "/bin"]) |> Enum.join(":")
+    fake_home = Path.join(p.dir, "home")
     File.mkdir_p!(fake_home)
 
-    if File.exists?("/usr/bin/cargo") do
-      IO.puts("skipping the no-cargo case: /usr/bin/cargo exists")
+    if File.exists?("/usr/bin/cargo") or File.exists?(Path.join(mix_dir, "cargo")) do
+      IO.puts("skipping the no-cargo case: cargo is installed next to mix")
     else
-      {out, status} = mix(root, ["compile"], [{"PATH", path}, {"HOME", fake_home}])
+      {out, status} = mix(p, ["compile"], [{"PATH", path}, {"HOME", fake_home}])
       assert status != 0
 
       assert out =~
-               "could not build the crate \"demo_nif\" at #{crate_dir}: cargo was not found (install Rust: https://rustup.rs)"
+               "could not build the crate \"demo_b_nif\" at #{p.crate_dir}: " <>
+                 "cargo was not found (install Rust: https://rustup.rs)"
     end
+  end
+
+  test "a crate whose init! names another module", context do
+    p = project(context, "demo_c", "3", "Elixir.Other")
+
+    {out, status} = mix(p, ["compile"])
+    assert status != 0
+
+    assert out =~
+             "the crate \"demo_c_nif\" calls `oxbeam::init!(\"Elixir.Other\")` but is used " <>
+               "from DemoC: write `oxbeam::init!(\"Elixir.DemoC\");`"
+
+    write_lib(p, "3", "Elixir.DemoC")
+    touch_later(p.lib_rs)
+    {_, 0} = mix(p, ["compile"])
+    assert {"3", 0} = call(p, "IO.puts(DemoC.answer())")
   end
 end

@@ -1,0 +1,143 @@
+defmodule Oxbeam.StubsTest do
+  # `use Oxbeam` on a fabricated library (skip_compilation?: true, no cargo): the stubs,
+  # their docs and specs, functions the module defines itself, and what a stub raises
+  # when the library does not load.
+  #
+  # Not async: `mix test` compiles test files with `docs: false` while async tests
+  # already run, and the RSS checks of other suites should not see these compiles.
+  use ExUnit.Case, async: false
+
+  @priv_native Path.join([Mix.Project.build_path(), "lib", "oxbeam", "priv", "native"])
+
+  defp nif(name, arity, names, specs, ret, doc) do
+    "OXBEAM\x1Fnif\x1F#{name}\x1F#{arity}\x1F#{names}\x1F#{Enum.join(specs, "\x1D")}\x1F" <>
+      "#{ret}\x1Fnormal\x1F#{doc}\x1E"
+  end
+
+  # Writes a library with the given records into priv/native and compiles a module
+  # using it; returns {module, beam binary, library path}.
+  defp compile(body, records_for) do
+    n = System.unique_integer([:positive])
+    module = Module.concat(__MODULE__, "Native#{n}")
+    crate = "oxbeam_fake_stub_#{n}"
+    library = Path.join(@priv_native, "lib#{crate}-000000.so")
+    File.mkdir_p!(@priv_native)
+    File.write!(library, ["not an ELF file\0" | records_for.(module)])
+    on_exit(fn -> File.rm(library) end)
+
+    [{^module, beam}] =
+      Code.compile_string("""
+      defmodule #{inspect(module)} do
+        use Oxbeam, otp_app: :oxbeam, crate: #{inspect(crate)}, skip_compilation?: true
+        #{body}
+      end
+      """)
+
+    {module, beam, library}
+  end
+
+  defp records(module) do
+    [
+      "OXBEAM\x1Finit\x1F#{module}\x1E",
+      nif("add", 2, "a,b", ["integer()", "integer()"], "integer()", "Adds two integers."),
+      nif("valid?", 1, "text", ["String.t()"], "boolean()", "Checks.\n\nReally."),
+      nif("undocumented!", 0, "", [], ":ok", ""),
+      nif("odd_spec", 1, "x", ["not a (type"], "term()", "Spec skipped."),
+      nif("mine", 1, "x", ["term()"], "term()", "The module's own."),
+      nif("add", 2, "a,b", ["integer()", "integer()"], "integer()", "Adds two integers.")
+    ]
+  end
+
+  test "defines a documented, specced stub per NIF; the module's own functions stay" do
+    {module, beam, library} = compile("def mine(x), do: {:mine, x}", &records/1)
+
+    assert {:mine, 1} = module.mine(1)
+
+    for {name, arity} <- [add: 2, valid?: 1, undocumented!: 0, odd_spec: 1] do
+      assert function_exported?(module, name, arity)
+    end
+
+    # Not loaded (the file is not a library): every stub says why.
+    message = "the NIF library for #{inspect(module)} is not loaded: "
+    error = assert_raise Oxbeam.NotLoadedError, fn -> module.add(1, 2) end
+    assert String.starts_with?(error.message, message)
+    assert error.message =~ Path.basename(library, ".so")
+    assert_raise Oxbeam.NotLoadedError, fn -> module.undocumented!() end
+
+    refute Oxbeam.loaded?(module)
+    assert Oxbeam.load_error(module) =~ Path.basename(library, ".so")
+
+    # Docs: the Rust `///` text; nothing (not @doc false) when there is none.
+    {:ok, {^module, chunks}} = :beam_lib.chunks(beam, [~c"Docs"], [:allow_missing_chunks])
+    assert [{~c"Docs", docs_chunk}] = chunks
+    assert is_binary(docs_chunk)
+    {:docs_v1, _, :elixir, _, _, _, docs} = :erlang.binary_to_term(docs_chunk)
+
+    doc = fn name, arity ->
+      Enum.find_value(docs, fn
+        {{:function, ^name, ^arity}, _, signature, doc, _} -> {signature, doc}
+        _ -> nil
+      end)
+    end
+
+    assert {["add(a, b)"], %{"en" => "Adds two integers."}} = doc.(:add, 2)
+    assert {["valid?(text)"], %{"en" => "Checks.\n\nReally."}} = doc.(:valid?, 1)
+    assert {["undocumented!()"], :none} = doc.(:undocumented!, 0)
+    assert {_, %{"en" => "Spec skipped."}} = doc.(:odd_spec, 1)
+
+    # Specs from the records; none for the one that does not parse.
+    {:ok, specs} = Code.Typespec.fetch_specs(beam)
+
+    specs =
+      for {{name, arity}, [spec]} <- specs, into: %{} do
+        {{name, arity}, Macro.to_string(Code.Typespec.spec_to_quoted(name, spec))}
+      end
+
+    assert specs[{:add, 2}] == "add(integer(), integer()) :: integer()"
+    assert specs[{:valid?, 1}] == "valid?(String.t()) :: boolean()"
+    assert specs[{:undocumented!, 0}] == "undocumented!() :: :ok"
+    refute Map.has_key?(specs, {:odd_spec, 1})
+    refute Map.has_key?(specs, {:mine, 1})
+  end
+
+  test "a stub of a NIF the loaded library lacks names the function" do
+    {module, _, _} = compile("", &records/1)
+    key = {Oxbeam, module}
+    :persistent_term.put(key, :ok)
+    on_exit(fn -> :persistent_term.erase(key) end)
+
+    assert Oxbeam.loaded?(module)
+    assert Oxbeam.load_error(module) == nil
+
+    assert_raise Oxbeam.NotLoadedError,
+                 "the NIF library for #{inspect(module)} does not define add/2 (rebuild the crate?)",
+                 fn -> module.add(1, 2) end
+  end
+
+  test "load status of a module that is not an Oxbeam module" do
+    refute Oxbeam.loaded?(Enum)
+    assert Oxbeam.load_error(Enum) =~ "Enum was not loaded"
+  end
+
+  test "the library must be built for the module" do
+    assert_raise Mix.Error,
+                 ~r/calls `oxbeam::init!\("Elixir.Elsewhere"\)` but is used from/,
+                 fn ->
+                   compile("", fn _ -> ["OXBEAM\x1Finit\x1FElixir.Elsewhere\x1E"] end)
+                 end
+  end
+
+  test "bad options are compile errors" do
+    for {options, message} <- [
+          {"crate: \"x\"", ~r/needs otp_app: :my_app/},
+          {"otp_app: :x", ~r/needs crate: "my_crate"/},
+          {"otp_app: :x, crate: \"x\", mode: :fast", ~r/mode: must be :release or :debug/},
+          {"otp_app: :x, crate: \"x\", features: \"a\"", ~r/features: must be a list of strings/},
+          {"otp_app: :x, crate: \"x\", colour: :red", ~r/unknown option\(s\) \[:colour\]/}
+        ] do
+      assert_raise Mix.Error, message, fn ->
+        Code.compile_string("defmodule Oxbeam.StubsTest.Bad do use Oxbeam, #{options} end")
+      end
+    end
+  end
+end

@@ -157,19 +157,96 @@ fn make_map_with_duplicates<'a>(
     unsafe { Term::from_raw(map) }
 }
 
+/// Up to this many entries, the keys and values of a map being built sit on the stack.
+const STACK_ENTRIES: usize = 256;
+
+/// Builds a map from exactly `len` entries (fewer if the iterator ends early), the
+/// terms written straight into two uninitialized arrays (on the stack up to
+/// STACK_ENTRIES, else two enif_alloc blocks): no zeroing, no moves of a buffer
+/// struct, no capacity checks.
+#[inline]
+pub(crate) fn make_map_exact<'a>(
+    env: Env<'a>,
+    len: usize,
+    entries: impl Iterator<Item = (Term<'a>, Term<'a>)>,
+) -> Term<'a> {
+    #[inline(always)]
+    fn fill<'a>(
+        ks: *mut sys::ERL_NIF_TERM,
+        vs: *mut sys::ERL_NIF_TERM,
+        len: usize,
+        entries: impl Iterator<Item = (Term<'a>, Term<'a>)>,
+    ) -> usize {
+        let mut n = 0;
+        for (k, v) in entries.take(len) {
+            // SAFETY: n < len, and both blocks hold len terms.
+            unsafe {
+                ks.add(n).write(k.as_raw());
+                vs.add(n).write(v.as_raw());
+            }
+            n += 1;
+        }
+        n
+    }
+    if len <= STACK_ENTRIES {
+        let mut ks = [MaybeUninit::<sys::ERL_NIF_TERM>::uninit(); STACK_ENTRIES];
+        let mut vs = [MaybeUninit::<sys::ERL_NIF_TERM>::uninit(); STACK_ENTRIES];
+        let n = fill(
+            ks.as_mut_ptr() as *mut _,
+            vs.as_mut_ptr() as *mut _,
+            len,
+            entries,
+        );
+        // SAFETY: the first n terms of each array are initialized.
+        unsafe { make_map_raw(env, ks.as_mut_ptr() as *mut _, vs.as_mut_ptr() as *mut _, n) }
+    } else {
+        let ks = crate::types::RawTerms::new(len);
+        let vs = crate::types::RawTerms::new(len);
+        let n = fill(ks.ptr, vs.ptr, len, entries);
+        // SAFETY: as above.
+        unsafe { make_map_raw(env, ks.ptr, vs.ptr, n) }
+    }
+}
+
+/// `make_map` over raw arrays: the duplicate path (cold) copies them into TermBuffers.
+///
+/// # Safety
+/// `ks` and `vs` hold `n` initialized terms of env each.
+#[inline]
+unsafe fn make_map_raw<'a>(
+    env: Env<'a>,
+    ks: *mut sys::ERL_NIF_TERM,
+    vs: *mut sys::ERL_NIF_TERM,
+    n: usize,
+) -> Term<'a> {
+    let mut map = 0;
+    // SAFETY: per the contract.
+    let ok = unsafe { sys::enif_make_map_from_arrays(env.as_raw(), ks, vs, n, &mut map) };
+    // SAFETY: on success map is a map term of env.
+    if ok != 0 && map_size(env, unsafe { Term::from_raw(map) }) == Some(n) {
+        // SAFETY: as above.
+        return unsafe { Term::from_raw(map) };
+    }
+    let mut keys = TermBuffer::new(n);
+    let mut values = TermBuffer::new(n);
+    for i in 0..n {
+        // SAFETY: i < n.
+        unsafe {
+            keys.push(*ks.add(i));
+            values.push(*vs.add(i));
+        }
+    }
+    make_map_with_duplicates(env, &mut keys, &mut values)
+}
+
 /// Encodes the entries of a Rust map (distinct keys) as a map term.
+#[inline]
 fn encode_entries<'a>(
     env: Env<'a>,
     len: usize,
     entries: impl Iterator<Item = (Term<'a>, Term<'a>)>,
 ) -> Term<'a> {
-    let mut keys = TermBuffer::new(len);
-    let mut values = TermBuffer::new(len);
-    for (k, v) in entries {
-        keys.push(k.as_raw());
-        values.push(v.as_raw());
-    }
-    make_map(env, &mut keys, &mut values)
+    make_map_exact(env, len, entries)
 }
 
 impl<'a, K: Encode<'a>, V: Encode<'a>, S> Encode<'a> for HashMap<K, V, S> {
@@ -342,6 +419,10 @@ where
 {
     fn encode(self, env: Env<'a>) -> Term<'a> {
         let iter = self.0.into_iter();
+        let (low, high) = iter.size_hint();
+        if high == Some(low) {
+            return make_map_exact(env, low, iter.map(|(k, v)| (k.encode(env), v.encode(env))));
+        }
         let mut keys = TermBuffer::new(iter.size_hint().0);
         let mut values = TermBuffer::new(iter.size_hint().0);
         for (k, v) in iter {

@@ -1,8 +1,7 @@
 //! The benchmark NIFs with oxbeam's zero-copy forms: borrowed strings and binaries,
 //! lazy list iteration, a borrowed map view, lists and maps encoded from iterators.
 
-use oxbeam::{nif, Binary, Env, ListFromIter, ListIterator, MapFromIter, MapView, NewBinary, Term};
-use std::io::Write;
+use oxbeam::{nif, Binary, Encode, Env, ListFromIter, ListIterator, MapFromIter, MapView, Term};
 
 #[nif]
 fn noop() {}
@@ -48,18 +47,33 @@ fn map_sum<'a>(env: Env<'a>, map: MapView<'a>) -> oxbeam::Result<i64> {
     Ok(sum)
 }
 
+/// "k" followed by the decimal digits of `i` (i >= 0), as the C version writes it.
+#[inline]
+fn key_name(buf: &mut [u8; 24], mut i: i64) -> usize {
+    let mut digits = [0u8; 20];
+    let mut n = 0;
+    loop {
+        digits[n] = b'0' + (i % 10) as u8;
+        n += 1;
+        i /= 10;
+        if i == 0 {
+            break;
+        }
+    }
+    buf[0] = b'k';
+    for k in 0..n {
+        buf[1 + k] = digits[n - 1 - k];
+    }
+    n + 1
+}
+
 #[nif]
 fn make_map<'a>(env: Env<'a>, n: i64) -> MapFromIter<impl Iterator<Item = (Term<'a>, i64)>> {
     MapFromIter((0..n).map(move |i| {
-        let mut digits = [0u8; 24];
-        let len = {
-            let mut cursor = &mut digits[..];
-            let _ = write!(cursor, "k{i}");
-            24 - cursor.len()
-        };
-        let mut key = NewBinary::new(env, len);
-        key.copy_from_slice(&digits[..len]);
-        (key.finish(), i)
+        let mut buf = [0u8; 24];
+        let len = key_name(&mut buf, i);
+        // One copy of the bytes into a new binary, as enif_make_new_binary + memcpy.
+        (buf[..len].encode(env), i)
     }))
 }
 

@@ -1,1 +1,1 @@
-[inputs: ["{mix,.formatter}.exs", "{lib,test}/**/*.{ex,exs}", "demo.exs"]]
+[inputs: ["{mix,.formatter}.exs", "config/*.exs", "{lib,test}/**/*.{ex,exs}", "demo.exs"]]

@@ -27,4 +27,10 @@ defmodule HelloTest do
     assert [%{"en" => "Adds two integers."}] =
              for({{:function, :add, 2}, _, _, doc, _} <- docs, do: doc)
   end
+
+  test "this project builds without oxbeam's Python bridge (config :oxbeam, python: false)" do
+    assert_raise RuntimeError,
+                 "Oxbeam.Python is disabled in this build (config :oxbeam, python: false)",
+                 fn -> Oxbeam.Python.eval("1", %{}) end
+  end
 end

@@ -42,9 +42,21 @@ pub fn release(ptr: NonNull<pyo3::ffi::PyObject>) {
     }
 }
 
+/// After waking, wait this long for more releases before taking the GIL: a steady
+/// trickle of drops (one per eval) then costs one GIL handoff per batch instead of
+/// one per object, which would ping-pong the GIL with the evals.
+const GATHER: std::time::Duration = std::time::Duration::from_millis(2);
+
 fn run() {
     let queue = queue();
     loop {
+        {
+            let mut pending = queue.pending.lock().unwrap_or_else(|e| e.into_inner());
+            while pending.is_empty() {
+                pending = queue.wake.wait(pending).unwrap_or_else(|e| e.into_inner());
+            }
+        }
+        std::thread::sleep(GATHER);
         let batch = {
             let mut pending = queue.pending.lock().unwrap_or_else(|e| e.into_inner());
             while pending.is_empty() {

@@ -92,7 +92,7 @@ fn eval<'a>(
 }
 
 /// Elixir value → Python object, the whole value in one call.
-#[nif(schedule = "dirty_cpu")]
+#[nif(schedule = "dirty_io")]
 fn encode<'a>(env: Env<'a>, value: Term<'a>, binary_as_str: bool) -> oxbeam::Result<Term<'a>> {
     crate::interpreter::ensure_initialized()?;
     let _guard = CallEnvGuard::enter(env);
@@ -105,7 +105,7 @@ fn encode<'a>(env: Env<'a>, value: Term<'a>, binary_as_str: bool) -> oxbeam::Res
 }
 
 /// Python object → Elixir value, the whole value in one call.
-#[nif(schedule = "dirty_cpu")]
+#[nif(schedule = "dirty_io")]
 fn decode<'a>(env: Env<'a>, object: &PyObjectRef) -> oxbeam::Result<Term<'a>> {
     crate::interpreter::ensure_initialized()?;
     let _guard = CallEnvGuard::enter(env);
@@ -116,7 +116,7 @@ fn decode<'a>(env: Env<'a>, object: &PyObjectRef) -> oxbeam::Result<Term<'a>> {
 }
 
 /// `repr(object)`, for `inspect`.
-#[nif(schedule = "dirty_cpu")]
+#[nif(schedule = "dirty_io")]
 fn repr(env: Env<'_>, object: &PyObjectRef) -> oxbeam::Result<String> {
     crate::interpreter::ensure_initialized()?;
     let _guard = CallEnvGuard::enter(env);

@@ -1,7 +1,9 @@
 //! `oxbeam-python`: CPython embedded in the BEAM, the NIF library behind
 //! `Oxbeam.Python`. Written with oxbeam (NIFs, resources, errors) and pyo3 (Python).
 //!
-//! Python only runs on dirty schedulers (`eval`, `encode`, `decode` are dirty NIFs);
+//! Python only runs on dirty schedulers: every NIF that touches Python is a dirty I/O
+//! NIF (one pool: a dirty thread that just finished an `eval` picks up the `decode`
+//! that follows, where switching between the CPU and I/O pools cost several µs);
 //! the GIL is taken for the duration of one call and released in between (and
 //! whenever Python releases it, e.g. in `time.sleep`). Objects held by Elixir are
 //! resources; dropping one never waits for the GIL on a normal scheduler (see

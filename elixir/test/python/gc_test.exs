@@ -41,7 +41,7 @@ defmodule Oxbeam.Python.GcTest do
     assert wait_until(fn -> Py.decode(alive) == [0] end),
            "objects still alive: #{inspect(Py.decode(alive))}"
 
-    assert Oxbeam.Python.NIF.pending_decrefs() == 0
+    assert wait_until(fn -> Oxbeam.Python.NIF.pending_decrefs() == 0 end)
   end
 
   test "10 000 Python exceptions leave the VM and the interpreter fine" do

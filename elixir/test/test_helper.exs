@@ -1,1 +1,4 @@
+# The Python environment (uv + numpy from PyPI on a fresh machine) is set up before
+# any test runs, outside the tests' time limits; the interpreter is started once.
+Oxbeam.Test.PythonEnv.init!()
 ExUnit.start()

@@ -2,6 +2,7 @@ defmodule Oxbeam.NIF.ResourceMemoryTest do
   # Paired with tests/conformance/src/resources.rs. Not async: it measures the VM's
   # RSS, which other tests running at the same time would move.
   use ExUnit.Case, async: false
+  import Oxbeam.Test.Eventually
   alias Oxbeam.Test.Conformance, as: NIF
 
   # The VM's allocators keep some carriers after a first burst (a high-water mark, not
@@ -22,15 +23,10 @@ defmodule Oxbeam.NIF.ResourceMemoryTest do
     dropped_before = NIF.tracked_dropped()
 
     churn.()
-    assert wait_until(fn -> NIF.tracked_dropped() - dropped_before >= 1_100_000 end)
+    assert eventually(fn -> NIF.tracked_dropped() - dropped_before >= 1_100_000 end)
     collect_garbage()
     rss_after = rss_kb()
     assert rss_after <= rss_before * 1.10, "RSS grew from #{rss_before} kB to #{rss_after} kB"
-  end
-
-  defp collect_garbage do
-    for pid <- Process.list(), do: :erlang.garbage_collect(pid)
-    :ok
   end
 
   defp rss_kb do
@@ -38,20 +34,5 @@ defmodule Oxbeam.NIF.ResourceMemoryTest do
     |> File.read!()
     |> then(&Regex.run(~r/VmRSS:\s+(\d+) kB/, &1))
     |> then(fn [_, kb] -> String.to_integer(kb) end)
-  end
-
-  defp wait_until(fun, tries \\ 100) do
-    cond do
-      fun.() ->
-        true
-
-      tries == 0 ->
-        false
-
-      true ->
-        collect_garbage()
-        Process.sleep(20)
-        wait_until(fun, tries - 1)
-    end
   end
 end

@@ -1,14 +1,10 @@
 defmodule Oxbeam.NIF.ResourcesTest do
   # Paired with tests/conformance/src/resources.rs.
   use ExUnit.Case, async: true
+  import Oxbeam.Test.Eventually
   alias Oxbeam.Test.Conformance, as: NIF
 
   @mod "Oxbeam.Test.Conformance"
-
-  defp collect_garbage do
-    for pid <- Process.list(), do: :erlang.garbage_collect(pid)
-    :ok
-  end
 
   test "a counter incremented from many processes at once ends exact" do
     counter = NIF.counter_new(0)
@@ -35,7 +31,7 @@ defmodule Oxbeam.NIF.ResourcesTest do
 
     assert_receive {:DOWN, ^ref, :process, ^pid, :normal}
     # The process heap holding the terms is gone; the dtor ran on its exit.
-    assert wait_until(fn -> NIF.tracked_dropped() - before >= 1 end)
+    assert eventually(fn -> NIF.tracked_dropped() - before >= 1 end)
   end
 
   test "a resource kept by a term survives garbage collection" do
@@ -93,7 +89,7 @@ defmodule Oxbeam.NIF.ResourcesTest do
       end)
 
     assert_receive {:DOWN, ^ref, :process, ^pid, :normal}
-    assert wait_until(fn -> NIF.tracked_dropped() - before >= 1_000_000 end)
+    assert eventually(fn -> NIF.tracked_dropped() - before >= 1_000_000 end)
   end
 
   test "a thread spawned by a NIF sends 100 progress messages and a result, in order" do
@@ -173,21 +169,6 @@ defmodule Oxbeam.NIF.ResourcesTest do
     saved = NIF.save_term(%{list: [1, 2, 3], bin: "x"})
     collect_garbage()
     assert NIF.load_term(saved) == %{list: [1, 2, 3], bin: "x"}
-  end
-
-  defp wait_until(fun, tries \\ 100) do
-    cond do
-      fun.() ->
-        true
-
-      tries == 0 ->
-        false
-
-      true ->
-        collect_garbage()
-        Process.sleep(20)
-        wait_until(fun, tries - 1)
-    end
   end
 
   test "a VM mutex guards state shared by many processes" do

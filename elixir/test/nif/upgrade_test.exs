@@ -4,6 +4,7 @@ defmodule Oxbeam.NIF.UpgradeTest do
   # usable; their destructors now run the new image's code (resource type takeover).
   # Not async: it replaces Oxbeam.Test.Conformance while no other test uses it.
   use ExUnit.Case, async: false
+  import Oxbeam.Test.Eventually
   alias Oxbeam.Test.Conformance, as: NIF
 
   @tag :tmp_dir
@@ -46,7 +47,7 @@ defmodule Oxbeam.NIF.UpgradeTest do
     ref = Process.monitor(holder)
     send(holder, :exit)
     assert_receive {:DOWN, ^ref, _, _, _}
-    assert wait_until(fn -> NIF.tracked_dropped() >= 1 end)
+    assert eventually(fn -> NIF.tracked_dropped() >= 1 end)
 
     # Purging the old code unloads the old library image: its unload hook runs.
     marker = Path.join(tmp_dir, "unloaded")
@@ -55,7 +56,7 @@ defmodule Oxbeam.NIF.UpgradeTest do
     try do
       assert :code.soft_purge(NIF)
       # The VM unloads the library once no scheduler can still be running old code.
-      assert wait_until(fn -> File.exists?(marker) end)
+      assert eventually(fn -> File.exists?(marker) end)
       assert File.read!(marker) == "unloaded"
     after
       System.delete_env("OXBEAM_TEST_UNLOAD_MARKER")
@@ -92,14 +93,6 @@ defmodule Oxbeam.NIF.UpgradeTest do
       [{^module, _}] = Code.compile_quoted(ast)
     after
       Code.put_compiler_option(:ignore_module_conflict, false)
-    end
-  end
-
-  defp wait_until(fun, tries \\ 100) do
-    cond do
-      fun.() -> true
-      tries == 0 -> false
-      true -> Process.sleep(20) && wait_until(fun, tries - 1)
     end
   end
 end

@@ -1,6 +1,7 @@
 defmodule Oxbeam.Python.GcTest do
   # Python objects held by Elixir, released by Erlang's GC.
   use ExUnit.Case, async: false
+  import Oxbeam.Test.Eventually
   alias Oxbeam.Python, as: Py
 
   @moduletag timeout: 300_000
@@ -38,10 +39,10 @@ defmodule Oxbeam.Python.GcTest do
     {result, _} = Py.eval("1 + 1", %{}, timeout: 10_000)
     assert Py.decode(result) == 2
 
-    assert wait_until(fn -> Py.decode(alive) == [0] end),
+    assert eventually(fn -> Py.decode(alive) == [0] end, 300, 50),
            "objects still alive: #{inspect(Py.decode(alive))}"
 
-    assert wait_until(fn -> Oxbeam.Python.NIF.pending_decrefs() == 0 end)
+    assert eventually(fn -> Oxbeam.Python.NIF.pending_decrefs() == 0 end, 300, 50)
   end
 
   test "10 000 Python exceptions leave the VM and the interpreter fine" do
@@ -50,13 +51,5 @@ defmodule Oxbeam.Python.GcTest do
     end
 
     assert Py.decode(elem(Py.eval("'still here'", %{}), 0)) == "still here"
-  end
-
-  defp wait_until(fun, tries \\ 300) do
-    cond do
-      fun.() -> true
-      tries == 0 -> false
-      true -> :erlang.garbage_collect() && Process.sleep(50) && wait_until(fun, tries - 1)
-    end
   end
 end

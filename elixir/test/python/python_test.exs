@@ -1,6 +1,7 @@
 defmodule Oxbeam.PythonTest do
   # Paired with python-bridge/: the Python bridge through a real BEAM and a real CPython.
   use ExUnit.Case, async: true
+  import Oxbeam.Test.Eventually
   import ExUnit.CaptureIO
   alias Oxbeam.Python, as: Py
 
@@ -274,7 +275,7 @@ defmodule Oxbeam.PythonTest do
 
       assert_receive {:started, _}, 5_000
       Process.exit(pid, :kill)
-      assert wait_until(fn -> Py.decode(state) == %{"interrupted" => true} end)
+      assert eventually(fn -> Py.decode(state) == %{"interrupted" => true} end)
     end
   end
 
@@ -322,7 +323,7 @@ defmodule Oxbeam.PythonTest do
 
     :erlang.garbage_collect()
     # Nothing holds `o` but the globals map we dropped: it goes once the decref runs.
-    assert wait_until(fn -> Py.decode(elem(Py.eval("w() is None", %{"w" => w}), 0)) end)
+    assert eventually(fn -> Py.decode(elem(Py.eval("w() is None", %{"w" => w}), 0)) end)
   end
 
   test "8 concurrent sleeps overlap (the GIL is released while Python waits)" do
@@ -342,13 +343,5 @@ defmodule Oxbeam.PythonTest do
     ends = for _ <- 1..8, do: assert_receive({:finished, _, t}) && t
     # Every eval started before any finished: they ran at the same time.
     assert Enum.max(starts) < Enum.min(ends)
-  end
-
-  defp wait_until(fun, tries \\ 100) do
-    cond do
-      fun.() -> true
-      tries == 0 -> false
-      true -> :erlang.garbage_collect() && Process.sleep(20) && wait_until(fun, tries - 1)
-    end
   end
 end

@@ -1,0 +1,31 @@
+defmodule Oxbeam.Test.Eventually do
+  @moduledoc """
+  Waiting, with a bound, for what the VM does in the background (destructors after a
+  garbage collection, library unloads, Python releasing references).
+  """
+
+  @doc "Garbage-collects every process."
+  def collect_garbage do
+    for pid <- Process.list(), do: :erlang.garbage_collect(pid)
+    :ok
+  end
+
+  @doc """
+  True as soon as `fun.()` is, collecting garbage between tries; false after `tries`
+  tries `interval` ms apart.
+  """
+  def eventually(fun, tries \\ 100, interval \\ 20) do
+    cond do
+      fun.() ->
+        true
+
+      tries == 0 ->
+        false
+
+      true ->
+        collect_garbage()
+        Process.sleep(interval)
+        eventually(fun, tries - 1, interval)
+    end
+  end
+end

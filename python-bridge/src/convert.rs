@@ -322,7 +322,11 @@ pub fn to_term<'a>(env: Env<'a>, object: &Bound<'_, PyAny>) -> PyResult<Term<'a>
 
 /// `%Oxbeam.Python.Object{resource: ...}` holding a new reference to `object`.
 pub fn object_term<'a>(env: Env<'a>, object: &Bound<'_, PyAny>) -> Term<'a> {
-    let resource = ResourceArc::new(PyObjectRef::new(object));
+    object_struct(env, ResourceArc::new(PyObjectRef::new(object)))
+}
+
+/// `%Oxbeam.Python.Object{resource: resource}`.
+pub fn object_struct<'a>(env: Env<'a>, resource: ResourceArc<PyObjectRef>) -> Term<'a> {
     let fields = vec![
         (
             atoms::__struct__().to_term(env),

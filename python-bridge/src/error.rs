@@ -27,7 +27,7 @@ pub fn error_term<'a>(
         .unwrap_or_else(|_| vec![format!("{error}\n")]);
     let traceback = match error.traceback(py) {
         Some(tb) => object_term(env, tb.as_any()),
-        None => Term::encode(atoms_nil(env), env),
+        None => crate::convert::atoms::nil().to_term(env),
     };
     let fields = vec![
         (
@@ -47,10 +47,6 @@ pub fn error_term<'a>(
         (atoms::lines().to_term(env), lines.encode(env)),
     ];
     MapFromIter(fields).encode(env)
-}
-
-fn atoms_nil(env: Env<'_>) -> Term<'_> {
-    crate::convert::atoms::nil().to_term(env)
 }
 
 /// Raises `error` as `%Oxbeam.Python.Error{}`.

@@ -57,7 +57,7 @@ fn eval<'a>(
         let registration =
             crate::interrupt::register(env, timeout_ms.map(std::time::Duration::from_millis));
         let result = helper.call_method1("_eval", (code, &dict, device));
-        let interrupted = registration.finish(env);
+        let interrupted = registration.finish();
         let result = match (result, interrupted) {
             (Ok(result), _) => result,
             (Err(_), Some(crate::interrupt::Cause::Timeout)) => {
@@ -148,18 +148,11 @@ pub fn send_tagged_object(
     let object = PyObjectRef::new(object);
     let object = oxbeam::ResourceArc::new(object);
     send(&pid, move |env| {
-        let tag = Atom::from_str(env, &tag);
-        let fields = vec![
-            (
-                crate::convert::atoms::__struct__().to_term(env),
-                crate::convert::atoms::object_struct().to_term(env),
-            ),
-            (
-                crate::convert::atoms::resource().to_term(env),
-                object.encode(env),
-            ),
-        ];
-        (tag, MapFromIter(fields)).encode(env)
+        (
+            Atom::from_str(env, &tag),
+            crate::convert::object_struct(env, object),
+        )
+            .encode(env)
     });
     Ok(())
 }

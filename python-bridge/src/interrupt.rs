@@ -133,7 +133,7 @@ pub fn register(env: Env<'_>, timeout: Option<Duration>) -> Registration {
 
 impl Registration {
     /// Unregisters (call with the GIL held); says whether the eval was interrupted.
-    pub fn finish(self, _env: Env<'_>) -> Option<Cause> {
+    pub fn finish(self) -> Option<Cause> {
         if let Some(caller) = callers()
             .lock()
             .unwrap_or_else(|e| e.into_inner())

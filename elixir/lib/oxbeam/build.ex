@@ -3,7 +3,7 @@ defmodule Oxbeam.Build do
   # Compile-time side of `use Oxbeam`: options, cargo, copying the library to priv/,
   # and the list of files whose change means a rebuild.
 
-  defstruct [
+  @fields [
     :module,
     :otp_app,
     :crate,
@@ -17,17 +17,10 @@ defmodule Oxbeam.Build do
     :library_name
   ]
 
-  @known [
-    :otp_app,
-    :crate,
-    :path,
-    :mode,
-    :features,
-    :cargo_args,
-    :target_dir,
-    :load_data,
-    :skip_compilation?
-  ]
+  defstruct @fields
+
+  # The options of `use Oxbeam`: the fields, but for those derived from them.
+  @known @fields -- [:module, :library_name]
 
   @doc "Validated options of `use Oxbeam`."
   def config!(module, opts) do

@@ -113,24 +113,30 @@ pub(crate) fn make_map<'a>(
     keys: &mut TermBuffer,
     values: &mut TermBuffer,
 ) -> Term<'a> {
-    let n = keys.len();
-    let mut map = 0;
-    // SAFETY: both buffers hold n terms of env.
-    let ok = unsafe {
-        sys::enif_make_map_from_arrays(
-            env.as_raw(),
-            keys.as_mut_ptr(),
-            values.as_mut_ptr(),
-            n,
-            &mut map,
-        )
-    };
-    // SAFETY: on success map is a map term of env.
-    if ok != 0 && map_size(env, unsafe { Term::from_raw(map) }) == Some(n) {
-        // SAFETY: as above.
-        return unsafe { Term::from_raw(map) };
+    // SAFETY: both buffers hold keys.len() terms of env.
+    match unsafe { try_from_arrays(env, keys.as_mut_ptr(), values.as_mut_ptr(), keys.len()) } {
+        Some(map) => map,
+        None => make_map_with_duplicates(env, keys, values),
     }
-    make_map_with_duplicates(env, keys, values)
+}
+
+/// `enif_make_map_from_arrays`, trusted only when it built a map of all `n` keys.
+///
+/// # Safety
+/// `ks` and `vs` hold `n` initialized terms of env each.
+#[inline]
+unsafe fn try_from_arrays<'a>(
+    env: Env<'a>,
+    ks: *mut sys::ERL_NIF_TERM,
+    vs: *mut sys::ERL_NIF_TERM,
+    n: usize,
+) -> Option<Term<'a>> {
+    let mut map = 0;
+    // SAFETY: per the contract.
+    let ok = unsafe { sys::enif_make_map_from_arrays(env.as_raw(), ks, vs, n, &mut map) };
+    // SAFETY: on success map is a map term of env.
+    let map = unsafe { Term::from_raw(map) };
+    (ok != 0 && map_size(env, map) == Some(n)).then_some(map)
 }
 
 #[cold]
@@ -141,20 +147,9 @@ fn make_map_with_duplicates<'a>(
     values: &mut TermBuffer,
 ) -> Term<'a> {
     dedupe_keep_last(keys, values);
-    let mut map = 0;
     // SAFETY: both buffers hold keys.len() terms of env, now with distinct keys.
-    let ok = unsafe {
-        sys::enif_make_map_from_arrays(
-            env.as_raw(),
-            keys.as_mut_ptr(),
-            values.as_mut_ptr(),
-            keys.len(),
-            &mut map,
-        )
-    };
-    assert!(ok != 0, "enif_make_map_from_arrays refused distinct keys");
-    // SAFETY: map was built in env.
-    unsafe { Term::from_raw(map) }
+    unsafe { try_from_arrays(env, keys.as_mut_ptr(), values.as_mut_ptr(), keys.len()) }
+        .expect("enif_make_map_from_arrays refused distinct keys")
 }
 
 /// Up to this many entries, the keys and values of a map being built sit on the stack.
@@ -219,13 +214,9 @@ unsafe fn make_map_raw<'a>(
     vs: *mut sys::ERL_NIF_TERM,
     n: usize,
 ) -> Term<'a> {
-    let mut map = 0;
     // SAFETY: per the contract.
-    let ok = unsafe { sys::enif_make_map_from_arrays(env.as_raw(), ks, vs, n, &mut map) };
-    // SAFETY: on success map is a map term of env.
-    if ok != 0 && map_size(env, unsafe { Term::from_raw(map) }) == Some(n) {
-        // SAFETY: as above.
-        return unsafe { Term::from_raw(map) };
+    if let Some(map) = unsafe { try_from_arrays(env, ks, vs, n) } {
+        return map;
     }
     let mut keys = TermBuffer::new(n);
     let mut values = TermBuffer::new(n);

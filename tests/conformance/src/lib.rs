@@ -4,6 +4,7 @@
 mod basics;
 mod errors;
 mod resources;
+mod schedule;
 mod types;
 
 /// What the library was loaded with (`load_data:` of `use Oxbeam`), kept as its

@@ -229,6 +229,19 @@ pub fn encode_failure(
 }
 
 /// Python → Elixir.
+/// A float: NaN and the infinities as `:nan`, `:infinity`, `:neg_infinity`.
+pub fn float_term(env: Env<'_>, v: f64) -> Term<'_> {
+    if v.is_nan() {
+        atoms::nan().to_term(env)
+    } else if v == f64::INFINITY {
+        atoms::infinity().to_term(env)
+    } else if v == f64::NEG_INFINITY {
+        atoms::neg_infinity().to_term(env)
+    } else {
+        v.encode(env)
+    }
+}
+
 pub fn to_term<'a>(env: Env<'a>, object: &Bound<'_, PyAny>) -> PyResult<Term<'a>> {
     let py = object.py();
     if object.is_none() {
@@ -260,16 +273,7 @@ pub fn to_term<'a>(env: Env<'a>, object: &Bound<'_, PyAny>) -> PyResult<Term<'a>
         .encode(env));
     }
     if let Ok(f) = object.cast::<PyFloat>() {
-        let v = f.value();
-        return Ok(if v.is_nan() {
-            atoms::nan().to_term(env)
-        } else if v == f64::INFINITY {
-            atoms::infinity().to_term(env)
-        } else if v == f64::NEG_INFINITY {
-            atoms::neg_infinity().to_term(env)
-        } else {
-            v.encode(env)
-        });
+        return Ok(float_term(env, f.value()));
     }
     if let Ok(s) = object.cast::<PyString>() {
         let text = s.to_cow()?;

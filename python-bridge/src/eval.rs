@@ -104,9 +104,21 @@ fn encode<'a>(env: Env<'a>, value: Term<'a>, binary_as_str: bool) -> oxbeam::Res
     })
 }
 
-/// Python object → Elixir value, the whole value in one call.
+/// Python object → Elixir value, the whole value in one call. Immutable scalars carry
+/// their value (see `object.rs`) and are decoded here, on a normal scheduler, without
+/// the GIL; anything else continues in `decode_with_gil` on a dirty I/O scheduler.
+#[nif]
+fn decode<'a>(env: Env<'a>, object: Term<'a>) -> Term<'a> {
+    let resource: &PyObjectRef = object.decode(env).unwrap_or_else(|e| e.raise_for(object));
+    match resource.value() {
+        Some(value) => value.encode(env),
+        None => env.schedule(decode_with_gil::Nif, &[object]).into_term(),
+    }
+}
+
+/// `decode/1` of an object without a kept value.
 #[nif(schedule = "dirty_io")]
-fn decode<'a>(env: Env<'a>, object: &PyObjectRef) -> oxbeam::Result<Term<'a>> {
+fn decode_with_gil<'a>(env: Env<'a>, object: &PyObjectRef) -> oxbeam::Result<Term<'a>> {
     crate::interpreter::ensure_initialized()?;
     let _guard = CallEnvGuard::enter(env);
     crate::gil::with_gil(|py| {

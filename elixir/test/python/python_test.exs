@@ -102,6 +102,54 @@ defmodule Oxbeam.PythonTest do
       assert Py.decode(result) == [true, true, true]
     end
 
+    test "short scalars decode without the GIL to the same values as through it" do
+      code = """
+      [True, False, 0, -1, 2**63 - 1, -2**63, 2**63, 1.5, -0.0, float('nan'),
+       float('inf'), -float('inf'), '', 'a' * 22, 'a' * 23, 'é' * 11, 'é' * 12,
+       b'', b'x' * 22, b'x' * 23]
+      """
+
+      {list, _} = Py.eval(code, %{})
+      {items, _} = Py.eval("tuple(items)", %{"items" => list})
+
+      for index <- 0..19 do
+        {item, _} = Py.eval("items[#{index}]", %{"items" => items})
+        assert Py.decode(item) === Oxbeam.Python.NIF.decode_with_gil(item.resource)
+      end
+
+      {item, _} = Py.eval("'é' * 11", %{})
+      assert Py.decode(item) == String.duplicate("é", 11)
+      {item, _} = Py.eval("2**63", %{})
+      assert Py.decode(item) == 2 ** 63
+    end
+
+    test "short scalars decode while every dirty I/O scheduler is busy; other values wait" do
+      busy = :erlang.system_info(:dirty_io_schedulers)
+      parent = self()
+      {number, _} = Py.eval("12345", %{})
+      {list, _} = Py.eval("[1, 2]", %{})
+
+      sleepers =
+        for _ <- 1..busy do
+          Task.async(fn ->
+            code =
+              "import oxbeam, time\noxbeam.send_tagged_object(parent, 'running', None)\ntime.sleep(0.5)"
+
+            Py.eval(code, %{"parent" => parent})
+            System.monotonic_time()
+          end)
+        end
+
+      for _ <- 1..busy, do: assert_receive({:running, _}, 10_000)
+      assert Py.decode(number) == 12345
+      number_decoded = System.monotonic_time()
+      assert Py.decode(list) == [1, 2]
+      list_decoded = System.monotonic_time()
+      sleepers_done = Enum.min(Task.await_many(sleepers, 30_000))
+      assert number_decoded < sleepers_done
+      assert list_decoded >= sleepers_done
+    end
+
     test "nested containers, tuples, sets, bytes keys" do
       value = %{
         "list" => [1, {2, [3.5, nil]}],

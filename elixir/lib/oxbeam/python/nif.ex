@@ -16,6 +16,7 @@ defmodule Oxbeam.Python.NIF do
           eval: 6,
           encode: 2,
           decode: 1,
+          decode_with_gil: 1,
           repr: 1,
           pending_decrefs: 0,
           dirty_noop: 0

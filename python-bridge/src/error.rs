@@ -21,11 +21,18 @@ pub fn error_term<'a>(
     helper: &Bound<'_, PyAny>,
 ) -> Term<'a> {
     let value = error.value(py);
+    // The traceback of the error, which `value.__traceback__` lacks when the exception
+    // never passed through a Python frame's handler (code run from Rust).
+    let tb = error.traceback(py);
+    if let Some(tb) = &tb {
+        // Keep it on the exception too, for Python code that gets the value later.
+        let _ = value.setattr(pyo3::intern!(py, "__traceback__"), tb);
+    }
     let lines: Vec<String> = helper
-        .call_method1("_format_exception", (value,))
+        .call_method1("_format_exception", (value, &tb))
         .and_then(|l| l.extract())
         .unwrap_or_else(|_| vec![format!("{error}\n")]);
-    let traceback = match error.traceback(py) {
+    let traceback = match &tb {
         Some(tb) => object_term(env, tb.as_any()),
         None => crate::convert::atoms::nil().to_term(env),
     };

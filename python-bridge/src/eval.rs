@@ -4,14 +4,85 @@ use crate::convert::{encode_failure, object_term, to_python, to_term, EncodeOpti
 use crate::error::raise_python;
 use crate::interpreter::helper;
 use crate::object::PyObjectRef;
-use crate::output::{send, CallEnvGuard, PyPid};
+use crate::output::{send, CallEnvGuard, Device, DeviceGuard, PyPid};
 use oxbeam::{nif, Atom, Encode, Env, LocalPid, MapFromIter, MapView, Term};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyString, PyTuple};
+use pyo3::types::{PyCode, PyDict, PyString};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 /// Options of `encode`/`eval` that change how values are converted.
 fn options(binary_as_str: bool) -> EncodeOptions {
     EncodeOptions { binary_as_str }
+}
+
+/// The code objects of one snippet: its statements and its final expression (whose
+/// value is the eval's result), each absent when there is none.
+struct Compiled {
+    statements: Option<Py<PyCode>>,
+    last: Option<Py<PyCode>>,
+}
+
+impl Compiled {
+    /// Runs the snippet in `globals`; the value of the final expression, or None.
+    fn run<'py>(&self, globals: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyAny>> {
+        let py = globals.py();
+        if let Some(statements) = &self.statements {
+            run_code(statements.bind(py), globals)?;
+        }
+        match &self.last {
+            Some(last) => run_code(last.bind(py), globals),
+            None => Ok(py.None().into_bound(py)),
+        }
+    }
+}
+
+fn run_code<'py>(
+    code: &Bound<'py, PyCode>,
+    globals: &Bound<'py, PyDict>,
+) -> PyResult<Bound<'py, PyAny>> {
+    // SAFETY: GIL held (the Bounds prove it); code is a code object and globals a dict,
+    // both alive for the call; PyEval_EvalCode returns a new reference or NULL with an
+    // exception set, which from_owned_ptr_or_err turns into a PyErr.
+    unsafe {
+        let result = pyo3::ffi::PyEval_EvalCode(code.as_ptr(), globals.as_ptr(), globals.as_ptr());
+        Bound::from_owned_ptr_or_err(globals.py(), result)
+    }
+}
+
+/// Compiled snippets, by source: parsing and compiling cost more than running small
+/// snippets. Emptied when it reaches `COMPILED_MAX` entries.
+static COMPILED: Mutex<Option<HashMap<String, Arc<Compiled>>>> = Mutex::new(None);
+const COMPILED_MAX: usize = 512;
+
+/// The compiled form of `code`, from the cache or compiled now (by the helper's
+/// `_compile`, which splits off the final expression).
+fn compiled(py: Python<'_>, code: &str) -> PyResult<Arc<Compiled>> {
+    let cached = COMPILED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .as_ref()
+        .and_then(|cache| cache.get(code).cloned());
+    if let Some(compiled) = cached {
+        return Ok(compiled);
+    }
+    let helper = helper(py).map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("no helper"))?;
+    let (statements, last): (Option<Bound<PyCode>>, Option<Bound<PyCode>>) = helper
+        .call_method1(intern!(py, "_compile"), (code,))?
+        .extract()?;
+    let compiled = Arc::new(Compiled {
+        statements: statements.map(Bound::unbind),
+        last: last.map(Bound::unbind),
+    });
+    let mut cache = COMPILED.lock().unwrap_or_else(|e| e.into_inner());
+    let cache = cache.get_or_insert_with(HashMap::new);
+    if cache.len() >= COMPILED_MAX {
+        // Dropping the code objects needs the GIL, which this thread holds.
+        cache.clear();
+    }
+    cache.insert(code.to_owned(), compiled.clone());
+    Ok(compiled)
 }
 
 /// Runs `code` with `globals` (string keys, encoded values) and output going to
@@ -32,9 +103,13 @@ fn eval<'a>(
         let helper = helper(py)?;
         let dict = PyDict::new(py);
         let fail = |e: PyErr| raise_python(env, py, &e, helper.as_any());
-        dict.set_item("__name__", "__main__").map_err(fail)?;
-        dict.set_item("__builtins__", crate::interpreter::builtins(py)?)
+        dict.set_item(intern!(py, "__name__"), intern!(py, "__main__"))
             .map_err(fail)?;
+        dict.set_item(
+            intern!(py, "__builtins__"),
+            crate::interpreter::builtins(py)?,
+        )
+        .map_err(fail)?;
         for (key, value) in globals {
             let name: &str = key.decode(env).map_err(|_| {
                 oxbeam::Error::argument_error(format!(
@@ -46,17 +121,11 @@ fn eval<'a>(
                 .map_err(|e| encode_failure(env, py, e, &format!("global {name:?}: ")))?;
             dict.set_item(name, value).map_err(fail)?;
         }
-        let device = PyTuple::new(
-            py,
-            [
-                Bound::new(py, PyPid { pid: stdout }).map_err(fail)?,
-                Bound::new(py, PyPid { pid: stderr }).map_err(fail)?,
-            ],
-        )
-        .map_err(fail)?;
+        let compiled = compiled(py, code).map_err(fail)?;
+        let _device = DeviceGuard::enter(Device { stdout, stderr });
         let registration =
             crate::interrupt::register(env, timeout_ms.map(std::time::Duration::from_millis));
-        let result = helper.call_method1("_eval", (code, &dict, device));
+        let result = compiled.run(&dict);
         let interrupted = registration.finish();
         let result = match (result, interrupted) {
             (Ok(result), _) => result,

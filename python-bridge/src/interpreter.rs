@@ -97,18 +97,20 @@ fn init(
             sys.setattr("executable", executable).map_err(py_error)?;
         }
         let native = PyModule::new(py, "_oxbeam_native").map_err(py_error)?;
-        native
-            .add_function(
-                pyo3::wrap_pyfunction!(crate::output::put_chars, &native).map_err(py_error)?,
-            )
-            .map_err(py_error)?;
-        native
-            .add_function(
-                pyo3::wrap_pyfunction!(crate::eval::send_tagged_object, &native)
-                    .map_err(py_error)?,
-            )
-            .map_err(py_error)?;
+        for function in [
+            pyo3::wrap_pyfunction!(crate::output::write, &native),
+            pyo3::wrap_pyfunction!(crate::output::current_device, &native),
+            pyo3::wrap_pyfunction!(crate::output::set_device, &native),
+            pyo3::wrap_pyfunction!(crate::eval::send_tagged_object, &native),
+        ] {
+            native
+                .add_function(function.map_err(py_error)?)
+                .map_err(py_error)?;
+        }
         native.add_class::<PyPid>().map_err(py_error)?;
+        native
+            .add_class::<crate::output::PyDevice>()
+            .map_err(py_error)?;
         let source = CString::new(HELPER_SOURCE).expect("no NUL in the helper");
         let helper = PyModule::new(py, "oxbeam").map_err(py_error)?;
         helper.setattr("_native", &native).map_err(py_error)?;

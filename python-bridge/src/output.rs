@@ -65,10 +65,69 @@ pub fn set_reply_to(pid: LocalPid) {
     *REPLY_TO.lock().unwrap_or_else(|e| e.into_inner()) = Some(pid);
 }
 
-/// `oxbeam._native.put_chars(device, text)`.
+/// Where one eval's output goes.
+#[derive(Clone, Copy)]
+pub struct Device {
+    pub stdout: LocalPid,
+    pub stderr: LocalPid,
+}
+
+thread_local! {
+    /// The devices of the eval running on this thread, or of the eval that started
+    /// this (Python) thread.
+    static DEVICE: Cell<Option<Device>> = const { Cell::new(None) };
+}
+
+/// Sends this thread's Python output to `device` for as long as the guard lives.
+pub struct DeviceGuard {
+    previous: Option<Device>,
+}
+
+impl DeviceGuard {
+    pub fn enter(device: Device) -> DeviceGuard {
+        DeviceGuard {
+            previous: DEVICE.with(|d| d.replace(Some(device))),
+        }
+    }
+}
+
+impl Drop for DeviceGuard {
+    fn drop(&mut self) {
+        DEVICE.with(|d| d.set(self.previous));
+    }
+}
+
+/// A thread's devices, carried by Python from a thread that starts another to the new
+/// thread (see `oxbeam_helper.py`).
+#[pyclass(frozen, module = "oxbeam", name = "Device")]
+pub struct PyDevice {
+    device: Device,
+}
+
+/// `oxbeam._native.current_device()`: this thread's devices, if any.
 #[pyfunction]
-pub fn put_chars(device: &Bound<'_, PyPid>, text: &str) {
-    let device = device.get().pid;
+pub fn current_device() -> Option<PyDevice> {
+    DEVICE.with(|d| d.get()).map(|device| PyDevice { device })
+}
+
+/// `oxbeam._native.set_device(device)`: a new Python thread takes its starter's devices.
+#[pyfunction]
+pub fn set_device(device: Option<&Bound<'_, PyDevice>>) {
+    DEVICE.with(|d| d.set(device.map(|device| device.get().device)));
+}
+
+/// `oxbeam._native.write(index, text)`: `text` to this thread's stdout (0) or stderr (1)
+/// device, as a `put_chars` IO request; dropped when the thread has none.
+#[pyfunction]
+pub fn write(index: usize, text: &str) {
+    let Some(device) = DEVICE.with(|d| d.get()) else {
+        return;
+    };
+    let device = if index == 0 {
+        device.stdout
+    } else {
+        device.stderr
+    };
     let Some(reply_to) = *REPLY_TO.lock().unwrap_or_else(|e| e.into_inner()) else {
         return;
     };

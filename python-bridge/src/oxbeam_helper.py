@@ -5,13 +5,6 @@ import sys
 import threading
 import traceback
 
-_local = threading.local()
-
-
-def _current_device():
-    return getattr(_local, "device", None)
-
-
 class _Output:
     """sys.stdout / sys.stderr: text goes to the calling process's group leader (or
     the devices given to eval), also from threads the eval started."""
@@ -25,9 +18,8 @@ class _Output:
     def write(self, text):
         if not isinstance(text, str):
             raise TypeError("write() argument must be str, not " + type(text).__name__)
-        device = _current_device()
-        if device is not None and text:
-            _native.put_chars(device[self._index], text)
+        if text:
+            _native.write(self._index, text)
         return len(text)
 
     def writelines(self, lines):
@@ -72,12 +64,12 @@ _start = threading.Thread.start
 
 
 def _start_with_device(self, *args, **kwargs):
-    self._oxbeam_device = _current_device()
+    self._oxbeam_device = _native.current_device()
     return _start(self, *args, **kwargs)
 
 
 def _bootstrap_with_device(self):
-    _local.device = getattr(self, "_oxbeam_device", None)
+    _native.set_device(getattr(self, "_oxbeam_device", None))
     return _bootstrap_inner(self)
 
 
@@ -88,43 +80,21 @@ sys.stderr = _Output(1)
 sys.stdin = _Input()
 
 
-_compiled = {}
-
-
 def _compile(code):
-    """The code objects of `code` (statements, final expression or None), cached:
-    parsing and compiling cost more than running small snippets."""
-    entry = _compiled.get(code)
-    if entry is None:
-        tree = ast.parse(code, "<string>", "exec")
-        last = None
-        if tree.body and isinstance(tree.body[-1], ast.Expr):
-            last = compile(ast.Expression(tree.body.pop().value), "<string>", "eval")
-        entry = (compile(tree, "<string>", "exec"), last)
-        if len(_compiled) >= 512:
-            _compiled.clear()
-        _compiled[code] = entry
-    return entry
+    """The code objects of `code`: (statements or None, final expression or None).
+    The NIF library caches them per snippet."""
+    tree = ast.parse(code, "<string>", "exec")
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = compile(ast.Expression(tree.body.pop().value), "<string>", "eval")
+    statements = compile(tree, "<string>", "exec") if tree.body else None
+    return statements, last
 
 
-def _eval(code, globals_dict, device):
-    """Runs `code` in `globals_dict`; the value of a final expression is the result."""
-    previous = _current_device()
-    _local.device = device
-    try:
-        statements, last = _compile(code)
-        exec(statements, globals_dict)
-        if last is None:
-            return None
-        return eval(last, globals_dict)
-    finally:
-        _local.device = previous
-
-
-def _format_exception(exc):
-    # Leave out the frames of this module (the eval machinery): the traceback starts
-    # in the user's code.
-    tb = exc.__traceback__
+def _format_exception(exc, tb):
+    # Leave out the frames of this module: the traceback starts in the user's code.
+    if tb is None:
+        tb = exc.__traceback__
     while tb is not None and tb.tb_frame.f_globals is globals():
         tb = tb.tb_next
     return traceback.format_exception(type(exc), exc, tb)

@@ -85,7 +85,21 @@ fn compiled(py: Python<'_>, code: &str) -> PyResult<Arc<Compiled>> {
     Ok(compiled)
 }
 
-/// Runs `code` with `globals` (string keys, encoded values) and output going to
+/// The name of a global: a string key, or an atom's name.
+fn global_name<'a>(env: Env<'a>, key: Term<'a>) -> oxbeam::Result<std::borrow::Cow<'a, str>> {
+    if let Ok(name) = key.decode::<&str>(env) {
+        return Ok(name.into());
+    }
+    if let Ok(atom) = key.decode::<Atom>(env) {
+        return Ok(atom.name(env).into());
+    }
+    Err(oxbeam::Error::argument_error(format!(
+        "globals keys must be strings or atoms, got: {}",
+        key.inspect(env)
+    )))
+}
+
+/// Runs `code` with `globals` (string or atom keys, encoded values) and output going to
 /// `stdout`/`stderr`; returns `{result_object_or_nil, globals_objects}`.
 #[nif(schedule = "dirty_io")]
 fn eval<'a>(
@@ -101,22 +115,11 @@ fn eval<'a>(
     let _guard = CallEnvGuard::enter(env);
     crate::gil::with_gil(|py| {
         let helper = helper(py)?;
-        let dict = PyDict::new(py);
         let fail = |e: PyErr| raise_python(env, py, &e, helper.as_any());
-        dict.set_item(intern!(py, "__name__"), intern!(py, "__main__"))
-            .map_err(fail)?;
-        dict.set_item(
-            intern!(py, "__builtins__"),
-            crate::interpreter::builtins(py)?,
-        )
-        .map_err(fail)?;
+        let dict = crate::interpreter::fresh_namespace(py).map_err(fail)?;
         for (key, value) in globals {
-            let name: &str = key.decode(env).map_err(|_| {
-                oxbeam::Error::argument_error(format!(
-                    "globals keys must be strings, got: {}",
-                    key.inspect(env)
-                ))
-            })?;
+            let name = global_name(env, key)?;
+            let name = name.as_ref();
             let value = to_python(py, env, value, options(binary_as_str))
                 .map_err(|e| encode_failure(env, py, e, &format!("global {name:?}: ")))?;
             dict.set_item(name, value).map_err(fail)?;

@@ -3,7 +3,7 @@
 use crate::output::PyPid;
 use oxbeam::{nif, Atom, LocalPid};
 use pyo3::prelude::*;
-use pyo3::types::PyModule;
+use pyo3::types::{PyDict, PyModule};
 use std::ffi::CString;
 use std::sync::{Mutex, OnceLock};
 
@@ -19,13 +19,16 @@ struct Setup {
 
 static SETUP: Mutex<Option<Setup>> = Mutex::new(None);
 static HELPER: OnceLock<Py<PyModule>> = OnceLock::new();
-static BUILTINS: OnceLock<Py<PyModule>> = OnceLock::new();
+static MAIN_TEMPLATE: OnceLock<Py<PyDict>> = OnceLock::new();
 
-/// The `builtins` module, for each eval's fresh namespace.
-pub fn builtins(py: Python<'_>) -> oxbeam::Result<Bound<'_, PyModule>> {
-    match BUILTINS.get() {
-        Some(module) => Ok(module.bind(py).clone()),
-        None => Err(not_initialized()),
+/// A fresh `__main__` namespace for one eval: `__name__` and `__builtins__` only (a
+/// copy of a template, which costs less than building it).
+pub fn fresh_namespace(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    match MAIN_TEMPLATE.get() {
+        Some(template) => template.bind(py).copy(),
+        None => Err(pyo3::exceptions::PyRuntimeError::new_err(
+            "Python interpreter is not initialized",
+        )),
     }
 }
 
@@ -122,7 +125,12 @@ fn init(
         sys.getattr("modules")
             .and_then(|m| m.set_item("oxbeam", &helper))
             .map_err(py_error)?;
-        let _ = BUILTINS.set(py.import("builtins").map_err(py_error)?.unbind());
+        let template = PyDict::new(py);
+        template
+            .set_item("__name__", "__main__")
+            .and_then(|_| template.set_item("__builtins__", py.import("builtins")?))
+            .map_err(py_error)?;
+        let _ = MAIN_TEMPLATE.set(template.unbind());
         let _ = HELPER.set(helper.unbind());
         Ok(())
     })?;

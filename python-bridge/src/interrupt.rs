@@ -28,8 +28,29 @@ struct Entry {
     delivered: bool,
 }
 
+/// Keys here are tokens and pids: unique integers, used as their own hash.
+#[derive(Default)]
+struct IdentityHasher(u64);
+
+impl std::hash::Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 << 8) | u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        // Mixed, so that sequential tokens do not crowd hashbrown's top-bit groups.
+        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+type IdMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<IdentityHasher>>;
+
 struct Registry {
-    entries: Mutex<HashMap<u64, Entry>>,
+    entries: Mutex<IdMap<Entry>>,
     wake: Condvar,
 }
 
@@ -43,7 +64,7 @@ fn registry() -> &'static Registry {
             .spawn(run)
             .expect("could not start the interrupt thread");
         Registry {
-            entries: Mutex::new(HashMap::new()),
+            entries: Mutex::new(IdMap::default()),
             wake: Condvar::new(),
         }
     })
@@ -74,9 +95,9 @@ struct Caller {
     current: Option<u64>,
 }
 
-fn callers() -> &'static Mutex<HashMap<u64, Caller>> {
-    static CALLERS: OnceLock<Mutex<HashMap<u64, Caller>>> = OnceLock::new();
-    CALLERS.get_or_init(|| Mutex::new(HashMap::new()))
+fn callers() -> &'static Mutex<IdMap<Caller>> {
+    static CALLERS: OnceLock<Mutex<IdMap<Caller>>> = OnceLock::new();
+    CALLERS.get_or_init(|| Mutex::new(IdMap::default()))
 }
 
 /// A registered eval; unregister (with the GIL held) when it ends.
@@ -90,9 +111,6 @@ pub fn register(env: Env<'_>, timeout: Option<Duration>) -> Registration {
     let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
     // SAFETY: no preconditions; the thread id of the calling OS thread.
     let thread = unsafe { pyo3::ffi::PyThread_get_thread_ident() } as u64;
-    // Drop any interrupt left pending for this thread (belt and braces).
-    // SAFETY: called with the GIL held; NULL clears.
-    unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(thread as _, std::ptr::null_mut()) };
     let registry = registry();
     registry
         .entries
@@ -147,8 +165,15 @@ impl Registration {
             .entries
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .remove(&self.token);
-        entry.and_then(|e| if e.delivered { e.cause } else { None })
+            .remove(&self.token)?;
+        if !entry.delivered {
+            return None;
+        }
+        // The interrupt may not have been raised yet (the code ended first): drop it,
+        // so it cannot fire in the next eval on this thread.
+        // SAFETY: called with the GIL held; NULL clears the pending exception.
+        unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(entry.thread as _, std::ptr::null_mut()) };
+        entry.cause
     }
 }
 

@@ -109,7 +109,8 @@ defmodule Oxbeam.Python do
   end
 
   @doc """
-  Evaluates `code` with `globals` (a map of string keys to Elixir values or objects).
+  Evaluates `code` with `globals` (a map of names, strings or atoms, to Elixir values
+  or objects).
   Returns `{result, globals}`: the value of the last expression as an object (`nil`
   if the code ends with a statement) and every global the code ends with, as objects.
   Each eval gets a fresh `__main__` namespace: nothing leaks between evals.
@@ -122,10 +123,9 @@ defmodule Oxbeam.Python do
   when the Python thread next runs Python code: a call blocked in C (`time.sleep`,
   a blocking read) is interrupted only when it returns.
   """
-  @spec eval(String.t(), %{optional(String.t()) => term()}, keyword()) ::
+  @spec eval(String.t(), %{optional(String.t() | atom()) => term()}, keyword()) ::
           {Object.t() | nil, %{optional(String.t()) => Object.t()}}
   def eval(code, globals, opts \\ []) when is_binary(code) and is_map(globals) do
-    globals = Map.new(globals, fn {key, value} -> {to_string(key), value} end)
     stdout = Keyword.get_lazy(opts, :stdout_device, &Process.group_leader/0)
     stderr = Keyword.get(opts, :stderr_device, stdout_default(opts, stdout))
 

@@ -57,6 +57,16 @@ defmodule Oxbeam.PythonTest do
       refute Map.has_key?(globals, "__builtins__")
     end
 
+    test "global names are strings or atoms" do
+      {result, globals} = Py.eval("a + b", %{"a" => 1, b: 2})
+      assert Py.decode(result) == 3
+      assert Map.keys(globals) == ["a", "b"]
+
+      assert_raise ArgumentError, "globals keys must be strings or atoms, got: 1", fn ->
+        Py.eval("1", %{1 => 2})
+      end
+    end
+
     test "objects can be passed back in" do
       {_, %{"d" => d}} = Py.eval("d = {'a': [1, 2]}", %{})
       {result, _} = Py.eval("d['a'].append(3)\nd", %{"d" => d})

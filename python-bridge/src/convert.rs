@@ -329,6 +329,11 @@ pub fn object_term<'a>(env: Env<'a>, object: &Bound<'_, PyAny>) -> Term<'a> {
     object_struct(env, ResourceArc::new(PyObjectRef::new(object)))
 }
 
+/// A new resource holding `object`, as a term (wrapped in `%Object{}` by the caller).
+pub fn object_resource<'a>(env: Env<'a>, object: &Bound<'_, PyAny>) -> Term<'a> {
+    ResourceArc::new(PyObjectRef::new(object)).encode(env)
+}
+
 /// `%Oxbeam.Python.Object{resource: resource}`.
 pub fn object_struct<'a>(env: Env<'a>, resource: ResourceArc<PyObjectRef>) -> Term<'a> {
     let fields = vec![

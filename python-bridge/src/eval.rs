@@ -1,6 +1,6 @@
 //! `eval`, `encode`, `decode`, `repr`: each one dirty NIF call, under one GIL hold.
 
-use crate::convert::{encode_failure, object_term, to_python, to_term, EncodeOptions};
+use crate::convert::{encode_failure, object_resource, to_python, to_term, EncodeOptions};
 use crate::error::raise_python;
 use crate::interpreter::helper;
 use crate::object::PyObjectRef;
@@ -59,6 +59,25 @@ const COMPILED_MAX: usize = 512;
 /// The compiled form of `code`, from the cache or compiled now (by the helper's
 /// `_compile`, which splits off the final expression).
 fn compiled(py: Python<'_>, code: &str) -> PyResult<Arc<Compiled>> {
+    thread_local! {
+        /// The last snippet this thread ran: a loop of evals of the same code skips the
+        /// shared cache's lock and hash.
+        static LAST: std::cell::RefCell<Option<(String, Arc<Compiled>)>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    let last = LAST.with_borrow(|last| match last {
+        Some((source, compiled)) if source == code => Some(compiled.clone()),
+        _ => None,
+    });
+    if let Some(compiled) = last {
+        return Ok(compiled);
+    }
+    let compiled = compiled_shared(py, code)?;
+    LAST.with_borrow_mut(|last| *last = Some((code.to_owned(), compiled.clone())));
+    Ok(compiled)
+}
+
+fn compiled_shared(py: Python<'_>, code: &str) -> PyResult<Arc<Compiled>> {
     let cached = COMPILED
         .lock()
         .unwrap_or_else(|e| e.into_inner())
@@ -100,7 +119,10 @@ fn global_name<'a>(env: Env<'a>, key: Term<'a>) -> oxbeam::Result<std::borrow::C
 }
 
 /// Runs `code` with `globals` (string or atom keys, encoded values) and output going to
-/// `stdout`/`stderr`; returns `{result_object_or_nil, globals_objects}`.
+/// `stdout`/`stderr`; returns `{result, globals}`: the result's resource (or nil) and a
+/// map of name → resource. The Elixir side wraps each resource in an `Object` struct,
+/// which costs less there than building maps here (they would be copied from this
+/// dirty call's heap to the process).
 #[nif(schedule = "dirty_io")]
 fn eval<'a>(
     env: Env<'a>,
@@ -146,24 +168,28 @@ fn eval<'a>(
         let result = if result.is_none() {
             crate::convert::atoms::nil().to_term(env)
         } else {
-            object_term(env, &result)
+            object_resource(env, &result)
         };
         let mut out = Vec::new();
         for (key, value) in dict.iter() {
             let Ok(name) = key.cast::<PyString>() else {
                 continue;
             };
+            // The namespace's own entries (same interned strings as the template).
+            if name.is(intern!(py, "__builtins__")) || name.is(intern!(py, "__name__")) {
+                continue;
+            }
             let name = name.to_cow().map_err(fail)?;
             if name == "__builtins__" || name == "__name__" {
                 continue;
             }
-            out.push((name.as_ref().encode(env), object_term(env, &value)));
+            out.push((name.as_ref().encode(env), object_resource(env, &value)));
         }
         Ok((result, MapFromIter(out).encode(env)))
     })
 }
 
-/// Elixir value → Python object, the whole value in one call.
+/// Elixir value → Python object (its resource), the whole value in one call.
 #[nif(schedule = "dirty_io")]
 fn encode<'a>(env: Env<'a>, value: Term<'a>, binary_as_str: bool) -> oxbeam::Result<Term<'a>> {
     crate::interpreter::ensure_initialized()?;
@@ -172,7 +198,7 @@ fn encode<'a>(env: Env<'a>, value: Term<'a>, binary_as_str: bool) -> oxbeam::Res
         helper(py)?;
         let object = to_python(py, env, value, options(binary_as_str))
             .map_err(|e| encode_failure(env, py, e, ""))?;
-        Ok(object_term(env, &object))
+        Ok(object_resource(env, &object))
     })
 }
 

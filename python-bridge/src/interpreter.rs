@@ -127,8 +127,10 @@ fn init(
             .map_err(py_error)?;
         let template = PyDict::new(py);
         template
-            .set_item("__name__", "__main__")
-            .and_then(|_| template.set_item("__builtins__", py.import("builtins")?))
+            .set_item(pyo3::intern!(py, "__name__"), "__main__")
+            .and_then(|_| {
+                template.set_item(pyo3::intern!(py, "__builtins__"), py.import("builtins")?)
+            })
             .map_err(py_error)?;
         let _ = MAIN_TEMPLATE.set(template.unbind());
         let _ = HELPER.set(helper.unbind());

@@ -1,11 +1,12 @@
 //! Interrupting a running eval: on timeout, and when the calling process dies.
 //!
-//! Each eval registers its Python thread here. A background thread waits for the
-//! earliest deadline (or a caller's death, reported by a process monitor on an
-//! `CallerWatch` resource) and raises `KeyboardInterrupt` in that thread with
-//! `PyThreadState_SetAsyncExc`. It checks the registration again while holding the
-//! GIL, and an eval unregisters while holding the GIL, so an interrupt can never land
-//! in a later eval that happens to run on the same thread.
+//! Every eval is recorded on its caller's watch (a `CallerWatch` resource monitoring
+//! the process); an eval with a timeout also gets a registry entry with its deadline.
+//! A background thread waits for the earliest deadline (a caller's death moves its
+//! eval into the registry, due now) and raises `KeyboardInterrupt` in that eval's
+//! thread with `PyThreadState_SetAsyncExc`. It checks the entry again while holding
+//! the GIL, and an eval unregisters while holding the GIL, so an interrupt can never
+//! land in a later eval that happens to run on the same thread.
 
 use oxbeam::{Env, LocalPid, Monitor, Resource, ResourceArc};
 use std::collections::HashMap;
@@ -80,19 +81,27 @@ pub struct CallerWatch {
 #[oxbeam::resource]
 impl Resource for CallerWatch {
     fn down<'a>(&self, _env: Env<'a>, _pid: LocalPid, _monitor: Monitor) {
-        let current = {
-            let mut callers = callers().lock().unwrap_or_else(|e| e.into_inner());
+        let mut callers = callers().lock().unwrap_or_else(|e| e.into_inner());
+        // Taken while the callers lock is held: the eval's `finish` then sees that its
+        // run was taken and looks for it in the registry.
+        if let Some(Running { token, thread }) =
             callers.remove(&self.pid).and_then(|caller| caller.current)
-        };
-        if let Some(token) = current {
-            cancel(token, Cause::CallerDown);
+        {
+            cancel(token, thread, Cause::CallerDown);
         }
     }
 }
 
+/// The eval a caller is running.
+#[derive(Clone, Copy)]
+struct Running {
+    token: u64,
+    thread: u64,
+}
+
 struct Caller {
     _watch: ResourceArc<CallerWatch>,
-    current: Option<u64>,
+    current: Option<Running>,
 }
 
 fn callers() -> &'static Mutex<IdMap<Caller>> {
@@ -104,35 +113,40 @@ fn callers() -> &'static Mutex<IdMap<Caller>> {
 pub struct Registration {
     token: u64,
     pid: u64,
+    /// Whether the eval has a registry entry of its own (it has a timeout).
+    timed: bool,
 }
 
-/// Registers the eval running on this thread (call with the GIL held).
+/// Registers the eval running on this thread (call with the GIL held). Only an eval
+/// with a timeout gets a registry entry; the caller's watch records every eval, and
+/// its death moves the eval into the registry.
 pub fn register(env: Env<'_>, timeout: Option<Duration>) -> Registration {
     let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
     // SAFETY: no preconditions; the thread id of the calling OS thread.
     let thread = unsafe { pyo3::ffi::PyThread_get_thread_ident() } as u64;
-    let registry = registry();
-    registry
-        .entries
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert(
-            token,
-            Entry {
-                thread,
-                deadline: timeout.map(|t| Instant::now() + t),
-                cause: None,
-                delivered: false,
-            },
-        );
-    if timeout.is_some() {
+    if let Some(timeout) = timeout {
+        let registry = registry();
+        registry
+            .entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(
+                token,
+                Entry {
+                    thread,
+                    deadline: Some(Instant::now() + timeout),
+                    cause: None,
+                    delivered: false,
+                },
+            );
         registry.wake.notify_one();
     }
     let pid = env.pid();
     let key = pid.as_raw().pid;
+    let running = Some(Running { token, thread });
     let mut callers = callers().lock().unwrap_or_else(|e| e.into_inner());
     match callers.get_mut(&key) {
-        Some(caller) => caller.current = Some(token),
+        Some(caller) => caller.current = running,
         None => {
             let watch = ResourceArc::new(CallerWatch { pid: key });
             if watch.monitor(Some(env), &pid).is_some() {
@@ -140,26 +154,34 @@ pub fn register(env: Env<'_>, timeout: Option<Duration>) -> Registration {
                     key,
                     Caller {
                         _watch: watch,
-                        current: Some(token),
+                        current: running,
                     },
                 );
             }
         }
     }
-    Registration { token, pid: key }
+    Registration {
+        token,
+        pid: key,
+        timed: timeout.is_some(),
+    }
 }
 
 impl Registration {
     /// Unregisters (call with the GIL held); says whether the eval was interrupted.
     pub fn finish(self) -> Option<Cause> {
-        if let Some(caller) = callers()
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_mut(&self.pid)
-        {
-            if caller.current == Some(self.token) {
-                caller.current = None;
+        let taken_by_down = {
+            let mut callers = callers().lock().unwrap_or_else(|e| e.into_inner());
+            match callers.get_mut(&self.pid) {
+                Some(caller) if caller.current.is_some_and(|r| r.token == self.token) => {
+                    caller.current = None;
+                    false
+                }
+                _ => true,
             }
+        };
+        if !self.timed && !taken_by_down {
+            return None;
         }
         let entry = registry()
             .entries
@@ -177,18 +199,20 @@ impl Registration {
     }
 }
 
-/// Asks for an eval to be interrupted (never blocks on the GIL).
-fn cancel(token: u64, cause: Cause) {
+/// Asks for the eval `token` (running on `thread`) to be interrupted now (never
+/// blocks on the GIL).
+fn cancel(token: u64, thread: u64, cause: Cause) {
     let registry = registry();
-    if let Some(entry) = registry
-        .entries
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get_mut(&token)
-    {
-        entry.cause.get_or_insert(cause);
-        entry.deadline = Some(Instant::now());
-    }
+    let mut entries = registry.entries.lock().unwrap_or_else(|e| e.into_inner());
+    let entry = entries.entry(token).or_insert(Entry {
+        thread,
+        deadline: None,
+        cause: None,
+        delivered: false,
+    });
+    entry.cause.get_or_insert(cause);
+    entry.deadline = Some(Instant::now());
+    drop(entries);
     registry.wake.notify_one();
 }
 

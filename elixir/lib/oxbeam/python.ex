@@ -142,9 +142,12 @@ defmodule Oxbeam.Python do
                 "timeout: expected a non-negative integer or :infinity, got: #{inspect(other)}"
       end
 
-    with_encoded_structs(globals, &Oxbeam.Python.Encoder.encode/2, fn globals ->
-      NIF.eval(code, globals, device(stdout), device(stderr), binary_as_str?(opts), timeout)
-    end)
+    {result, globals} =
+      with_encoded_structs(globals, &Oxbeam.Python.Encoder.encode/2, fn globals ->
+        NIF.eval(code, globals, device(stdout), device(stderr), binary_as_str?(opts), timeout)
+      end)
+
+    {object(result), objects(globals)}
   end
 
   defp stdout_default(opts, stdout) do
@@ -227,7 +230,7 @@ defmodule Oxbeam.Python do
 
   def encode!(term, opts) when is_list(opts) do
     binary_as_str = binary_as_str?(opts)
-    with_encoded_structs(term, &Oxbeam.Python.Encoder.encode/2, &NIF.encode(&1, binary_as_str))
+    with_encoded_structs(term, &Oxbeam.Python.Encoder.encode/2, &encode_data(&1, binary_as_str))
   end
 
   def encode!(term, encoder) when is_function(encoder, 2) do
@@ -245,7 +248,16 @@ defmodule Oxbeam.Python do
   # The Encoder implementation of plain data: the whole value in one NIF call, with
   # structs inside it encoded by `encoder` first.
   def __encode_data__(term, encoder),
-    do: with_encoded_structs(term, encoder, &NIF.encode(&1, false))
+    do: with_encoded_structs(term, encoder, &encode_data(&1, false))
+
+  defp encode_data(term, binary_as_str), do: %Object{resource: NIF.encode(term, binary_as_str)}
+
+  # The NIFs return bare resources; the struct is cheaper to build here.
+  defp object(nil), do: nil
+  defp object(resource), do: %Object{resource: resource}
+
+  defp objects(globals) when map_size(globals) == 0, do: globals
+  defp objects(globals), do: :maps.map(fn _name, resource -> object(resource) end, globals)
 
   # The NIF converts plain data in one call and gives up on structs it does not know
   # (raising :oxbeam_python_needs_encoder): only then is the value walked here, each

@@ -125,7 +125,15 @@ defmodule Oxbeam.Python do
   """
   @spec eval(String.t(), %{optional(String.t() | atom()) => term()}, keyword()) ::
           {Object.t() | nil, %{optional(String.t()) => Object.t()}}
-  def eval(code, globals, opts \\ []) when is_binary(code) and is_map(globals) do
+  def eval(code, globals, opts \\ [])
+
+  # Without options (the common case): no option parsing on the way.
+  def eval(code, globals, []) when is_binary(code) and is_map(globals) do
+    group_leader = Process.group_leader()
+    run_eval(code, globals, group_leader, group_leader, false, nil)
+  end
+
+  def eval(code, globals, opts) when is_binary(code) and is_map(globals) do
     stdout = Keyword.get_lazy(opts, :stdout_device, &Process.group_leader/0)
     stderr = Keyword.get(opts, :stderr_device, stdout_default(opts, stdout))
 
@@ -142,10 +150,18 @@ defmodule Oxbeam.Python do
                 "timeout: expected a non-negative integer or :infinity, got: #{inspect(other)}"
       end
 
+    run_eval(code, globals, device(stdout), device(stderr), binary_as_str?(opts), timeout)
+  end
+
+  defp run_eval(code, globals, stdout, stderr, binary_as_str, timeout) do
     {result, globals} =
-      with_encoded_structs(globals, &Oxbeam.Python.Encoder.encode/2, fn globals ->
-        NIF.eval(code, globals, device(stdout), device(stderr), binary_as_str?(opts), timeout)
-      end)
+      try do
+        NIF.eval(code, globals, stdout, stderr, binary_as_str, timeout)
+      catch
+        :error, :oxbeam_python_needs_encoder ->
+          globals = prepare(globals, &Oxbeam.Python.Encoder.encode/2)
+          NIF.eval(code, globals, stdout, stderr, binary_as_str, timeout)
+      end
 
     {object(result), objects(globals)}
   end

@@ -207,6 +207,12 @@ defmodule Oxbeam.PythonTest do
       assert Py.encode!(%{"u" => URI.parse("http://x")}, encoder) |> Py.decode() == %{"u" => "x"}
     end
 
+    test "structs inside eval globals are encoded with their Encoder" do
+      point = %Oxbeam.Test.Point{x: 1, y: 2}
+      {result, _} = Py.eval("[p[0] + p[1] for p in ps]", %{"ps" => [point, point]})
+      assert Py.decode(result) == [3, 3]
+    end
+
     test "terms Python cannot hold raise ArgumentError" do
       assert_raise ArgumentError, ~r/^cannot encode #Reference<.*> as a Python value$/, fn ->
         Py.encode!(make_ref())

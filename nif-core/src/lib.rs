@@ -68,6 +68,7 @@ pub mod __rt {
     pub use crate::init::{entry, Hooks, PrivData};
     pub use crate::nif::{call, decode_arg, CallError, NifDef, NifRegistration, NifReturn};
     pub use crate::resource::{ResourceRegistration, ResourceType};
+    pub use crate::schedule::NifHandle;
     pub use crate::sys;
     pub use crate::types::int::immediate_ints_enabled;
     pub use inventory;

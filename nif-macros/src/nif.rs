@@ -312,7 +312,7 @@ pub fn generate(spec: &NifSpec) -> TokenStream {
             pub struct Nif;
         }
 
-        impl ::oxbeam::NifHandle for #fn_name::Nif {
+        impl ::oxbeam::__rt::NifHandle for #fn_name::Nif {
             const DEF: &'static ::oxbeam::__rt::NifDef = &::oxbeam::__rt::NifDef {
                 name: #c_name,
                 arity: #arity,
@@ -324,7 +324,7 @@ pub fn generate(spec: &NifSpec) -> TokenStream {
         }
 
         ::oxbeam::__rt::inventory::submit! {
-            ::oxbeam::__rt::NifRegistration(<#fn_name::Nif as ::oxbeam::NifHandle>::DEF)
+            ::oxbeam::__rt::NifRegistration(<#fn_name::Nif as ::oxbeam::__rt::NifHandle>::DEF)
         }
 
         #[doc(hidden)]
@@ -340,7 +340,7 @@ pub fn generate(spec: &NifSpec) -> TokenStream {
                     env,
                     argc,
                     argv,
-                    <#fn_name::Nif as ::oxbeam::NifHandle>::DEF,
+                    <#fn_name::Nif as ::oxbeam::__rt::NifHandle>::DEF,
                     |env, args| {
                         #(#decodes)*
                         #into_return

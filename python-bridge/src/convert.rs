@@ -193,7 +193,6 @@ fn struct_to_python<'py, 'a>(
         }
         return Ok(set.into_any());
     }
-    let _ = term;
     Err(EncodeError::NeedsEncoder)
 }
 
@@ -228,7 +227,6 @@ pub fn encode_failure(
     }
 }
 
-/// Python → Elixir.
 /// A float: NaN and the infinities as `:nan`, `:infinity`, `:neg_infinity`.
 pub fn float_term(env: Env<'_>, v: f64) -> Term<'_> {
     if v.is_nan() {
@@ -242,6 +240,7 @@ pub fn float_term(env: Env<'_>, v: f64) -> Term<'_> {
     }
 }
 
+/// Python → Elixir.
 pub fn to_term<'a>(env: Env<'a>, object: &Bound<'_, PyAny>) -> PyResult<Term<'a>> {
     let py = object.py();
     if object.is_none() {

@@ -23,35 +23,14 @@ pub enum Cause {
 
 struct Entry {
     thread: u64,
-    deadline: Option<Instant>,
+    deadline: Instant,
     /// Set when the interrupter decided to interrupt (or the caller died).
     cause: Option<Cause>,
     delivered: bool,
 }
 
-/// Keys here are tokens and pids: unique integers, used as their own hash.
-#[derive(Default)]
-struct IdentityHasher(u64);
-
-impl std::hash::Hasher for IdentityHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 << 8) | u64::from(b);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        // Mixed, so that sequential tokens do not crowd hashbrown's top-bit groups.
-        self.0 = n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    }
-}
-
-type IdMap<V> = HashMap<u64, V, std::hash::BuildHasherDefault<IdentityHasher>>;
-
 struct Registry {
-    entries: Mutex<IdMap<Entry>>,
+    entries: Mutex<HashMap<u64, Entry>>,
     wake: Condvar,
 }
 
@@ -65,7 +44,7 @@ fn registry() -> &'static Registry {
             .spawn(run)
             .expect("could not start the interrupt thread");
         Registry {
-            entries: Mutex::new(IdMap::default()),
+            entries: Mutex::new(HashMap::new()),
             wake: Condvar::new(),
         }
     })
@@ -104,9 +83,9 @@ struct Caller {
     current: Option<Running>,
 }
 
-fn callers() -> &'static Mutex<IdMap<Caller>> {
-    static CALLERS: OnceLock<Mutex<IdMap<Caller>>> = OnceLock::new();
-    CALLERS.get_or_init(|| Mutex::new(IdMap::default()))
+fn callers() -> &'static Mutex<HashMap<u64, Caller>> {
+    static CALLERS: OnceLock<Mutex<HashMap<u64, Caller>>> = OnceLock::new();
+    CALLERS.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
 /// A registered eval; unregister (with the GIL held) when it ends.
@@ -134,7 +113,7 @@ pub fn register(env: Env<'_>, timeout: Option<Duration>) -> Registration {
                 token,
                 Entry {
                     thread,
-                    deadline: Some(Instant::now() + timeout),
+                    deadline: Instant::now() + timeout,
                     cause: None,
                     delivered: false,
                 },
@@ -204,14 +183,15 @@ impl Registration {
 fn cancel(token: u64, thread: u64, cause: Cause) {
     let registry = registry();
     let mut entries = registry.entries.lock().unwrap_or_else(|e| e.into_inner());
+    let now = Instant::now();
     let entry = entries.entry(token).or_insert(Entry {
         thread,
-        deadline: None,
+        deadline: now,
         cause: None,
         delivered: false,
     });
     entry.cause.get_or_insert(cause);
-    entry.deadline = Some(Instant::now());
+    entry.deadline = now;
     drop(entries);
     registry.wake.notify_one();
 }
@@ -225,7 +205,7 @@ fn run() {
                 let now = Instant::now();
                 let due: Vec<u64> = entries
                     .iter()
-                    .filter(|(_, e)| !e.delivered && e.deadline.is_some_and(|d| d <= now))
+                    .filter(|(_, e)| !e.delivered && e.deadline <= now)
                     .map(|(token, _)| *token)
                     .collect();
                 if !due.is_empty() {
@@ -234,7 +214,7 @@ fn run() {
                 let next = entries
                     .values()
                     .filter(|e| !e.delivered)
-                    .filter_map(|e| e.deadline)
+                    .map(|e| e.deadline)
                     .min();
                 entries = match next {
                     Some(deadline) => {

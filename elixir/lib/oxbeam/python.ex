@@ -155,13 +155,9 @@ defmodule Oxbeam.Python do
 
   defp run_eval(code, globals, stdout, stderr, binary_as_str, timeout) do
     {result, globals} =
-      try do
+      with_encoded_structs(globals, &Oxbeam.Python.Encoder.encode/2, fn globals ->
         NIF.eval(code, globals, stdout, stderr, binary_as_str, timeout)
-      catch
-        :error, :oxbeam_python_needs_encoder ->
-          globals = prepare(globals, &Oxbeam.Python.Encoder.encode/2)
-          NIF.eval(code, globals, stdout, stderr, binary_as_str, timeout)
-      end
+      end)
 
     {object(result), objects(globals)}
   end

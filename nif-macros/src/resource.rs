@@ -17,27 +17,25 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             let ident = &s.ident;
             let ty: Type = syn::parse_quote!(#ident);
             let name = s.ident.to_string();
-            let body = type_fn(&ty, &name);
+            let registration = registration(&ty, &name);
             Ok(quote! {
                 #s
-                impl ::oxbeam::Resource for #ty {
-                    #body
-                }
+                impl ::oxbeam::Resource for #ty {}
+                #registration
             })
         }
         Item::Enum(e) => {
             reject_generics(&e.generics)?;
             let ident = &e.ident;
             let ty: Type = syn::parse_quote!(#ident);
-            let body = type_fn(&ty, &ident.to_string());
+            let registration = registration(&ty, &ident.to_string());
             Ok(quote! {
                 #e
-                impl ::oxbeam::Resource for #ty {
-                    #body
-                }
+                impl ::oxbeam::Resource for #ty {}
+                #registration
             })
         }
-        Item::Impl(mut imp) => {
+        Item::Impl(imp) => {
             let is_resource = imp.trait_.as_ref().is_some_and(|(_, path, _)| {
                 path.segments.last().is_some_and(|s| s.ident == "Resource")
             });
@@ -50,9 +48,11 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             reject_generics(&imp.generics)?;
             let ty = (*imp.self_ty).clone();
             let name = ty.to_token_stream().to_string().replace(' ', "");
-            let body: syn::ImplItemFn = syn::parse2(type_fn(&ty, &name))?;
-            imp.items.push(syn::ImplItem::Fn(body));
-            Ok(imp.into_token_stream())
+            let registration = registration(&ty, &name);
+            Ok(quote! {
+                #imp
+                #registration
+            })
         }
         other => Err(syn::Error::new(
             other.span(),
@@ -71,11 +71,13 @@ fn reject_generics(generics: &syn::Generics) -> syn::Result<()> {
     }
 }
 
-/// The hidden `__resource_type` function: a static type cell, registered for load.
-fn type_fn(ty: &Type, name: &str) -> TokenStream {
+/// The hidden `RegisteredResource` impl: a static type cell made for `ty`, registered
+/// for load.
+fn registration(ty: &Type, name: &str) -> TokenStream {
     let vm_name = format!("::{name}\0");
     quote! {
-        #[doc(hidden)]
+        // SAFETY: the type cell is made by ResourceType::new::<Self>, once for this type.
+        unsafe impl ::oxbeam::__rt::RegisteredResource for #ty {
         fn __resource_type() -> &'static ::oxbeam::__rt::ResourceType {
             static TYPE: ::oxbeam::__rt::ResourceType = ::oxbeam::__rt::ResourceType::new::<#ty>(
                 match ::std::ffi::CStr::from_bytes_with_nul(concat!(module_path!(), #vm_name).as_bytes()) {
@@ -88,6 +90,7 @@ fn type_fn(ty: &Type, name: &str) -> TokenStream {
                 ::oxbeam::__rt::ResourceRegistration(&TYPE)
             }
             &TYPE
+        }
         }
     }
 }
@@ -113,6 +116,10 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("ResourceRegistration"), "{out}");
+        assert!(
+            out.contains("unsafe impl :: oxbeam :: __rt :: RegisteredResource for Counter"),
+            "{out}"
+        );
         assert!(out.contains("\"::Counter\\0\""), "{out}");
     }
 
@@ -125,7 +132,10 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(out.contains("fn down"), "{out}");
-        assert!(out.contains("fn __resource_type"), "{out}");
+        assert!(
+            out.contains("unsafe impl :: oxbeam :: __rt :: RegisteredResource for Watcher"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! suites. Each module here pairs with one test file in `elixir/test/nif/`.
 
 mod basics;
+mod derives;
 mod errors;
 mod resources;
 mod schedule;

@@ -164,6 +164,17 @@ defmodule Oxbeam.NIF.DerivesTest do
       assert NIF.derive_not_found(error) == error
     end
 
+    test "Err(exception) returned from a NIF raises it" do
+      assert NIF.derive_find("/here") == "found"
+      error = assert_raise NotFound, fn -> NIF.derive_find("/gone") end
+      assert error == %NotFound{path: "/gone", message: "no file at /gone"}
+    end
+
+    test "Err of a type that is not an exception is returned as {:error, value}" do
+      assert NIF.derive_color_result(true) == {:ok, 1}
+      assert NIF.derive_color_result(false) == {:error, :dark_blue}
+    end
+
     test "raised through oxbeam::Error with ?" do
       error = assert_raise NotFound, fn -> NIF.derive_raise_not_found("/etc/x") end
       assert error == %NotFound{path: "/etc/x", message: "no file at /etc/x"}

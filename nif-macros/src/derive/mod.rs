@@ -178,6 +178,9 @@ fn encode_impl(model: &Model) -> TokenStream {
             exception: true, ..
         } if model.generics.params.is_empty() => quote! {
             #[automatically_derived]
+            impl ::oxbeam::__rt::Exception for #ident {}
+
+            #[automatically_derived]
             impl ::std::convert::From<#ident> for ::oxbeam::Error {
                 fn from(exception: #ident) -> ::oxbeam::Error {
                     ::oxbeam::Error::encoded(move |env| ::oxbeam::__rt::Encode::encode(exception, env))

@@ -217,6 +217,28 @@ fn derive_raise_not_found(path: String) -> oxbeam::Result<String> {
     Ok(found?)
 }
 
+/// Returns `Err(NotFound)` itself: a derived exception in `Err` raises.
+#[nif]
+fn derive_find(path: String) -> Result<String, NotFound> {
+    if path == "/here" {
+        return Ok("found".into());
+    }
+    Err(NotFound {
+        message: format!("no file at {path}"),
+        path,
+    })
+}
+
+/// An `Err` of a type that is not an exception is returned as `{:error, value}`.
+#[nif]
+fn derive_color_result(ok: bool) -> Result<i64, Color> {
+    if ok {
+        Ok(1)
+    } else {
+        Err(Color::DarkBlue)
+    }
+}
+
 #[nif]
 fn derive_wrapper(wrapper: Wrapper<Vec<Color>>) -> Wrapper<Vec<Color>> {
     wrapper

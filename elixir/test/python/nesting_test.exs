@@ -33,6 +33,10 @@ defmodule Oxbeam.Python.NestingTest do
     cyclic_dict: cyclic.("the dict at value contains itself at value['self']"),
     cyclic_through_tuple: cyclic.("the list at value contains itself at value[1][1]"),
     cyclic_nested: cyclic.("the dict at value[1] contains itself at value[1]['a'][1][0]"),
+    cyclic_bytes_key: cyclic.("the dict at value contains itself at value[b'a'][1]"),
+    # Keys longer than 60 characters (as repr shows them) are cut.
+    cyclic_long_key:
+      cyclic.("the dict at value contains itself at value['#{String.duplicate("k", 59)}...]"),
     cyclic_deep:
       cyclic.(
         "the list at value contains itself at value#{@zeros}...#{@zeros} (#{@depth + 1} levels down)"
@@ -89,7 +93,15 @@ defmodule Oxbeam.Python.NestingTest do
 
   describe "cyclic Python values" do
     test "decode raises ArgumentError naming the path of the cycle" do
-      check([:cyclic_list, :cyclic_dict, :cyclic_through_tuple, :cyclic_nested, :cyclic_deep])
+      check([
+        :cyclic_list,
+        :cyclic_dict,
+        :cyclic_through_tuple,
+        :cyclic_nested,
+        :cyclic_bytes_key,
+        :cyclic_long_key,
+        :cyclic_deep
+      ])
     end
 
     test "shared references that form no cycle decode as copies" do

@@ -103,6 +103,9 @@ defmodule Oxbeam.Test.NestingCases do
   def cyclic_nested,
     do: decode_eval("x = [1, {'a': (2, [])}]\nx[1]['a'][1].append(x[1])\nx")
 
+  def cyclic_bytes_key, do: decode_eval("d = {}\nd[b'a'] = [0, d]\nd")
+  def cyclic_long_key, do: decode_eval("d = {}\nd['k' * 100] = d\nd")
+
   def cyclic_deep do
     decode_eval("""
     root = x = []

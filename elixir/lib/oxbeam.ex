@@ -57,11 +57,15 @@ defmodule Oxbeam do
     config = Build.config!(env.module, opts)
     build = Build.run!(config)
     nifs = Metadata.read!(build.library, env.module, config.crate)
+    types = build.library |> File.read!() |> Metadata.types()
 
     stubs =
       for nif <- nifs, not Module.defines?(env.module, {nif.name, nif.arity}) do
-        stub(nif)
+        stub(nif, types)
       end
+
+    # Each derived type of the library gets a @type, which the NIFs' specs use.
+    type_defs = for ast <- Metadata.type_asts(types), do: quote(do: @type(unquote(ast)))
 
     watched = Enum.map(build.watched, &{&1, Build.stamp(&1)})
     library_file = build.library |> Path.basename() |> Path.rootname()
@@ -94,11 +98,12 @@ defmodule Oxbeam do
         Oxbeam.__loaded__(__MODULE__, result)
       end
 
+      unquote_splicing(type_defs)
       unquote_splicing(stubs)
     end
   end
 
-  defp stub(nif) do
+  defp stub(nif, types) do
     args = Enum.map(Metadata.arg_vars(nif), &Macro.var(:"_#{&1}", __MODULE__))
     name = nif.name
     arity = nif.arity
@@ -110,7 +115,7 @@ defmodule Oxbeam do
       end
 
     spec =
-      case Metadata.spec_ast(nif) do
+      case Metadata.spec_ast(nif, types) do
         {:ok, ast} -> quote do: @spec(unquote(ast))
         :error -> nil
       end

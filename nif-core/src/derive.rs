@@ -14,6 +14,14 @@ use crate::term::Term;
 pub use crate::codec::PathStep;
 pub use crate::types::tuple::{make_tuple, tuple_elements};
 
+/// The metadata record of a derived type (`OXBEAM␟type␟Name␟kind␟spec␞`), which the
+/// Elixir side reads from the library file to write the type's `@type`.
+pub struct TypeRecord(pub &'static str);
+
+/// Registration of a [`TypeRecord`]: keeps the record in the library.
+pub struct TypeRegistration(pub &'static TypeRecord);
+inventory::collect!(TypeRegistration);
+
 /// Whether `term` is a map.
 #[inline(always)]
 pub fn is_map(env: Env<'_>, term: Term<'_>) -> bool {

@@ -70,6 +70,7 @@ pub mod __rt {
     pub use crate::atom::{AtomCell, AtomRegistration};
     pub use crate::codec::{Decode, DecodeError, Encode};
     pub use crate::derive;
+    pub use crate::derive::{TypeRecord, TypeRegistration};
     pub use crate::env::Env;
     pub use crate::init::{entry, Hooks, PrivData};
     pub use crate::nif::{

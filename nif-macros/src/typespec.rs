@@ -1,5 +1,9 @@
 //! Elixir typespecs for Rust types, for the `@spec` of generated stubs. Purely
-//! syntactic: a type oxbeam does not know becomes `term()`.
+//! syntactic: a type oxbeam does not know by name becomes `oxbeam_type(Name)`, which
+//! the Elixir side resolves to the `@type` of a derived type of that name (the derive
+//! embeds one in the library), or to `term()`. A `Result<T, E>` with such an `E`
+//! becomes `oxbeam_result(t, Name)`: `t` alone when `E` is a derived exception (its
+//! `Err` raises), `{:ok, t} | {:error, e}` otherwise.
 
 use syn::{GenericArgument, PathArguments, Type};
 
@@ -49,16 +53,39 @@ pub fn typespec(ty: &Type, position: Position) -> String {
                 ),
                 ("Result", [ok]) => typespec(ok, position),
                 ("Result", [ok, err]) if is_oxbeam_error(err) => typespec(ok, position),
+                ("Result", [ok, err]) if derived_name(err).is_some() => format!(
+                    "oxbeam_result({}, {})",
+                    typespec(ok, position),
+                    derived_name(err).unwrap_or_default()
+                ),
                 ("Result", [ok, err]) => format!(
                     "{{:ok, {}}} | {{:error, {}}}",
                     typespec(ok, position),
                     typespec(err, position)
                 ),
-                _ => "term()".into(),
+                _ => match derived_name(ty) {
+                    Some(name) => format!("oxbeam_type({name})"),
+                    None => "term()".into(),
+                },
             }
         }
         _ => "term()".into(),
     }
+}
+
+/// The name of a type oxbeam does not know, if it can be a derived type: the last
+/// segment of a path, starting with an uppercase letter (`Point`, `crate::Point<T>`).
+fn derived_name(ty: &Type) -> Option<String> {
+    let Type::Path(p) = ty else {
+        return None;
+    };
+    let last = p.path.segments.last()?;
+    let name = last.ident.to_string();
+    let known = matches!(
+        name.as_str(),
+        "Vec" | "Option" | "HashMap" | "BTreeMap" | "Result" | "Term" | "Atom" | "String"
+    );
+    (!known && name.starts_with(|c: char| c.is_ascii_uppercase())).then_some(name)
 }
 
 fn slice_spec(elem: &Type, position: Position) -> String {
@@ -127,6 +154,11 @@ mod tests {
             ret(parse_quote!(Result<i64, String>)),
             "{:ok, integer()} | {:error, String.t()}"
         );
-        assert_eq!(arg(parse_quote!(MyStruct)), "term()");
+        assert_eq!(arg(parse_quote!(MyStruct)), "oxbeam_type(MyStruct)");
+        assert_eq!(arg(parse_quote!(Vec<crate::Point>)), "[oxbeam_type(Point)]");
+        assert_eq!(
+            ret(parse_quote!(Result<i64, NotFound>)),
+            "oxbeam_result(integer(), NotFound)"
+        );
     }
 }

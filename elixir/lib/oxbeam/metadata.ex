@@ -3,6 +3,11 @@ defmodule Oxbeam.Metadata do
   # Reads the records `#[nif]` and `init!` embed in a library (docs/architecture.md):
   #   OXBEAM 0x1F init 0x1F <module> 0x1E
   #   OXBEAM 0x1F nif 0x1F name 0x1F arity 0x1F argnames 0x1F specs 0x1F ret 0x1F schedule 0x1F doc 0x1E
+  #   OXBEAM 0x1F type 0x1F RustName 0x1F exception|value 0x1F spec 0x1E   (derived types)
+  #
+  # Specs may hold `oxbeam_type(Name)` (a type the Rust side does not know by name) and
+  # `oxbeam_result(t, Name)` (a `Result<T, Name>`): `resolve/2` turns them into the
+  # derived type's `@type`, or `term()`.
 
   @us <<0x1F>>
   @rs <<0x1E>>
@@ -12,6 +17,97 @@ defmodule Oxbeam.Metadata do
     @moduledoc false
     defstruct [:name, :arity, :arg_names, :arg_specs, :return_spec, :schedule, :doc]
   end
+
+  defmodule Type do
+    @moduledoc false
+    # `type_name` is the name of its `@type` in the stub module.
+    defstruct [:name, :kind, :spec, :type_name]
+  end
+
+  # Types Elixir defines itself: a derived type of such a name gets a suffix.
+  @builtin_types ~w(any arity as_boolean atom binary bitstring boolean byte char charlist
+    dynamic float fun function identifier integer iodata iolist keyword list map mfa
+    maybe_improper_list module neg_integer no_return node none nonempty_charlist
+    nonempty_improper_list nonempty_list nonempty_maybe_improper_list non_neg_integer
+    number pid port pos_integer reference string struct term timeout tuple)a
+
+  @doc """
+  The derived types recorded in a library binary, by Rust name (the first record of
+  a name wins).
+  """
+  def types(binary) do
+    binary
+    |> :binary.matches("OXBEAM" <> @us <> "type" <> @us)
+    |> Enum.reduce(%{}, fn {pos, len}, acc ->
+      rest = binary_part(binary, pos + len, byte_size(binary) - pos - len)
+
+      with [record | _] <- :binary.split(rest, @rs),
+           [name, kind, spec] when kind in ["exception", "value"] and name != "" <-
+             :binary.split(record, @us, [:global]) do
+        Map.put_new(acc, name, %Type{
+          name: name,
+          kind: kind,
+          spec: spec,
+          type_name: type_name(name)
+        })
+      else
+        _ -> acc
+      end
+    end)
+  end
+
+  defp type_name(rust_name) do
+    name = rust_name |> Macro.underscore() |> String.to_atom()
+    if name in @builtin_types, do: :"#{name}_value", else: name
+  end
+
+  @doc """
+  The quoted `@type` definitions (`name :: spec`) of the derived types; a type whose
+  spec does not parse is left out.
+  """
+  def type_asts(types) do
+    for {_, %Type{} = type} <- Enum.sort(types),
+        {:ok, ast} <- [Code.string_to_quoted(type.spec)] do
+      {:"::", [], [{type.type_name, [], []}, resolve(ast, types)]}
+    end
+  end
+
+  @doc """
+  Replaces `oxbeam_type(Name)` and `oxbeam_result(t, Name)` in a quoted type: a known
+  derived type becomes its `@type`, anything else `term()`; a `Result` whose error is
+  a derived exception is its `Ok` type (an `Err` raises).
+  """
+  def resolve(ast, types) do
+    Macro.prewalk(ast, fn
+      {:oxbeam_type, _, [name]} ->
+        case Map.get(types, name_of(name)) do
+          %Type{type_name: type_name} -> {type_name, [], []}
+          nil -> {:term, [], []}
+        end
+
+      {:oxbeam_result, _, [ok, name]} ->
+        error =
+          case Map.get(types, name_of(name)) do
+            %Type{kind: "exception"} -> nil
+            %Type{type_name: type_name} -> {type_name, [], []}
+            nil -> {:term, [], []}
+          end
+
+        if error,
+          do: {:|, [], [{:ok, ok}, {:error, error}]},
+          else: ok
+
+      other ->
+        other
+    end)
+  end
+
+  defp name_of({:__aliases__, _, parts}), do: Enum.map_join(parts, ".", &Atom.to_string/1)
+
+  defp name_of({name, _, context}) when is_atom(name) and is_atom(context),
+    do: Atom.to_string(name)
+
+  defp name_of(_), do: nil
 
   @doc "The NIFs of the library at `path`, checking that it was built for `module`."
   def read!(path, module, crate) do
@@ -117,10 +213,11 @@ defmodule Oxbeam.Metadata do
   The quoted `name(args) :: return` of a NIF's `@spec`, or `:error` if one of the
   type strings does not parse (the stub then has no `@spec`).
   """
-  def spec_ast(%Nif{} = nif) do
+  def spec_ast(%Nif{} = nif, types \\ %{}) do
     with {:ok, args} <- quote_types(nif.arg_specs),
          {:ok, [ret]} <- quote_types([nif.return_spec]) do
-      {:ok, {:"::", [], [{nif.name, [], args}, ret]}}
+      args = Enum.map(args, &resolve(&1, types))
+      {:ok, {:"::", [], [{nif.name, [], args}, resolve(ret, types)]}}
     end
   end
 

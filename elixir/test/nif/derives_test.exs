@@ -233,4 +233,50 @@ defmodule Oxbeam.NIF.DerivesTest do
       assert NIF.derive_encode_samples() == [:dark_blue, {:rect, 1.0, 2.0}, :nothing, 3]
     end
   end
+
+  describe "specs" do
+    defp spec(name, arity) do
+      {:ok, specs} = Code.Typespec.fetch_specs(NIF)
+      [spec] = for {{^name, ^arity}, [spec]} <- specs, do: spec
+      Code.Typespec.spec_to_quoted(name, spec) |> one_line()
+    end
+
+    defp type(name) do
+      {:ok, types} = Code.Typespec.fetch_types(NIF)
+      [type] = for {:type, {^name, _, []} = type} <- types, do: type
+      type |> Code.Typespec.type_to_quoted() |> one_line()
+    end
+
+    defp one_line(ast), do: ast |> Macro.to_string() |> String.replace(~r/\s+/, " ")
+
+    test "a NIF taking or returning a derived type is specced with its @type" do
+      assert spec(:derive_point, 1) == "derive_point(point()) :: point()"
+      assert spec(:derive_polygon, 1) == "derive_polygon(polygon()) :: polygon()"
+      assert spec(:derive_wrapper, 1) == "derive_wrapper(wrapper()) :: wrapper()"
+    end
+
+    test "each derived type has a @type of the shape it encodes to" do
+      assert type(:point) == "point() :: %Oxbeam.Test.Point{x: float(), y: float()}"
+      assert type(:pair) == "pair() :: {integer(), String.t()}"
+      assert type(:user) == "user() :: {:user, String.t(), integer()}"
+      assert type(:color) == "color() :: :red | :dark_blue | :GREEN"
+
+      assert type(:shape) ==
+               "shape() :: :empty | {:circle, float()} | {:rect, float(), float()} | " <>
+                 "{:labeled, %{label: String.t(), sides: non_neg_integer()}}"
+
+      assert type(:polygon) ==
+               "polygon() :: %Oxbeam.Test.Polygon{ color: color() | nil, name: String.t(), " <>
+                 "pairs: [{color(), pair()}], points: [point()], shapes: %{optional(String.t()) => shape()} }"
+
+      assert type(:wrapper) == "wrapper() :: %{value: term(), count: non_neg_integer()}"
+    end
+
+    test "Result with a derived exception is its Ok type; with another type, the tuple union" do
+      assert spec(:derive_find, 1) == "derive_find(String.t()) :: String.t()"
+
+      assert spec(:derive_color_result, 1) ==
+               "derive_color_result(boolean()) :: {:ok, integer()} | {:error, color()}"
+    end
+  end
 end

@@ -94,6 +94,37 @@ defmodule Oxbeam.MetadataTest do
     assert Metadata.spec_ast(nif) == :error
   end
 
+  test "types reads derived type records; resolve turns placeholders into their @type" do
+    binary =
+      "OXBEAM\x1Ftype\x1FPoint\x1Fvalue\x1F%{x: float()}\x1E" <>
+        "OXBEAM\x1Ftype\x1FNotFound\x1Fexception\x1F%My.NotFound{path: String.t()}\x1E" <>
+        "OXBEAM\x1Ftype\x1FMap\x1Fvalue\x1F%{}\x1E" <>
+        "OXBEAM\x1Ftype\x1FBad\x1Fweird\x1Fterm()\x1E" <>
+        "OXBEAM\x1Ftype\x1FPoint\x1Fvalue\x1Fsecond()\x1E"
+
+    types = Metadata.types(binary)
+    assert Map.keys(types) |> Enum.sort() == ["Map", "NotFound", "Point"]
+    assert %Metadata.Type{type_name: :point, spec: "%{x: float()}"} = types["Point"]
+    # A name Elixir uses for a built-in type gets a suffix.
+    assert types["Map"].type_name == :map_value
+
+    resolve = fn source ->
+      source |> Code.string_to_quoted!() |> Metadata.resolve(types) |> Macro.to_string()
+    end
+
+    assert resolve.("[oxbeam_type(Point)]") == "[point()]"
+    assert resolve.("oxbeam_type(Unknown)") == "term()"
+    assert resolve.("oxbeam_result(integer(), NotFound)") == "integer()"
+    assert resolve.("oxbeam_result(integer(), Point)") == "{:ok, integer()} | {:error, point()}"
+    assert resolve.("oxbeam_result(integer(), Unknown)") == "{:ok, integer()} | {:error, term()}"
+
+    assert Enum.map(Metadata.type_asts(types), &Macro.to_string/1) == [
+             "map_value() :: %{}",
+             "not_found() :: %My.NotFound{path: String.t()}",
+             "point() :: %{x: float()}"
+           ]
+  end
+
   test "arg_vars gives valid, unique variable names" do
     vars = fn names, arity ->
       [nif] = records(nif("f", arity, names, List.duplicate("term()", arity), "term()"))

@@ -21,10 +21,110 @@ pub enum Which {
 pub fn expand(input: TokenStream, which: Which) -> syn::Result<TokenStream> {
     let input: DeriveInput = syn::parse2(input)?;
     let model = model::analyze(&input)?;
-    Ok(match which {
+    let codec = match which {
         Which::Encode => encode_impl(&model),
         Which::Decode => decode_impl(&model),
+    };
+    let record = type_record(&model);
+    Ok(quote! {
+        #codec
+        const _: () = {
+            static RECORD: ::oxbeam::__rt::TypeRecord = ::oxbeam::__rt::TypeRecord(#record);
+            ::oxbeam::__rt::inventory::submit! {
+                ::oxbeam::__rt::TypeRegistration(&RECORD)
+            }
+        };
     })
+}
+
+/// The metadata record of a derived type, for the Elixir side's `@type` (see
+/// `docs/architecture.md`): `OXBEAM␟type␟Name␟kind␟spec␞`, kind `exception` or
+/// `value`.
+pub fn type_record(model: &Model) -> String {
+    let kind = match &model.shape {
+        Shape::Struct {
+            exception: true, ..
+        } => "exception",
+        _ => "value",
+    };
+    let spec = type_spec(model).replace(['\x1d', '\x1e', '\x1f'], " ");
+    format!("OXBEAM\x1ftype\x1f{}\x1f{kind}\x1f{spec}\x1e", model.ident)
+}
+
+/// The Elixir typespec of a derived type: the shape it encodes to.
+pub fn type_spec(model: &Model) -> String {
+    let generics: Vec<String> = model
+        .generics
+        .type_params()
+        .map(|p| p.ident.to_string())
+        .collect();
+    let field_spec = |field: &Field| {
+        let spec = crate::typespec::typespec(&field.ty, crate::typespec::Position::Return);
+        // A type parameter is any term.
+        generics.iter().fold(spec, |spec, name| {
+            spec.replace(&format!("oxbeam_type({name})"), "term()")
+        })
+    };
+    let kept = |fields: &[Field]| -> Vec<(String, String)> {
+        fields
+            .iter()
+            .filter(|f| !f.skip)
+            .map(|f| (f.name.clone(), field_spec(f)))
+            .collect()
+    };
+    let atom_map = |fields: &[Field]| {
+        let entries: Vec<String> = kept(fields)
+            .into_iter()
+            .map(|(name, spec)| format!("{}: {spec}", map_key(&name)))
+            .collect();
+        format!("%{{{}}}", entries.join(", "))
+    };
+    let tuple = |prefix: Option<String>, fields: &[Field]| {
+        let mut parts: Vec<String> = prefix.into_iter().collect();
+        parts.extend(kept(fields).into_iter().map(|(_, spec)| spec));
+        format!("{{{}}}", parts.join(", "))
+    };
+    match &model.shape {
+        Shape::Struct { module, fields, .. } => {
+            let map = atom_map(fields);
+            format!("%{}{}", module.trim_start_matches("Elixir."), &map[1..])
+        }
+        Shape::Map {
+            string_keys: false,
+            fields,
+        } => atom_map(fields),
+        Shape::Map {
+            string_keys: true,
+            fields,
+        } => {
+            let mut values: Vec<String> = kept(fields).into_iter().map(|(_, spec)| spec).collect();
+            values.dedup();
+            format!("%{{optional(String.t()) => {}}}", values.join(" | "))
+        }
+        Shape::Tuple { fields } => tuple(None, fields),
+        Shape::Record { tag, fields } => tuple(Some(inspect_atom(tag)), fields),
+        Shape::Atoms { variants } | Shape::Tagged { variants } => variants
+            .iter()
+            .map(|v| match v.kind {
+                VariantKind::Unit => inspect_atom(&v.name),
+                VariantKind::Tuple => tuple(Some(inspect_atom(&v.name)), &v.fields),
+                VariantKind::Named => {
+                    format!("{{{}, {}}}", inspect_atom(&v.name), atom_map(&v.fields))
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" | "),
+        Shape::Untagged { variants } => variants
+            .iter()
+            .map(|v| match v.kind {
+                VariantKind::Unit => inspect_atom(&v.name),
+                VariantKind::Tuple if kept(&v.fields).len() == 1 => kept(&v.fields).remove(0).1,
+                VariantKind::Tuple => tuple(None, &v.fields),
+                VariantKind::Named => atom_map(&v.fields),
+            })
+            .collect::<Vec<_>>()
+            .join(" | "),
+    }
 }
 
 /// The atoms a generated function uses, declared once each as load-time cells.
@@ -834,6 +934,52 @@ mod tests {
             "{encode}"
         );
         assert!(!decode.contains("'__oxbeam"), "{decode}");
+    }
+
+    fn spec_of(input: TokenStream) -> String {
+        type_spec(&model::analyze(&syn::parse2(input).unwrap()).unwrap())
+    }
+
+    #[test]
+    fn type_specs_are_the_encoded_shapes() {
+        assert_eq!(
+            spec_of(quote!(
+                #[oxbeam(struct = "MyApp.Point")]
+                struct Point {
+                    x: f64,
+                    #[oxbeam(skip)]
+                    cache: u8,
+                    points: Vec<Point>,
+                }
+            )),
+            "%MyApp.Point{x: float(), points: [oxbeam_type(Point)]}"
+        );
+        assert_eq!(
+            spec_of(quote!(
+                #[oxbeam(record = "user")]
+                struct User(String, i64);
+            )),
+            "{:user, String.t(), integer()}"
+        );
+        assert_eq!(
+            spec_of(quote!(
+                enum Shape {
+                    Empty,
+                    Circle(f64),
+                    Labeled { label: String },
+                }
+            )),
+            ":empty | {:circle, float()} | {:labeled, %{label: String.t()}}"
+        );
+        assert_eq!(
+            spec_of(quote!(
+                struct Wrapper<T> {
+                    value: T,
+                    count: usize,
+                }
+            )),
+            "%{value: term(), count: non_neg_integer()}"
+        );
     }
 
     #[test]

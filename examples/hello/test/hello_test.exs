@@ -15,6 +15,29 @@ defmodule HelloTest do
     assert Hello.sum(Enum.to_list(1..100)) == 5050
   end
 
+  test "scale/2 takes and returns a struct (a derived type)" do
+    assert Hello.scale(%Hello.Point{x: 1.0, y: 2.0}, 3) == %Hello.Point{x: 3.0, y: 6.0}
+
+    assert_raise ArgumentError,
+                 ~s|Hello.scale/2: argument 1 (point): field :y of %Hello.Point{}: expected a float (f64), got: "a"|,
+                 fn -> Hello.scale(%Hello.Point{x: 1.0, y: "a"}, 2) end
+  end
+
+  test "scale/2's @spec uses the derived type's @type" do
+    {:ok, [{{:scale, 2}, [spec]}]} =
+      with {:ok, specs} <- Code.Typespec.fetch_specs(Hello),
+           do: {:ok, Enum.filter(specs, &match?({{:scale, 2}, _}, &1))}
+
+    assert Code.Typespec.spec_to_quoted(:scale, spec) |> Macro.to_string() ==
+             "scale(point(), number()) :: point()"
+
+    {:ok, types} = Code.Typespec.fetch_types(Hello)
+    [point] = for {:type, {:point, _, []} = type} <- types, do: type
+
+    assert Code.Typespec.type_to_quoted(point) |> Macro.to_string() ==
+             "point() :: %Hello.Point{x: float(), y: float()}"
+  end
+
   test "a bad argument says which one, what was expected and what came" do
     assert_raise ArgumentError,
                  "Hello.sum/1: argument 1 (numbers): element 2 of the list: expected an integer (i64), got: :three",

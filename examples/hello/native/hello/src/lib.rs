@@ -18,4 +18,21 @@ fn sum(numbers: Vec<i64>) -> i64 {
     numbers.iter().sum()
 }
 
+/// A point, as the Elixir struct `%Hello.Point{}`.
+#[derive(oxbeam::Encode, oxbeam::Decode)]
+#[oxbeam(struct = "Hello.Point")]
+pub struct Point {
+    x: f64,
+    y: f64,
+}
+
+/// Scales a point.
+#[nif]
+fn scale(point: Point, by: f64) -> Point {
+    Point {
+        x: point.x * by,
+        y: point.y * by,
+    }
+}
+
 oxbeam::init!("Elixir.Hello");

@@ -135,6 +135,10 @@ fn eval<'a>(
 ) -> oxbeam::Result<(Term<'a>, Term<'a>)> {
     crate::interpreter::ensure_initialized()?;
     let _guard = CallEnvGuard::enter(env);
+    // Registered before waiting for the GIL (the caller may die meanwhile); released on
+    // every path out of this call.
+    let registration =
+        crate::interrupt::register(env, timeout_ms.map(std::time::Duration::from_millis));
     crate::gil::with_gil(|py| {
         let helper = helper(py)?;
         let fail = |e: PyErr| raise_python(env, py, &e, helper.as_any());
@@ -148,8 +152,9 @@ fn eval<'a>(
         }
         let compiled = compiled(py, code).map_err(fail)?;
         let _device = DeviceGuard::enter(Device { stdout, stderr });
-        let registration =
-            crate::interrupt::register(env, timeout_ms.map(std::time::Duration::from_millis));
+        if let Err(cause) = registration.start() {
+            return Err(crate::interrupt::not_started(cause, timeout_ms));
+        }
         let result = compiled.run(&dict);
         let interrupted = registration.finish();
         let result = match (result, interrupted) {

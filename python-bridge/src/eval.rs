@@ -4,7 +4,7 @@ use crate::convert::{encode_failure, object_resource, to_python, to_term, Encode
 use crate::error::raise_python;
 use crate::interpreter::helper;
 use crate::object::PyObjectRef;
-use crate::output::{send, CallEnvGuard, Device, DeviceGuard, PyPid};
+use crate::output::{CallEnvGuard, Device, DeviceGuard};
 use oxbeam::{nif, Atom, Encode, Env, LocalPid, MapFromIter, MapView, Term};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -249,27 +249,6 @@ fn repr(env: Env<'_>, object: &PyObjectRef) -> oxbeam::Result<String> {
 #[nif]
 fn pending_decrefs() -> usize {
     crate::decref::pending()
-}
-
-/// `oxbeam.send_tagged_object(pid, tag, obj)`: sends `{tag, %Oxbeam.Python.Object{}}`.
-#[pyfunction]
-pub fn send_tagged_object(
-    pid: &Bound<'_, PyPid>,
-    tag: &str,
-    object: &Bound<'_, PyAny>,
-) -> PyResult<()> {
-    let pid = pid.get().pid;
-    let tag = tag.to_owned();
-    let object = PyObjectRef::new(object);
-    let object = oxbeam::ResourceArc::new(object);
-    send(&pid, move |env| {
-        (
-            Atom::from_str(env, &tag),
-            crate::convert::object_struct(env, object),
-        )
-            .encode(env)
-    });
-    Ok(())
 }
 
 /// Does nothing on a dirty I/O scheduler (where `eval` runs): the floor of the Python

@@ -104,7 +104,7 @@ fn init(
             pyo3::wrap_pyfunction!(crate::output::write, &native),
             pyo3::wrap_pyfunction!(crate::output::current_device, &native),
             pyo3::wrap_pyfunction!(crate::output::set_device, &native),
-            pyo3::wrap_pyfunction!(crate::eval::send_tagged_object, &native),
+            pyo3::wrap_pyfunction!(crate::output::send_tagged_object, &native),
         ] {
             native
                 .add_function(function.map_err(py_error)?)

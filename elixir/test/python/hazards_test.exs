@@ -86,10 +86,21 @@ defmodule Oxbeam.Python.HazardsTest do
         for method <- [nil, "spawn", "forkserver"] do
           context = if method, do: "'#{method}'", else: "None"
 
-          run.(
-            "import multiprocessing\nctx = multiprocessing.get_context(#{context})\n" <>
-              "with ctx.Pool(2) as pool:\n    result = (ctx.get_start_method(), pool.map(abs, [-1, -2, -3]), pool.apply(eval, ('__import__(\"sys\").executable',)))\nresult"
-          )
+          # In a function, with the pool joined and collected: its semaphores are
+          # released before the VM exits (or the resource tracker warns about them).
+          run.(~s'''
+          import gc, multiprocessing
+          def run():
+              ctx = multiprocessing.get_context(#{context})
+              with ctx.Pool(2) as pool:
+                  result = (ctx.get_start_method(), pool.map(abs, [-1, -2, -3]),
+                            pool.apply(eval, ('__import__("sys").executable',)))
+              pool.join()
+              return result
+          result = run()
+          gc.collect()
+          result
+          ''')
         end
         """,
         timeout: 90
@@ -110,5 +121,75 @@ defmodule Oxbeam.Python.HazardsTest do
                 ~s|{"forkserver", [1, 2, 3], "#{python}"}\n| <>
                 ~s|{"spawn", [1, 2, 3], "#{python}"}\n| <>
                 ~s|{"forkserver", [1, 2, 3], "#{python}"}\n|, 0}
+  end
+
+  test "a hot upgrade of the bridge's library is refused; purging the old code leaves its image in place" do
+    # A real upgrade: Oxbeam.Python.NIF is reloaded with a copy of its library (dlopen
+    # maps it anew), the way `use Oxbeam` loads it. Python runs in the old image: its
+    # interrupt and decref threads, and a Python thread that calls back into it.
+    {output, status} =
+      HazardChild.run(
+        ~S"""
+        module = Oxbeam.Python.NIF
+        {_, _} = Oxbeam.Python.eval("1", %{}, timeout: 5_000)
+        Oxbeam.Python.encode!([1, 2])
+        :erlang.garbage_collect()
+
+        Oxbeam.Python.eval(
+          "import threading, time\ndef tick():\n    for i in range(20):\n        print('tick', i)\n        time.sleep(0.1)\nthreading.Thread(target=tick).start()",
+          %{}
+        )
+
+        [library] = Path.wildcard(Path.join(:code.priv_dir(:oxbeam), "native/liboxbeam_python-*.so"))
+        copy = Path.join(System.tmp_dir!(), "liboxbeam_python-upgrade-#{System.pid()}.so")
+        File.cp!(library, copy)
+        path = copy |> Path.rootname() |> String.to_charlist()
+
+        stubs =
+          for {name, arity} <- module.__info__(:functions) do
+            args = for i <- 1..arity//1, do: Macro.var(:"_arg#{i}", nil)
+            quote do
+              def unquote(name)(unquote_splicing(args)), do: :erlang.nif_error(:not_loaded)
+            end
+          end
+
+        ast =
+          quote do
+            defmodule unquote(module) do
+              @on_load :__load__
+              def __load__, do: Oxbeam.__loaded__(__MODULE__, :erlang.load_nif(unquote(path), 0))
+              unquote_splicing(stubs)
+            end
+          end
+
+        Code.put_compiler_option(:ignore_module_conflict, true)
+        Code.compile_quoted(ast)
+        File.rm!(copy)
+        IO.puts("load_error: #{inspect(Oxbeam.load_error(module))}")
+
+        # The old code, and with it the old library image, goes.
+        Process.sleep(300)
+        IO.puts("purged: #{:code.purge(module)}")
+        Process.sleep(2_500)
+        mapped = File.read!("/proc/self/maps") =~ library
+        IO.puts("the original image is still mapped: #{mapped}")
+        IO.puts("the VM is still running")
+        """,
+        timeout: 60
+      )
+
+    assert status == 0, output
+    assert output =~ ~r/load_error: ".*upgrade/
+
+    assert output =~
+             "Oxbeam.Python's NIF library cannot be loaded again into a VM where it already " <>
+               "started Python (a hot code upgrade or reload of Oxbeam.Python.NIF): the " <>
+               "interpreter's threads and Python types live in the library image that started " <>
+               "it, which stays loaded; restart the VM to use the new library"
+
+    assert output =~ "purged: "
+    assert output =~ "tick 19\n"
+    assert output =~ "the original image is still mapped: true\n"
+    assert output =~ "the VM is still running\n"
   end
 end

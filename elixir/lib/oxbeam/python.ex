@@ -78,7 +78,9 @@ defmodule Oxbeam.Python do
   same environment is a no-op; with a different one it raises.
   """
   @spec init(String.t(), keyword()) :: :ok
-  def init(python, opts \\ []) do
+  def init(python, opts \\ [])
+
+  def init(python, opts) when is_binary(python) do
     _ = opts
     {built_executable, built_version} = NIF.python_info()
 
@@ -92,11 +94,16 @@ defmodule Oxbeam.Python do
 
     {output, status} = System.cmd(python, ["-c", script], stderr_to_stdout: true)
 
-    if status != 0 do
-      raise RuntimeError, "could not run #{python}: #{output}"
-    end
+    {version, site_dirs} =
+      case {status, String.split(output, "\n", trim: true)} do
+        {0, [version | site_dirs]} ->
+          if version =~ ~r/^\d+\.\d+$/,
+            do: {version, site_dirs},
+            else: not_python!(python, output, status)
 
-    [version | site_dirs] = String.split(output, "\n", trim: true)
+        _ ->
+          not_python!(python, output, status)
+      end
 
     if version != built_version do
       raise ArgumentError,
@@ -106,6 +113,17 @@ defmodule Oxbeam.Python do
     end
 
     NIF.init(site_dirs, python, Oxbeam.Python.IoSink.pid())
+  end
+
+  def init(python, _opts) do
+    raise ArgumentError,
+          "init: expected the path or name of a Python executable (a string), got: #{inspect(python)}"
+  end
+
+  defp not_python!(python, output, status) do
+    raise ArgumentError,
+          "#{python} is not a Python interpreter: asked for its version and site-packages " <>
+            "directories, it printed #{inspect(output)} (exit status #{status})"
   end
 
   @doc """
@@ -293,6 +311,15 @@ defmodule Oxbeam.Python do
   # Structs other than objects and MapSets go through the Encoder protocol (each gives
   # an object); everything else is converted by the NIF in one call.
   defp prepare(%Object{} = object, _encoder), do: object
+
+  # Not a struct for Elixir (is_struct/1 is false), but the NIF takes any map with a
+  # :__struct__ key for one.
+  defp prepare(%{__struct__: name} = map, _encoder) when not is_atom(name) do
+    raise ArgumentError,
+          "cannot encode #{inspect(map)}: its :__struct__ key is #{inspect(name)}, not a " <>
+            "module name (a map with a :__struct__ key is taken for a struct)"
+  end
+
   defp prepare(%MapSet{} = set, encoder), do: MapSet.new(set, &prepare(&1, encoder))
 
   defp prepare(%_{} = struct, encoder) do

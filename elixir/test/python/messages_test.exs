@@ -75,4 +75,38 @@ defmodule Oxbeam.Python.MessagesTest do
                  "(atoms are never made from Python data), got 'oxbeam_no_such_atom_stderr'\n\n"
     end
   end
+
+  describe "bad inputs" do
+    test "a map whose :__struct__ is not a module, as a global or inside a value" do
+      message =
+        "cannot encode %{__struct__: 5}: its :__struct__ key is 5, not a module name " <>
+          "(a map with a :__struct__ key is taken for a struct)"
+
+      assert_raise ArgumentError, message, fn -> Py.eval("x", %{"x" => %{__struct__: 5}}) end
+      assert_raise ArgumentError, message, fn -> Py.encode!([1, {%{__struct__: 5}}]) end
+      assert_raise ArgumentError, message, fn -> Py.encode!(%{"k" => %{__struct__: 5}}) end
+    end
+
+    test "init with an executable that is not Python" do
+      assert_raise ArgumentError,
+                   "/bin/true is not a Python interpreter: asked for its version and " <>
+                     "site-packages directories, it printed \"\" (exit status 0)",
+                   fn -> Py.init("/bin/true") end
+
+      assert_raise ArgumentError,
+                   "/bin/false is not a Python interpreter: asked for its version and " <>
+                     "site-packages directories, it printed \"\" (exit status 1)",
+                   fn -> Py.init("/bin/false") end
+    end
+
+    test "init with something that is not an executable name" do
+      assert_raise ArgumentError,
+                   "Python executable not found: \"/nonexistent/python3\"",
+                   fn -> Py.init("/nonexistent/python3") end
+
+      assert_raise ArgumentError,
+                   "init: expected the path or name of a Python executable (a string), got: :python3",
+                   fn -> Py.init(:python3) end
+    end
+  end
 end

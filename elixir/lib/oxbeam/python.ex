@@ -22,7 +22,17 @@ defmodule Oxbeam.Python do
       leader (also from threads the eval starts), or to the devices given in options;
       reading `sys.stdin` raises in Python.
     * From Python, `import oxbeam` gives `oxbeam.send_tagged_object(pid, tag, obj)`,
-      which sends `{tag, %Oxbeam.Python.Object{}}` to an Elixir process.
+      which sends `{tag, %Oxbeam.Python.Object{}}` to an Elixir process. `tag` must be
+      the name of an existing atom (atoms are never made from Python data); another
+      tag raises `ValueError` in Python.
+    * Python runs inside the VM's OS process, so what would change that process is
+      refused: `signal.signal`, `signal.siginterrupt`, `signal.alarm` and
+      `signal.setitimer` raise `ValueError` (the BEAM owns the signals), `os.fork` and
+      `os.forkpty` raise `RuntimeError`. `subprocess` works, and so does
+      `multiprocessing`, whose default start method here is `"forkserver"` (`"spawn"`
+      works too); its workers run the environment's `python`. A native crash in a C
+      extension (`ctypes.string_at(0)`) still takes the VM down (containing it is the
+      job of an isolated backend, a separate OS process).
 
   ## Conversions
 
@@ -135,11 +145,13 @@ defmodule Oxbeam.Python do
 
   Options: `:stdout_device` and `:stderr_device` (default: the group leader),
   `:binary_as` (`:bytes`, default, or `:str` to pass valid UTF-8 binaries as `str`),
-  `:timeout` (milliseconds, default `:infinity`): the Python code is interrupted with
-  `KeyboardInterrupt` and `Oxbeam.Python.TimeoutError` is raised. If the calling
-  process dies, its running eval is interrupted the same way. The interrupt is seen
-  when the Python thread next runs Python code: a call blocked in C (`time.sleep`,
-  a blocking read) is interrupted only when it returns.
+  `:timeout` (milliseconds from the call, default `:infinity`): the Python code is
+  interrupted with `KeyboardInterrupt` and `Oxbeam.Python.TimeoutError` is raised; if
+  the time is up before the code starts (the eval waited for the GIL), the code does
+  not run at all. If the calling process dies, its eval is stopped the same way,
+  whatever it is doing: an eval still waiting for the GIL never runs its code. The
+  interrupt is seen when the Python thread next runs Python code: a call blocked in C
+  (`time.sleep`, a blocking read) is interrupted only when it returns.
   """
   @spec eval(String.t(), %{optional(String.t() | atom()) => term()}, keyword()) ::
           {Object.t() | nil, %{optional(String.t()) => Object.t()}}

@@ -192,4 +192,20 @@ defmodule Oxbeam.Python.HazardsTest do
     assert output =~ "the original image is still mapped: true\n"
     assert output =~ "the VM is still running\n"
   end
+
+  test "a native crash in a C extension still takes the VM down (documented: use an isolated backend)" do
+    {output, status} =
+      HazardChild.run(
+        ~S"""
+        IO.puts("before")
+        Oxbeam.Python.eval("import ctypes\nctypes.string_at(0)", %{})
+        IO.puts("after")
+        """,
+        timeout: 40
+      )
+
+    # 139 = 128 + SIGSEGV, as timeout(1) reports a child killed by a signal.
+    assert {status, output =~ "after"} == {139, false}
+    assert output =~ "before\n"
+  end
 end

@@ -84,10 +84,10 @@ sys.stdin = _Input()
 # that process as a whole is refused (a guard against accidents, not a sandbox: the
 # original functions stay reachable through ctypes and the like).
 
-def _refuse_signals(name):
+def _refuse_signals(name, module="signal"):
     def refused(*args, **kwargs):
         raise ValueError(
-            f"signal.{name}() is not available in Oxbeam.Python: the BEAM owns this OS "
+            f"{module}.{name}() is not available in Oxbeam.Python: the BEAM owns this OS "
             "process's signals, and a Python handler or timer would change how the whole "
             "VM reacts to them; handle OS signals in Elixir (:os.set_signal/2)"
         )
@@ -119,6 +119,13 @@ for _name in ("signal", "siginterrupt", "alarm", "setitimer"):
         setattr(_signal, _name, _refused)
         if _name != "signal" and "signal" in sys.modules:
             setattr(sys.modules["signal"], _name, _refused)
+
+# faulthandler.register installs a C handler for any signal (SIGTERM included) and, by
+# default, does not chain to the VM's. (faulthandler.enable, for fatal signals only,
+# stays: it prints Python's traceback, then the signal does what it did.)
+import faulthandler
+
+faulthandler.register = _refuse_signals("register", "faulthandler")
 
 import os
 import posix

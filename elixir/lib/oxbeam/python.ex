@@ -26,13 +26,13 @@ defmodule Oxbeam.Python do
       the name of an existing atom (atoms are never made from Python data); another
       tag raises `ValueError` in Python.
     * Python runs inside the VM's OS process, so what would change that process is
-      refused: `signal.signal`, `signal.siginterrupt`, `signal.alarm` and
-      `signal.setitimer` raise `ValueError` (the BEAM owns the signals), `os.fork` and
-      `os.forkpty` raise `RuntimeError`. `subprocess` works, and so does
-      `multiprocessing`, whose default start method here is `"forkserver"` (`"spawn"`
-      works too); its workers run the environment's `python`. A native crash in a C
-      extension (`ctypes.string_at(0)`) still takes the VM down (containing it is the
-      job of an isolated backend, a separate OS process).
+      refused: `signal.signal`, `signal.siginterrupt`, `signal.alarm`,
+      `signal.setitimer` and `faulthandler.register` raise `ValueError` (the BEAM owns
+      the signals), `os.fork` and `os.forkpty` raise `RuntimeError`. `subprocess` works,
+      and so does `multiprocessing`, whose default start method here is `"forkserver"`
+      (`"spawn"` works too); its workers run the environment's `python`. A native crash
+      in a C extension (`ctypes.string_at(0)`) still takes the VM down (containing it is
+      the job of an isolated backend, a separate OS process).
 
   ## Conversions
 
@@ -163,7 +163,7 @@ defmodule Oxbeam.Python do
     run_eval(code, globals, group_leader, group_leader, false, nil)
   end
 
-  def eval(code, globals, opts) when is_binary(code) and is_map(globals) do
+  def eval(code, globals, opts) when is_binary(code) and is_map(globals) and is_list(opts) do
     stdout = Keyword.get_lazy(opts, :stdout_device, &Process.group_leader/0)
     stderr = Keyword.get(opts, :stderr_device, stdout_default(opts, stdout))
 
@@ -180,8 +180,26 @@ defmodule Oxbeam.Python do
                 "timeout: expected a non-negative integer or :infinity, got: #{inspect(other)}"
       end
 
-    run_eval(code, globals, device(stdout), device(stderr), binary_as_str?(opts), timeout)
+    run_eval(
+      code,
+      globals,
+      device(stdout, :stdout_device),
+      device(stderr, :stderr_device),
+      binary_as_str?(opts),
+      timeout
+    )
   end
+
+  def eval(code, _globals, _opts) when not is_binary(code),
+    do: raise(ArgumentError, "eval: expected the code as a string, got: #{inspect(code)}")
+
+  def eval(_code, globals, _opts) when not is_map(globals) do
+    raise ArgumentError,
+          "eval: expected the globals as a map of names to values, got: #{inspect(globals)}"
+  end
+
+  def eval(_code, _globals, opts),
+    do: raise(ArgumentError, "eval: expected options as a keyword list, got: #{inspect(opts)}")
 
   defp run_eval(code, globals, stdout, stderr, binary_as_str, timeout) do
     {result, globals} =
@@ -196,10 +214,15 @@ defmodule Oxbeam.Python do
     if Keyword.has_key?(opts, :stdout_device), do: Process.group_leader(), else: stdout
   end
 
-  defp device(pid) when is_pid(pid), do: pid
+  defp device(pid, _option) when is_pid(pid), do: pid
 
-  defp device(name) when is_atom(name),
+  defp device(name, _option) when is_atom(name),
     do: Process.whereis(name) || raise(ArgumentError, "no process named #{inspect(name)}")
+
+  defp device(other, option) do
+    raise ArgumentError,
+          "#{option}: expected a pid or a registered name, got: #{inspect(other)}"
+  end
 
   @doc ~S'''
   Evaluates Python code inline: Elixir variables the code reads are passed as globals,
@@ -264,6 +287,9 @@ defmodule Oxbeam.Python do
   @spec decode(Object.t()) :: term()
   def decode(%Object{resource: resource}), do: NIF.decode(resource)
 
+  def decode(other),
+    do: raise(ArgumentError, "decode: expected an Oxbeam.Python.Object, got: #{inspect(other)}")
+
   @doc """
   Converts an Elixir value to a Python object, the whole value in one NIF call.
   Structs are encoded with `Oxbeam.Python.Encoder` (or `encoder`, a function
@@ -286,6 +312,12 @@ defmodule Oxbeam.Python do
         raise ArgumentError,
               "the encoder must return an Oxbeam.Python.Object, got: #{inspect(other)}"
     end
+  end
+
+  def encode!(_term, other) do
+    raise ArgumentError,
+          "encode!: expected options (a keyword list) or an encoder function of arity 2, " <>
+            "got: #{inspect(other)}"
   end
 
   @doc false

@@ -41,14 +41,18 @@ defmodule Oxbeam.Python.HazardsTest do
     refute output =~ "SIGTERM was ignored"
   end
 
-  test "signal.alarm and signal.setitimer are refused (SIGALRM would kill the VM)" do
+  test "signal.alarm, signal.setitimer and faulthandler.register are refused (SIGALRM would kill the VM)" do
     {output, status} =
       HazardChild.run(
         ~S"""
-        for call <- ["signal.alarm(1)", "signal.setitimer(signal.ITIMER_REAL, 0.5)"] do
+        for call <- [
+              "signal.alarm(1)",
+              "signal.setitimer(signal.ITIMER_REAL, 0.5)",
+              "faulthandler.register(signal.SIGTERM, file=2)"
+            ] do
           {result, _} =
             Oxbeam.Python.eval(
-              "import signal\ntry:\n    #{call}\nexcept ValueError as e:\n    message = str(e)\nmessage",
+              "import faulthandler, signal\ntry:\n    #{call}\nexcept ValueError as e:\n    message = str(e)\nmessage",
               %{}
             )
 
@@ -64,7 +68,9 @@ defmodule Oxbeam.Python.HazardsTest do
     assert {output, status} ==
              {"signal.alarm() " <>
                 @signal_refused <>
-                "\nsignal.setitimer() " <> @signal_refused <> "\nstill running\n", 0}
+                "\nsignal.setitimer() " <>
+                @signal_refused <>
+                "\nfaulthandler.register() " <> @signal_refused <> "\nstill running\n", 0}
   end
 
   @tag timeout: 150_000

@@ -108,5 +108,31 @@ defmodule Oxbeam.Python.MessagesTest do
                    "init: expected the path or name of a Python executable (a string), got: :python3",
                    fn -> Py.init(:python3) end
     end
+
+    test "eval, decode and encode! name the argument that is wrong" do
+      assert_raise ArgumentError, "eval: expected the code as a string, got: 'x = 1'", fn ->
+        Py.eval('x = 1', %{})
+      end
+
+      assert_raise ArgumentError,
+                   "eval: expected the globals as a map of names to values, got: [x: 1]",
+                   fn -> Py.eval("x", x: 1) end
+
+      assert_raise ArgumentError, "eval: expected options as a keyword list, got: 5", fn ->
+        Py.eval("1", %{}, 5)
+      end
+
+      assert_raise ArgumentError,
+                   "stdout_device: expected a pid or a registered name, got: \"out\"",
+                   fn -> Py.eval("1", %{}, stdout_device: "out") end
+
+      assert_raise ArgumentError, "decode: expected an Oxbeam.Python.Object, got: 5", fn ->
+        Py.decode(5)
+      end
+
+      assert_raise ArgumentError,
+                   "encode!: expected options (a keyword list) or an encoder function of arity 2, got: :str",
+                   fn -> Py.encode!("x", :str) end
+    end
   end
 end

@@ -181,7 +181,7 @@ defmodule Oxbeam.Python.HazardsTest do
         IO.puts("the original image is still mapped: #{mapped}")
         IO.puts("the VM is still running")
         """,
-        timeout: 60
+        timeout: 45
       )
 
     assert status == 0, output

@@ -9,8 +9,9 @@ defmodule Oxbeam.Test.HazardChild do
 
   @doc """
   Runs `script` (Elixir source) in a child VM. Options: `:erl` (extra VM flags, e.g.
-  `"+SDio 1"`), `:timeout` (seconds, default 60), `:init` (initialize Python first,
-  default true). Returns `{output, exit_status}` (stdout and stderr together; status
+  `"+SDio 1"`), `:timeout` (seconds, default 45: keep it below the ExUnit test's own
+  timeout, so that `timeout` always kills the child first), `:init` (initialize
+  Python first, default true). Returns `{output, exit_status}` (stdout and stderr together; status
   124 or 137 when the child was killed for taking too long).
   """
   def run(script, opts \\ []) do
@@ -27,7 +28,7 @@ defmodule Oxbeam.Test.HazardChild do
 
     File.write!(path, prelude <> script)
     ebin = :code.which(Oxbeam.Python) |> Path.dirname()
-    seconds = Keyword.get(opts, :timeout, 60)
+    seconds = Keyword.get(opts, :timeout, 45)
     erl = Keyword.get(opts, :erl, "")
 
     try do

@@ -6,7 +6,7 @@ use crate::convert::{
 use crate::error::raise_python;
 use crate::interpreter::helper;
 use crate::object::PyObjectRef;
-use crate::output::{send, CallEnvGuard, Device, DeviceGuard, PyPid};
+use crate::output::{CallEnvGuard, Device, DeviceGuard};
 use oxbeam::{nif, Atom, Encode, Env, LocalPid, MapFromIter, MapView, Next, Term};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -137,6 +137,10 @@ fn eval<'a>(
 ) -> oxbeam::Result<(Term<'a>, Term<'a>)> {
     crate::interpreter::ensure_initialized()?;
     let _guard = CallEnvGuard::enter(env);
+    // Registered before waiting for the GIL (the caller may die meanwhile); released on
+    // every path out of this call.
+    let registration =
+        crate::interrupt::register(env, timeout_ms.map(std::time::Duration::from_millis));
     crate::gil::with_gil(|py| {
         let helper = helper(py)?;
         let fail = |e: PyErr| raise_python(env, py, &e, helper.as_any());
@@ -150,8 +154,9 @@ fn eval<'a>(
         }
         let compiled = compiled(py, code).map_err(fail)?;
         let _device = DeviceGuard::enter(Device { stdout, stderr });
-        let registration =
-            crate::interrupt::register(env, timeout_ms.map(std::time::Duration::from_millis));
+        if let Err(cause) = registration.start() {
+            return Err(crate::interrupt::not_started(cause, timeout_ms));
+        }
         let result = compiled.run(&dict);
         let interrupted = registration.finish();
         let result = match (result, interrupted) {
@@ -248,27 +253,6 @@ fn repr(env: Env<'_>, object: &PyObjectRef) -> oxbeam::Result<String> {
 #[nif]
 fn pending_decrefs() -> usize {
     crate::decref::pending()
-}
-
-/// `oxbeam.send_tagged_object(pid, tag, obj)`: sends `{tag, %Oxbeam.Python.Object{}}`.
-#[pyfunction]
-pub fn send_tagged_object(
-    pid: &Bound<'_, PyPid>,
-    tag: &str,
-    object: &Bound<'_, PyAny>,
-) -> PyResult<()> {
-    let pid = pid.get().pid;
-    let tag = tag.to_owned();
-    let object = PyObjectRef::new(object);
-    let object = oxbeam::ResourceArc::new(object);
-    send(&pid, move |env| {
-        (
-            Atom::from_str(env, &tag),
-            crate::convert::object_struct(env, object),
-        )
-            .encode(env)
-    });
-    Ok(())
 }
 
 /// Does nothing on a dirty I/O scheduler (where `eval` runs): the floor of the Python

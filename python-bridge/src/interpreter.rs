@@ -1,10 +1,11 @@
 //! Starting the interpreter (once per VM) and the `oxbeam` helper module.
 
 use crate::output::PyPid;
-use oxbeam::{nif, Atom, LocalPid};
+use oxbeam::{nif, Atom, Env, LocalPid, Term};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyModule};
 use std::ffi::CString;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 mod atoms {
@@ -87,6 +88,9 @@ fn init(
             current.site_dirs, wanted.site_dirs
         )));
     }
+    // From here on this library image must never be unmapped (see `pin_this_image`).
+    pin_this_image()?;
+    STARTED_PYTHON.store(true, Ordering::SeqCst);
     promote_libpython_to_global();
     crate::output::set_reply_to(io_sink);
     Python::initialize();
@@ -104,7 +108,7 @@ fn init(
             pyo3::wrap_pyfunction!(crate::output::write, &native),
             pyo3::wrap_pyfunction!(crate::output::current_device, &native),
             pyo3::wrap_pyfunction!(crate::output::set_device, &native),
-            pyo3::wrap_pyfunction!(crate::eval::send_tagged_object, &native),
+            pyo3::wrap_pyfunction!(crate::output::send_tagged_object, &native),
         ] {
             native
                 .add_function(function.map_err(py_error)?)
@@ -163,5 +167,66 @@ fn promote_libpython_to_global() {
                 );
             }
         }
+    }
+}
+
+/// Set (before Python starts) by the `init` of this library image.
+static STARTED_PYTHON: AtomicBool = AtomicBool::new(false);
+
+/// The library's load hook, run on load and on upgrade.
+///
+/// Once an image of this library has started Python, the interpreter depends on that
+/// image for the life of the VM: its decref and interrupt threads run its code, and
+/// the `oxbeam` module's functions and types (`_native.write`, `oxbeam.Pid`) point
+/// into it. A second image (a hot upgrade, or a reload after the module was purged)
+/// would start over with empty state next to a running interpreter: refuse it.
+/// Loading the same image again (same file, still mapped) is fine: it shares the
+/// state.
+pub fn on_load(_env: Env<'_>, _info: Term<'_>) -> oxbeam::Result<()> {
+    // SAFETY: Py_IsInitialized has no preconditions (it reads a flag of libpython,
+    // which is loaded with this library).
+    let running = unsafe { pyo3::ffi::Py_IsInitialized() } != 0;
+    if running && !STARTED_PYTHON.load(Ordering::SeqCst) {
+        return Err(oxbeam::Error::runtime_error(
+            "Oxbeam.Python's NIF library cannot be loaded again into a VM where it already \
+             started Python (a hot code upgrade or reload of Oxbeam.Python.NIF): the \
+             interpreter's threads and Python types live in the library image that started \
+             it, which stays loaded; restart the VM to use the new library",
+        ));
+    }
+    Ok(())
+}
+
+/// Keeps this library image mapped for the life of the OS process, whatever happens
+/// to its module: when the module's old code is purged the VM unloads the library,
+/// and an unmapped image would pull the code from under the threads and Python
+/// objects that run it.
+fn pin_this_image() -> oxbeam::Result<()> {
+    let mut info = std::mem::MaybeUninit::<libc::Dl_info>::zeroed();
+    // SAFETY: dladdr reads the address of a function of this image and fills info;
+    // the file name it gives stays valid while the image is loaded, and we only pass
+    // it to dlopen. RTLD_NOLOAD finds the image already loaded (nothing new is
+    // loaded); RTLD_NODELETE makes the dynamic linker never unmap it, and the handle,
+    // never closed, holds one more reference too.
+    let pinned = unsafe {
+        let symbol = pin_this_image as *const libc::c_void;
+        if libc::dladdr(symbol, info.as_mut_ptr()) == 0 {
+            false
+        } else {
+            let info = info.assume_init();
+            !info.dli_fname.is_null()
+                && !libc::dlopen(
+                    info.dli_fname,
+                    libc::RTLD_NOW | libc::RTLD_NOLOAD | libc::RTLD_NODELETE,
+                )
+                .is_null()
+        }
+    };
+    if pinned {
+        Ok(())
+    } else {
+        Err(oxbeam::Error::runtime_error(
+            "could not initialize Python: could not pin the NIF library in memory (dladdr/dlopen failed)",
+        ))
     }
 }

@@ -20,4 +20,9 @@ mod object;
 mod output;
 mod stack;
 
-oxbeam::init!("Elixir.Oxbeam.Python.NIF");
+// The load hook refuses a second library image once one has started Python (a hot
+// upgrade): see `interpreter::on_load`.
+oxbeam::init!(
+    "Elixir.Oxbeam.Python.NIF",
+    load = crate::interpreter::on_load
+);

@@ -2,7 +2,7 @@
 //! `put_chars` IO requests to the devices of the eval that runs (or started the
 //! thread that runs) them, by default the caller's group leader.
 
-use oxbeam::{Encode, Env, LocalPid, OwnedEnv, Term};
+use oxbeam::{Atom, Encode, Env, LocalPid, OwnedEnv, Term};
 use pyo3::prelude::*;
 use std::cell::Cell;
 
@@ -119,7 +119,14 @@ pub fn set_device(device: Option<&Bound<'_, PyDevice>>) {
 /// `oxbeam._native.write(index, text)`: `text` to this thread's stdout (0) or stderr (1)
 /// device, as a `put_chars` IO request; dropped when the thread has none.
 #[pyfunction]
-pub fn write(index: usize, text: &str) {
+pub fn write(index: usize, text: &str) -> PyResult<()> {
+    guarded("write", || {
+        write_to_device(index, text);
+        Ok(())
+    })
+}
+
+fn write_to_device(index: usize, text: &str) {
     let Some(device) = DEVICE.with(|d| d.get()) else {
         return;
     };
@@ -142,4 +149,96 @@ pub fn write(index: usize, text: &str) {
         )
             .encode(env)
     });
+}
+
+/// Runs the body of a Python callback: a Rust panic in it (a bug) becomes a Python
+/// `RuntimeError` with the panic's message, instead of pyo3's `PanicException` (which
+/// pyo3 turns back into a panic, with a banner on stderr, when the error reaches the
+/// eval). Callbacks report expected failures as Python exceptions themselves and
+/// never use oxbeam's raising APIs.
+pub fn guarded<T>(name: &str, body: impl FnOnce() -> PyResult<T>) -> PyResult<T> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(body)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let message = payload
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "an internal error".to_string());
+            Err(pyo3::exceptions::PyRuntimeError::new_err(format!(
+                "{name} failed in Oxbeam.Python: {message}"
+            )))
+        }
+    }
+}
+
+/// The existing atom named `name` (latin-1, at most 255 characters), if there is one;
+/// never creates an atom.
+fn existing_atom(name: &str) -> Option<Atom> {
+    let mut latin1 = Vec::with_capacity(name.len().min(oxbeam::atom::MAX_ATOM_LENGTH));
+    for c in name.chars() {
+        if latin1.len() == oxbeam::atom::MAX_ATOM_LENGTH {
+            return None;
+        }
+        latin1.push(u8::try_from(u32::from(c)).ok()?);
+    }
+    let mut owned = OwnedEnv::new();
+    owned.run(|env| {
+        let mut raw: oxbeam::sys::ERL_NIF_TERM = 0;
+        // SAFETY: `latin1` holds `len` readable bytes and `raw` is writable; the call
+        // only looks the name up in the atom table (it never creates an atom) and
+        // writes `raw` when it returns non-zero.
+        let found = unsafe {
+            oxbeam::sys::enif_make_existing_atom_len(
+                env.as_raw(),
+                latin1.as_ptr() as _,
+                latin1.len(),
+                &mut raw,
+                oxbeam::sys::ErlNifCharEncoding::ERL_NIF_LATIN1,
+            )
+        } != 0;
+        if !found {
+            return None;
+        }
+        // SAFETY: an atom term, valid in every environment for the life of the VM.
+        unsafe { Term::from_raw(raw) }.decode::<Atom>(env).ok()
+    })
+}
+
+/// `name` for an error message: quoted, and cut after 80 characters.
+fn shown(name: &str) -> String {
+    match name.char_indices().nth(80) {
+        Some((cut, _)) => format!(
+            "'{}...' ({} characters)",
+            &name[..cut],
+            name.chars().count()
+        ),
+        None => format!("'{name}'"),
+    }
+}
+
+/// `oxbeam.send_tagged_object(pid, tag, obj)`: sends `{tag, %Oxbeam.Python.Object{}}`.
+/// `tag` must name an existing atom: atoms are never made from Python data (the atom
+/// table is never garbage-collected).
+#[pyfunction]
+pub fn send_tagged_object(
+    pid: &Bound<'_, PyPid>,
+    tag: &str,
+    object: &Bound<'_, PyAny>,
+) -> PyResult<()> {
+    guarded("send_tagged_object", || {
+        let Some(tag) = existing_atom(tag) else {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "send_tagged_object: the tag must be the name of an existing atom \
+                 (atoms are never made from Python data), got {}",
+                shown(tag)
+            )));
+        };
+        let pid = pid.get().pid;
+        let object = oxbeam::ResourceArc::new(crate::object::PyObjectRef::new(object));
+        send(&pid, move |env| {
+            (tag, crate::convert::object_struct(env, object)).encode(env)
+        });
+        Ok(())
+    })
 }

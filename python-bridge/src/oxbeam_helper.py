@@ -80,6 +80,78 @@ sys.stderr = _Output(1)
 sys.stdin = _Input()
 
 
+# Process-level hazards. Python runs inside the BEAM's OS process: what would change
+# that process as a whole is refused (a guard against accidents, not a sandbox: the
+# original functions stay reachable through ctypes and the like).
+
+def _refuse_signals(name, module="signal"):
+    def refused(*args, **kwargs):
+        raise ValueError(
+            f"{module}.{name}() is not available in Oxbeam.Python: the BEAM owns this OS "
+            "process's signals, and a Python handler or timer would change how the whole "
+            "VM reacts to them; handle OS signals in Elixir (:os.set_signal/2)"
+        )
+
+    refused.__name__ = refused.__qualname__ = name
+    return refused
+
+
+def _refuse_fork(name):
+    def refused(*args, **kwargs):
+        raise RuntimeError(
+            f"os.{name}() is not available in Oxbeam.Python: the child would be a copy of "
+            "the whole BEAM with only this thread, which deadlocks (and holds the VM's "
+            "stdout); use subprocess, or multiprocessing (its default start method here "
+            "is 'forkserver'; 'spawn' works too)"
+        )
+
+    refused.__name__ = refused.__qualname__ = name
+    return refused
+
+
+# `signal` (the Python module) calls _signal.signal at call time and copies the other
+# functions when imported: patching _signal covers both, imported or not.
+import _signal
+
+for _name in ("signal", "siginterrupt", "alarm", "setitimer"):
+    if hasattr(_signal, _name):
+        _refused = _refuse_signals(_name)
+        setattr(_signal, _name, _refused)
+        if _name != "signal" and "signal" in sys.modules:
+            setattr(sys.modules["signal"], _name, _refused)
+
+# faulthandler.register installs a C handler for any signal (SIGTERM included) and, by
+# default, does not chain to the VM's. (faulthandler.enable, for fatal signals only,
+# stays: it prints Python's traceback, then the signal does what it did.)
+import faulthandler
+
+faulthandler.register = _refuse_signals("register", "faulthandler")
+
+import os
+import posix
+
+for _name in ("fork", "forkpty"):
+    if hasattr(posix, _name):
+        _refused = _refuse_fork(_name)
+        setattr(posix, _name, _refused)
+        setattr(os, _name, _refused)
+
+# subprocess forks and execs in C (_posixsubprocess), which is safe. multiprocessing's
+# default start method on Linux is 'fork': make it 'forkserver' (the default of Python
+# 3.14), whose server and workers run sys.executable — the environment's python, set
+# by init — never the VM's executable.
+import multiprocessing.context
+import multiprocessing.spawn
+
+multiprocessing.spawn.set_executable(sys.executable)
+_default = multiprocessing.context._default_context
+if "forkserver" in multiprocessing.context._concrete_contexts:
+    _default._default_context = multiprocessing.context._concrete_contexts["forkserver"]
+else:
+    _default._default_context = multiprocessing.context._concrete_contexts["spawn"]
+del _name, _refused, _default
+
+
 def _compile(code):
     """The code objects of `code`: (statements or None, final expression or None).
     The NIF library caches them per snippet."""

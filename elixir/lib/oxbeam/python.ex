@@ -22,7 +22,17 @@ defmodule Oxbeam.Python do
       leader (also from threads the eval starts), or to the devices given in options;
       reading `sys.stdin` raises in Python.
     * From Python, `import oxbeam` gives `oxbeam.send_tagged_object(pid, tag, obj)`,
-      which sends `{tag, %Oxbeam.Python.Object{}}` to an Elixir process.
+      which sends `{tag, %Oxbeam.Python.Object{}}` to an Elixir process. `tag` must be
+      the name of an existing atom (atoms are never made from Python data); another
+      tag raises `ValueError` in Python.
+    * Python runs inside the VM's OS process, so what would change that process is
+      refused: `signal.signal`, `signal.siginterrupt`, `signal.alarm`,
+      `signal.setitimer` and `faulthandler.register` raise `ValueError` (the BEAM owns
+      the signals), `os.fork` and `os.forkpty` raise `RuntimeError`. `subprocess` works,
+      and so does `multiprocessing`, whose default start method here is `"forkserver"`
+      (`"spawn"` works too); its workers run the environment's `python`. A native crash
+      in a C extension (`ctypes.string_at(0)`) still takes the VM down (containing it is
+      the job of an isolated backend, a separate OS process).
 
   ## Conversions
 
@@ -78,7 +88,9 @@ defmodule Oxbeam.Python do
   same environment is a no-op; with a different one it raises.
   """
   @spec init(String.t(), keyword()) :: :ok
-  def init(python, opts \\ []) do
+  def init(python, opts \\ [])
+
+  def init(python, opts) when is_binary(python) do
     _ = opts
     {built_executable, built_version} = NIF.python_info()
 
@@ -92,11 +104,16 @@ defmodule Oxbeam.Python do
 
     {output, status} = System.cmd(python, ["-c", script], stderr_to_stdout: true)
 
-    if status != 0 do
-      raise RuntimeError, "could not run #{python}: #{output}"
-    end
+    {version, site_dirs} =
+      case {status, String.split(output, "\n", trim: true)} do
+        {0, [version | site_dirs]} ->
+          if version =~ ~r/^\d+\.\d+$/,
+            do: {version, site_dirs},
+            else: not_python!(python, output, status)
 
-    [version | site_dirs] = String.split(output, "\n", trim: true)
+        _ ->
+          not_python!(python, output, status)
+      end
 
     if version != built_version do
       raise ArgumentError,
@@ -108,6 +125,17 @@ defmodule Oxbeam.Python do
     NIF.init(site_dirs, python, Oxbeam.Python.IoSink.pid())
   end
 
+  def init(python, _opts) do
+    raise ArgumentError,
+          "init: expected the path or name of a Python executable (a string), got: #{inspect(python)}"
+  end
+
+  defp not_python!(python, output, status) do
+    raise ArgumentError,
+          "#{python} is not a Python interpreter: asked for its version and site-packages " <>
+            "directories, it printed #{inspect(output)} (exit status #{status})"
+  end
+
   @doc """
   Evaluates `code` with `globals` (a map of names, strings or atoms, to Elixir values
   or objects).
@@ -117,11 +145,13 @@ defmodule Oxbeam.Python do
 
   Options: `:stdout_device` and `:stderr_device` (default: the group leader),
   `:binary_as` (`:bytes`, default, or `:str` to pass valid UTF-8 binaries as `str`),
-  `:timeout` (milliseconds, default `:infinity`): the Python code is interrupted with
-  `KeyboardInterrupt` and `Oxbeam.Python.TimeoutError` is raised. If the calling
-  process dies, its running eval is interrupted the same way. The interrupt is seen
-  when the Python thread next runs Python code: a call blocked in C (`time.sleep`,
-  a blocking read) is interrupted only when it returns.
+  `:timeout` (milliseconds from the call, default `:infinity`): the Python code is
+  interrupted with `KeyboardInterrupt` and `Oxbeam.Python.TimeoutError` is raised; if
+  the time is up before the code starts (the eval waited for the GIL), the code does
+  not run at all. If the calling process dies, its eval is stopped the same way,
+  whatever it is doing: an eval still waiting for the GIL never runs its code. The
+  interrupt is seen when the Python thread next runs Python code: a call blocked in C
+  (`time.sleep`, a blocking read) is interrupted only when it returns.
   """
   @spec eval(String.t(), %{optional(String.t() | atom()) => term()}, keyword()) ::
           {Object.t() | nil, %{optional(String.t()) => Object.t()}}
@@ -133,7 +163,7 @@ defmodule Oxbeam.Python do
     run_eval(code, globals, group_leader, group_leader, false, nil)
   end
 
-  def eval(code, globals, opts) when is_binary(code) and is_map(globals) do
+  def eval(code, globals, opts) when is_binary(code) and is_map(globals) and is_list(opts) do
     stdout = Keyword.get_lazy(opts, :stdout_device, &Process.group_leader/0)
     stderr = Keyword.get(opts, :stderr_device, stdout_default(opts, stdout))
 
@@ -150,8 +180,26 @@ defmodule Oxbeam.Python do
                 "timeout: expected a non-negative integer or :infinity, got: #{inspect(other)}"
       end
 
-    run_eval(code, globals, device(stdout), device(stderr), binary_as_str?(opts), timeout)
+    run_eval(
+      code,
+      globals,
+      device(stdout, :stdout_device),
+      device(stderr, :stderr_device),
+      binary_as_str?(opts),
+      timeout
+    )
   end
+
+  def eval(code, _globals, _opts) when not is_binary(code),
+    do: raise(ArgumentError, "eval: expected the code as a string, got: #{inspect(code)}")
+
+  def eval(_code, globals, _opts) when not is_map(globals) do
+    raise ArgumentError,
+          "eval: expected the globals as a map of names to values, got: #{inspect(globals)}"
+  end
+
+  def eval(_code, _globals, opts),
+    do: raise(ArgumentError, "eval: expected options as a keyword list, got: #{inspect(opts)}")
 
   defp run_eval(code, globals, stdout, stderr, binary_as_str, timeout) do
     {result, globals} =
@@ -166,10 +214,15 @@ defmodule Oxbeam.Python do
     if Keyword.has_key?(opts, :stdout_device), do: Process.group_leader(), else: stdout
   end
 
-  defp device(pid) when is_pid(pid), do: pid
+  defp device(pid, _option) when is_pid(pid), do: pid
 
-  defp device(name) when is_atom(name),
+  defp device(name, _option) when is_atom(name),
     do: Process.whereis(name) || raise(ArgumentError, "no process named #{inspect(name)}")
+
+  defp device(other, option) do
+    raise ArgumentError,
+          "#{option}: expected a pid or a registered name, got: #{inspect(other)}"
+  end
 
   @doc ~S'''
   Evaluates Python code inline: Elixir variables the code reads are passed as globals,
@@ -234,6 +287,9 @@ defmodule Oxbeam.Python do
   @spec decode(Object.t()) :: term()
   def decode(%Object{resource: resource}), do: NIF.decode(resource)
 
+  def decode(other),
+    do: raise(ArgumentError, "decode: expected an Oxbeam.Python.Object, got: #{inspect(other)}")
+
   @doc """
   Converts an Elixir value to a Python object, the whole value in one NIF call.
   Structs are encoded with `Oxbeam.Python.Encoder` (or `encoder`, a function
@@ -256,6 +312,12 @@ defmodule Oxbeam.Python do
         raise ArgumentError,
               "the encoder must return an Oxbeam.Python.Object, got: #{inspect(other)}"
     end
+  end
+
+  def encode!(_term, other) do
+    raise ArgumentError,
+          "encode!: expected options (a keyword list) or an encoder function of arity 2, " <>
+            "got: #{inspect(other)}"
   end
 
   @doc false
@@ -293,6 +355,15 @@ defmodule Oxbeam.Python do
   # Structs other than objects and MapSets go through the Encoder protocol (each gives
   # an object); everything else is converted by the NIF in one call.
   defp prepare(%Object{} = object, _encoder), do: object
+
+  # Not a struct for Elixir (is_struct/1 is false), but the NIF takes any map with a
+  # :__struct__ key for one.
+  defp prepare(%{__struct__: name} = map, _encoder) when not is_atom(name) do
+    raise ArgumentError,
+          "cannot encode #{inspect(map)}: its :__struct__ key is #{inspect(name)}, not a " <>
+            "module name (a map with a :__struct__ key is taken for a struct)"
+  end
+
   defp prepare(%MapSet{} = set, encoder), do: MapSet.new(set, &prepare(&1, encoder))
 
   defp prepare(%_{} = struct, encoder) do

@@ -1,0 +1,50 @@
+defmodule Oxbeam.Test.HazardChild do
+  @moduledoc """
+  Runs a script in a child VM (a separate `elixir` OS process), for cases that could
+  take the VM down or hang it: the ExUnit VM only reads the child's output and exit
+  status. The child has this project's code loaded and the same Python environment
+  initialized before the script runs; `timeout` kills its whole process group (forked
+  copies included) when it runs too long.
+  """
+
+  @doc """
+  Runs `script` (Elixir source) in a child VM. Options: `:erl` (extra VM flags, e.g.
+  `"+SDio 1"`), `:timeout` (seconds, default 45: keep it below the ExUnit test's own
+  timeout, so that `timeout` always kills the child first), `:init` (initialize
+  Python first, default true). Returns `{output, exit_status}` (stdout and stderr together; status
+  124 or 137 when the child was killed for taking too long).
+  """
+  def run(script, opts \\ []) do
+    dir = Path.join(System.tmp_dir!(), "oxbeam-hazard-#{System.unique_integer([:positive])}")
+    File.mkdir_p!(dir)
+    path = Path.join(dir, "child.exs")
+
+    prelude =
+      if Keyword.get(opts, :init, true) do
+        "Oxbeam.Python.init(#{inspect(python())})\n"
+      else
+        ""
+      end
+
+    File.write!(path, prelude <> script)
+    ebin = :code.which(Oxbeam.Python) |> Path.dirname()
+    seconds = Keyword.get(opts, :timeout, 45)
+    erl = Keyword.get(opts, :erl, "")
+
+    try do
+      System.cmd(
+        "timeout",
+        ["-k", "5", "#{seconds}", "elixir", "--erl", erl, "-pa", ebin, path],
+        stderr_to_stdout: true
+      )
+    after
+      File.rm_rf(dir)
+    end
+  end
+
+  @doc "The Python executable the test VM's interpreter was initialized with."
+  def python do
+    {result, _} = Oxbeam.Python.eval("import sys\nsys.executable", %{})
+    Oxbeam.Python.decode(result)
+  end
+end

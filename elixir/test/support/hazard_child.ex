@@ -1,10 +1,8 @@
 defmodule Oxbeam.Test.HazardChild do
   @moduledoc """
-  Runs a script in a child VM (a separate `elixir` OS process), for cases that could
-  take the VM down or hang it: the ExUnit VM only reads the child's output and exit
-  status. The child has this project's code loaded and the same Python environment
-  initialized before the script runs; `timeout` kills its whole process group (forked
-  copies included) when it runs too long.
+  Runs a script in a child VM (`Oxbeam.Test.ChildVM`), for Python cases that could
+  take the VM down or hang it. The child has this project's code loaded and the same
+  Python environment initialized before the script runs.
   """
 
   @doc """
@@ -27,15 +25,11 @@ defmodule Oxbeam.Test.HazardChild do
       end
 
     File.write!(path, prelude <> script)
-    ebin = :code.which(Oxbeam.Python) |> Path.dirname()
-    seconds = Keyword.get(opts, :timeout, 45)
     erl = Keyword.get(opts, :erl, "")
 
     try do
-      System.cmd(
-        "timeout",
-        ["-k", "5", "#{seconds}", "elixir", "--erl", erl, "-pa", ebin, path],
-        stderr_to_stdout: true
+      Oxbeam.Test.ChildVM.cmd("elixir", ["--erl", erl, "-pa", Oxbeam.Test.ChildVM.ebin(), path],
+        timeout: Keyword.get(opts, :timeout, 45)
       )
     after
       File.rm_rf(dir)

@@ -1,8 +1,9 @@
 defmodule Oxbeam.Test.NestingChildVM do
+  alias Oxbeam.Test.ChildVM
+
   @moduledoc """
-  Runs `Oxbeam.Test.NestingCases` in a child VM, so a case that crashes the VM
-  (segfault, abort) fails its test instead of killing the test VM. Every run is bounded
-  in time by `timeout(1)`.
+  Runs `Oxbeam.Test.NestingCases` in a child VM (`Oxbeam.Test.ChildVM`), so a case
+  that crashes the VM (segfault, abort) fails its test instead of killing the test VM.
   """
 
   @elixir_dir Path.expand("../..", __DIR__)
@@ -13,8 +14,7 @@ defmodule Oxbeam.Test.NestingChildVM do
   child's exit status, `%{case => printed result}` and everything it printed.
   """
   def run(cases, seconds \\ 120) do
-    ebin = :code.which(Oxbeam.Test.NestingCases) |> Path.dirname()
-    command(["elixir", "-pa", ebin, "-e", run_expression(cases)], [], seconds)
+    command(["elixir", "-pa", ChildVM.ebin(), "-e", run_expression(cases)], [], seconds)
   end
 
   @doc """
@@ -35,12 +35,7 @@ defmodule Oxbeam.Test.NestingChildVM do
   defp run_expression(cases), do: "Oxbeam.Test.NestingCases.run(#{inspect(cases)})"
 
   defp command([program | args], env, seconds) do
-    {output, status} =
-      System.cmd("timeout", ["--kill-after=10", "#{seconds}", program | args],
-        cd: @elixir_dir,
-        env: env,
-        stderr_to_stdout: true
-      )
+    {output, status} = ChildVM.cmd(program, args, cd: @elixir_dir, env: env, timeout: seconds)
 
     results =
       for [name, result] <-

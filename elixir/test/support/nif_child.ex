@@ -1,24 +1,23 @@
 defmodule Oxbeam.Test.NifChild do
+  alias Oxbeam.Test.ChildVM
+
   @moduledoc """
   Runs Elixir code in a child VM (an `elixir` OS process) that has this project's
   compiled modules (the conformance NIF library included) on its code path: for cases
-  that would take the VM down if they went wrong. Bounded in time by `timeout(1)`.
+  that would take the VM down if they went wrong.
   """
 
   @doc """
-  Evaluates `code` in a child VM; returns `{output, exit_status}` (stdout and stderr
-  together). An exit status of 124 or 137 means the child was stopped at `timeout_s`.
-  Options: `timeout_s` (60), `env`, `vm_args`, `code_path: false` (without this
-  project's modules).
+  Evaluates `code` in a child VM (`Oxbeam.Test.ChildVM`); returns `{output,
+  exit_status}`. Options: `timeout_s` (45), `env`, `vm_args`, `code_path: false`
+  (without this project's modules).
   """
   def run(code, opts \\ []) do
-    timeout_s = Keyword.get(opts, :timeout_s, 60)
-    ebin = Mix.Project.compile_path()
-    code_path = if Keyword.get(opts, :code_path, true), do: ["-pa", ebin], else: []
-    args = ["-k", "5", "#{timeout_s}", "elixir"] ++ code_path ++ Keyword.get(opts, :vm_args, [])
+    code_path = if Keyword.get(opts, :code_path, true), do: ["-pa", ChildVM.ebin()], else: []
+    args = code_path ++ Keyword.get(opts, :vm_args, []) ++ ["-e", code]
 
-    System.cmd("timeout", args ++ ["-e", code],
-      stderr_to_stdout: true,
+    ChildVM.cmd("elixir", args,
+      timeout: Keyword.get(opts, :timeout_s, 45),
       env: Keyword.get(opts, :env, [])
     )
   end

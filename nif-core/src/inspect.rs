@@ -54,6 +54,7 @@ fn write_term<'a>(env: Env<'a>, term: Term<'a>, out: &mut String, depth: usize) 
         TermType::Port => out.push_str("#Port<...>"),
         TermType::Reference => out.push_str("#Reference<...>"),
         TermType::Fun => out.push_str("#Function<...>"),
+        TermType::Unknown(_) => out.push_str("#Term<...>"),
     }
 }
 

@@ -79,7 +79,8 @@ pub fn to_python<'py, 'a>(
             } else if atom == atoms::neg_infinity() {
                 Ok(PyFloat::new(py, f64::NEG_INFINITY).into_any())
             } else {
-                Ok(PyString::new(py, &atom.name(env)).into_any())
+                let name = atom.name(env).map_err(|_| cannot(env, term))?;
+                Ok(PyString::new(py, &name).into_any())
             }
         }
         TermType::Integer => {

@@ -7,9 +7,7 @@ use syn::spanned::Spanned;
 use syn::{Item, Type};
 
 pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    if !attr.is_empty() {
-        return Err(syn::Error::new(attr.span(), "#[resource] takes no options"));
-    }
+    let version = parse_version(attr)?;
     let item: Item = syn::parse2(item)?;
     match item {
         Item::Struct(s) => {
@@ -17,7 +15,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             let ident = &s.ident;
             let ty: Type = syn::parse_quote!(#ident);
             let name = s.ident.to_string();
-            let body = type_fn(&ty, &name);
+            let body = type_fn(&ty, &name, version);
             Ok(quote! {
                 #s
                 impl ::oxbeam::Resource for #ty {
@@ -29,7 +27,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             reject_generics(&e.generics)?;
             let ident = &e.ident;
             let ty: Type = syn::parse_quote!(#ident);
-            let body = type_fn(&ty, &ident.to_string());
+            let body = type_fn(&ty, &ident.to_string(), version);
             Ok(quote! {
                 #e
                 impl ::oxbeam::Resource for #ty {
@@ -50,7 +48,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             reject_generics(&imp.generics)?;
             let ty = (*imp.self_ty).clone();
             let name = ty.to_token_stream().to_string().replace(' ', "");
-            let body: syn::ImplItemFn = syn::parse2(type_fn(&ty, &name))?;
+            let body: syn::ImplItemFn = syn::parse2(type_fn(&ty, &name, version))?;
             imp.items.push(syn::ImplItem::Fn(body));
             Ok(imp.into_token_stream())
         }
@@ -71,8 +69,39 @@ fn reject_generics(generics: &syn::Generics) -> syn::Result<()> {
     }
 }
 
+/// The only option: `version = N` (a `u32`, default 0), part of the layout fingerprint
+/// that decides whether a hot upgrade takes over the old library's objects.
+fn parse_version(attr: TokenStream) -> syn::Result<u32> {
+    let mut version = 0;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("version") {
+            let value: syn::Expr = meta.value()?.parse()?;
+            version = match &value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Int(int),
+                    ..
+                }) if int.suffix().is_empty() || int.suffix() == "u32" => {
+                    int.base10_parse::<u32>().ok()
+                }
+                _ => None,
+            }
+            .ok_or_else(|| {
+                syn::Error::new(
+                    value.span(),
+                    "`version` takes an integer literal from 0 to 4294967295 (a u32), e.g. `version = 2`",
+                )
+            })?;
+            Ok(())
+        } else {
+            Err(meta.error("unknown #[resource] option: the only option is `version = N`"))
+        }
+    });
+    syn::parse::Parser::parse2(parser, attr)?;
+    Ok(version)
+}
+
 /// The hidden `__resource_type` function: a static type cell, registered for load.
-fn type_fn(ty: &Type, name: &str) -> TokenStream {
+fn type_fn(ty: &Type, name: &str, version: u32) -> TokenStream {
     let vm_name = format!("::{name}\0");
     quote! {
         #[doc(hidden)]
@@ -83,6 +112,7 @@ fn type_fn(ty: &Type, name: &str) -> TokenStream {
                     Err(_) => panic!("resource type names contain no NUL"),
                 },
                 #name,
+                #version,
             );
             ::oxbeam::__rt::inventory::submit! {
                 ::oxbeam::__rt::ResourceRegistration(&TYPE)
@@ -126,6 +156,59 @@ mod tests {
         .to_string();
         assert!(out.contains("fn down"), "{out}");
         assert!(out.contains("fn __resource_type"), "{out}");
+    }
+
+    #[test]
+    fn version_is_passed_on() {
+        let out = expand(
+            quote!(version = 7),
+            quote!(
+                struct Blob(u64);
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(out.contains("\"Blob\" , 7u32"), "{out}");
+        let out = expand(
+            quote!(),
+            quote!(
+                struct Blob(u64);
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(out.contains("\"Blob\" , 0u32"), "{out}");
+    }
+
+    #[test]
+    fn bad_versions_are_refused() {
+        for attr in [
+            quote!(version = "2"),
+            quote!(version = -1),
+            quote!(version = 4294967296),
+            quote!(version = 2u8),
+        ] {
+            let err = expand(
+                attr,
+                quote!(
+                    struct Blob(u64);
+                ),
+            )
+            .unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("`version` takes an integer literal"),
+                "{err}"
+            );
+        }
+        let err = expand(
+            quote!(name = "x"),
+            quote!(
+                struct Blob(u64);
+            ),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("the only option is `version = N`"));
     }
 
     #[test]

@@ -32,39 +32,18 @@ impl Atom {
     /// (OTP 25's NIF API only makes latin-1 atoms; other names go through the
     /// external term format). Raises `ArgumentError` for a longer name.
     pub fn from_str(env: Env<'_>, name: &str) -> Atom {
-        match Self::try_from_str(env, name) {
-            Some(atom) => atom,
-            None => crate::raise(crate::Error::argument_error(too_long(name))),
+        match make(env, name) {
+            Ok(atom) => atom,
+            Err(message) => crate::raise(crate::Error::argument_error(message)),
         }
     }
 
     /// Like [`Atom::from_str`], `None` when the name cannot be an atom (more than 255
     /// characters).
     pub fn try_from_str(env: Env<'_>, name: &str) -> Option<Atom> {
-        if name.is_ascii() {
-            if name.len() > MAX_ATOM_LENGTH {
-                return None;
-            }
-            // SAFETY: name points to `len` valid bytes, which are latin-1 (ASCII);
-            // atoms are global, so the term is valid in every environment.
-            let raw =
-                unsafe { sys::enif_make_atom_len(env.as_raw(), name.as_ptr() as _, name.len()) };
-            return Some(Atom(raw));
-        }
-        if name.chars().count() > MAX_ATOM_LENGTH {
-            return None;
-        }
-        match latin1(name) {
-            Some(bytes) => {
-                // SAFETY: as above; enif_make_atom_len reads latin-1 bytes.
-                let raw = unsafe {
-                    sys::enif_make_atom_len(env.as_raw(), bytes.as_ptr() as _, bytes.len())
-                };
-                Some(Atom(raw))
-            }
-            None => utf8_atom(env, name),
-        }
+        make(env, name).ok()
     }
+
     /// The atom as a term of `env`.
     #[inline(always)]
     pub fn to_term<'a>(self, _env: Env<'a>) -> Term<'a> {
@@ -216,6 +195,32 @@ macro_rules! atoms {
     };
     (@name $fn_name:ident $name:literal) => { $name };
     (@name $fn_name:ident) => { stringify!($fn_name) };
+}
+
+/// Makes the atom `name`, or says why it cannot be one.
+fn make(env: Env<'_>, name: &str) -> Result<Atom, String> {
+    if name.is_ascii() {
+        if name.len() > MAX_ATOM_LENGTH {
+            return Err(too_long(name));
+        }
+        // SAFETY: name points to `len` valid bytes, which are latin-1 (ASCII); atoms
+        // are global, so the term is valid in every environment.
+        let raw = unsafe { sys::enif_make_atom_len(env.as_raw(), name.as_ptr() as _, name.len()) };
+        return Ok(Atom(raw));
+    }
+    if name.chars().count() > MAX_ATOM_LENGTH {
+        return Err(too_long(name));
+    }
+    match latin1(name) {
+        Some(bytes) => {
+            // SAFETY: as above; enif_make_atom_len reads latin-1 bytes.
+            let raw =
+                unsafe { sys::enif_make_atom_len(env.as_raw(), bytes.as_ptr() as _, bytes.len()) };
+            Ok(Atom(raw))
+        }
+        None => utf8_atom(env, name)
+            .ok_or_else(|| format!("the VM refused to make an atom of {name:?}")),
+    }
 }
 
 #[cold]

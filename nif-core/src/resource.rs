@@ -28,13 +28,13 @@
 //! Registration is automatic: `#[oxbeam::resource]` registers the type, and the
 //! library opens every registered type when it loads. On a hot upgrade (the module is
 //! recompiled and reloaded), the new library *takes over* each type of the old one
-//! whose layout is unchanged (same Rust type name, size, alignment and
-//! `#[oxbeam::resource(version = N)]`): existing resources stay valid, and their `Drop`
-//! and `down` now run the new code. A type whose layout changed is not taken over:
-//! the old objects keep the old library's type and code (the VM keeps that library
-//! loaded until the last of them is gone), the new library's functions refuse them,
-//! and the load says so on stderr. Bump `version` when a type's meaning or fields
-//! change without changing its size or alignment.
+//! whose layout is unchanged (same Rust type name, size, alignment, fields' types and
+//! offsets, and `#[oxbeam::resource(version = N)]`): existing resources stay valid, and
+//! their `Drop` and `down` now run the new code. A type whose layout changed is not
+//! taken over: the old objects keep the old library's type and code (the VM keeps that
+//! library loaded until the last of them is gone), the new library's functions refuse
+//! them, and the load says so on stderr. Bump `version` when the definition of a
+//! field's own type, or the meaning of the value, changes.
 
 use crate::codec::{Decode, DecodeError, Encode};
 use crate::env::Env;
@@ -61,7 +61,8 @@ pub trait Resource: Send + Sync + Sized + 'static {
 /// The VM-side type of a [`Resource`]; filled in when the library loads.
 ///
 /// The VM knows the type by a name: `<module path>::<Type>@<fingerprint>`, where the
-/// fingerprint hashes the Rust type name, size, alignment and the user's `version`.
+/// fingerprint hashes the Rust type name, size, alignment, the user's `version`, and
+/// (for a struct or enum carrying `#[oxbeam::resource]`) its fields' types and offsets.
 /// A hot upgrade takes over the old library's type (its objects then use the new
 /// library's `Drop` and `down`) only when that name is the same, that is when the
 /// layout did not change; otherwise the new library opens a type of its own, the old
@@ -79,12 +80,19 @@ pub struct ResourceType {
     size: usize,
     align: usize,
     type_name: fn() -> &'static str,
+    fields: &'static [FieldLayout],
     raw: AtomicPtr<sys::ErlNifResourceType>,
     init: sys::ErlNifResourceTypeInit,
 }
 
 // SAFETY: the init struct only holds function pointers; raw is atomic.
 unsafe impl Sync for ResourceType {}
+
+/// One field in a layout fingerprint, as `#[oxbeam::resource]` lists them: for a
+/// struct `("", type name, offset)`; for an enum `(variant, type name, usize::MAX)`,
+/// with `()` as the type of the entry that opens each variant.
+#[doc(hidden)]
+pub type FieldLayout = (&'static str, fn() -> &'static str, usize);
 
 /// How [`ResourceType::open`] found the type.
 #[derive(Debug, PartialEq, Eq)]
@@ -109,6 +117,7 @@ impl ResourceType {
         name: &'static CStr,
         rust_name: &'static str,
         version: u32,
+        fields: &'static [FieldLayout],
     ) -> ResourceType {
         ResourceType {
             name,
@@ -117,6 +126,7 @@ impl ResourceType {
             size: std::mem::size_of::<T>(),
             align: std::mem::align_of::<T>(),
             type_name: std::any::type_name::<T>,
+            fields,
             raw: AtomicPtr::new(std::ptr::null_mut()),
             init: sys::ErlNifResourceTypeInit {
                 dtor: Some(destructor::<T>),
@@ -135,7 +145,7 @@ impl ResourceType {
     }
 
     /// The layout fingerprint: FNV-1a (stable across builds and compilers) of the Rust
-    /// type name, size, alignment and version.
+    /// type name, size, alignment, version, and the fields' types and offsets.
     fn fingerprint(&self) -> u64 {
         let mut hash = Fnv::default();
         hash.write((self.type_name)().as_bytes());
@@ -143,6 +153,13 @@ impl ResourceType {
         hash.write(&(self.size as u64).to_le_bytes());
         hash.write(&(self.align as u64).to_le_bytes());
         hash.write(&self.version.to_le_bytes());
+        for (name, type_name, offset) in self.fields {
+            hash.write(name.as_bytes());
+            hash.write(&[0]);
+            hash.write(type_name().as_bytes());
+            hash.write(&[0]);
+            hash.write(&(*offset as u64).to_le_bytes());
+        }
         hash.0
     }
 

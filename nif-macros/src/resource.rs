@@ -15,7 +15,8 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             let ident = &s.ident;
             let ty: Type = syn::parse_quote!(#ident);
             let name = s.ident.to_string();
-            let body = type_fn(&ty, &name, version);
+            let fields = struct_fields(&ty, &s.fields);
+            let body = type_fn(&ty, &name, version, fields);
             Ok(quote! {
                 #s
                 impl ::oxbeam::Resource for #ty {
@@ -27,7 +28,8 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             reject_generics(&e.generics)?;
             let ident = &e.ident;
             let ty: Type = syn::parse_quote!(#ident);
-            let body = type_fn(&ty, &ident.to_string(), version);
+            let fields = enum_fields(&e);
+            let body = type_fn(&ty, &ident.to_string(), version, fields);
             Ok(quote! {
                 #e
                 impl ::oxbeam::Resource for #ty {
@@ -48,7 +50,8 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             reject_generics(&imp.generics)?;
             let ty = (*imp.self_ty).clone();
             let name = ty.to_token_stream().to_string().replace(' ', "");
-            let body: syn::ImplItemFn = syn::parse2(type_fn(&ty, &name, version))?;
+            // The fields are not visible here: the fingerprint has size and alignment.
+            let body: syn::ImplItemFn = syn::parse2(type_fn(&ty, &name, version, quote!(&[])))?;
             imp.items.push(syn::ImplItem::Fn(body));
             Ok(imp.into_token_stream())
         }
@@ -100,8 +103,55 @@ fn parse_version(attr: TokenStream) -> syn::Result<u32> {
     Ok(version)
 }
 
+/// A struct's fields for the fingerprint: each field's type and offset (`offset_of!`:
+/// a reordering, or a compiler laying the struct out otherwise, is seen too).
+/// (A tuple struct with `#[cfg]` fields has indices only the compiler knows: its
+/// fields are listed without offsets.)
+fn struct_fields(ty: &Type, fields: &syn::Fields) -> TokenStream {
+    let is_cfg = |a: &&syn::Attribute| a.path().is_ident("cfg");
+    let indices_known = matches!(fields, syn::Fields::Named(_))
+        || fields.iter().all(|f| !f.attrs.iter().any(|a| is_cfg(&a)));
+    let entries = fields.iter().enumerate().map(|(i, field)| {
+        let cfgs = field.attrs.iter().filter(is_cfg);
+        let field_ty = &field.ty;
+        let member = match &field.ident {
+            Some(ident) => quote!(#ident),
+            None => syn::Index::from(i).into_token_stream(),
+        };
+        let offset = if indices_known {
+            quote!(::std::mem::offset_of!(#ty, #member))
+        } else {
+            quote!(usize::MAX)
+        };
+        quote!(#(#cfgs)* ("", ::std::any::type_name::<#field_ty>, #offset))
+    });
+    quote!(&[#(#entries),*])
+}
+
+/// An enum's variants and field types for the fingerprint (offsets of enum fields are
+/// not stable Rust; `usize::MAX` stands for "no offset").
+fn enum_fields(item: &syn::ItemEnum) -> TokenStream {
+    let entries = item.variants.iter().flat_map(|variant| {
+        let cfgs: Vec<_> = variant
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("cfg"))
+            .collect();
+        let name = variant.ident.to_string();
+        let head = quote!(#(#cfgs)* (#name, ::std::any::type_name::<()>, usize::MAX));
+        let fields = variant.fields.iter().map(move |field| {
+            let field_cfgs = field.attrs.iter().filter(|a| a.path().is_ident("cfg"));
+            let field_ty = &field.ty;
+            let cfgs = cfgs.clone();
+            quote!(#(#cfgs)* #(#field_cfgs)* (#name, ::std::any::type_name::<#field_ty>, usize::MAX))
+        });
+        std::iter::once(head).chain(fields)
+    });
+    quote!(&[#(#entries),*])
+}
+
 /// The hidden `__resource_type` function: a static type cell, registered for load.
-fn type_fn(ty: &Type, name: &str, version: u32) -> TokenStream {
+fn type_fn(ty: &Type, name: &str, version: u32, fields: TokenStream) -> TokenStream {
     let vm_name = format!("::{name}\0");
     quote! {
         #[doc(hidden)]
@@ -113,6 +163,7 @@ fn type_fn(ty: &Type, name: &str, version: u32) -> TokenStream {
                 },
                 #name,
                 #version,
+                #fields,
             );
             ::oxbeam::__rt::inventory::submit! {
                 ::oxbeam::__rt::ResourceRegistration(&TYPE)
@@ -178,6 +229,69 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(out.contains("\"Blob\" , 0u32"), "{out}");
+    }
+
+    #[test]
+    fn fields_are_listed_for_the_fingerprint() {
+        let out = expand(
+            quote!(),
+            quote!(
+                struct Counter {
+                    n: u64,
+                    #[cfg(feature = "x")]
+                    extra: u8,
+                }
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(
+            out.contains(
+                "(\"\" , :: std :: any :: type_name :: < u64 > , :: std :: mem :: offset_of ! (Counter , n))"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("# [cfg (feature = \"x\")] (\"\" , :: std :: any :: type_name :: < u8 >"),
+            "{out}"
+        );
+        let out = expand(
+            quote!(),
+            quote!(
+                struct Pair(u32, i8);
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(out.contains("offset_of ! (Pair , 1)"), "{out}");
+        let out = expand(
+            quote!(),
+            quote!(
+                struct Pair(u32, #[cfg(x)] u8, i8);
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(!out.contains("offset_of"), "{out}");
+        let out = expand(
+            quote!(),
+            quote!(
+                enum Shape {
+                    Point,
+                    Circle(f64),
+                }
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(
+            out.contains("(\"Point\" , :: std :: any :: type_name :: < () > , usize :: MAX)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("(\"Circle\" , :: std :: any :: type_name :: < f64 > , usize :: MAX)"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -24,7 +24,7 @@ defmodule Oxbeam.NIF.UpgradeLayoutTest do
       # Version 1's objects, held by a process that runs calls on them until released.
       holder =
         spawn(fn ->
-          objects = {NIF.same_new(1), NIF.grown_new(2), NIF.versioned_new(3)}
+          objects = {NIF.same_new(1), NIF.grown_new(2), NIF.versioned_new(3), NIF.retyped_new(7)}
           send(parent, :holding)
           hold(objects)
         end)
@@ -55,9 +55,10 @@ defmodule Oxbeam.NIF.UpgradeLayoutTest do
       result("log", File.read!(log) |> String.split("\n", trim: true))
     end
 
-    defp read({same, grown, versioned}) do
+    defp read({same, grown, versioned, retyped}) do
       {NIF.version(), attempt(fn -> NIF.same_get(same) end),
-       attempt(fn -> NIF.grown_get(grown) end), attempt(fn -> NIF.versioned_get(versioned) end)}
+       attempt(fn -> NIF.grown_get(grown) end), attempt(fn -> NIF.versioned_get(versioned) end),
+       attempt(fn -> NIF.retyped_get(retyped) end)}
     end
 
     defp attempt(fun) do
@@ -153,11 +154,13 @@ defmodule Oxbeam.NIF.UpgradeLayoutTest do
     end
 
     assert Enum.take(results, 4) == [
-             ~s|before: {"v1", 1, 2, 3}|,
+             ~s|before: {"v1", 1, 2, 3, 7}|,
              ~s|version: "v2"|,
-             # Same was taken over; Grown (another size) and Versioned (another
-             # version) were not: version 2's functions refuse their old objects.
-             "after: " <> inspect({"v2", 1, refused.("grown"), refused.("versioned")}),
+             # Same was taken over; Grown (another size), Versioned (another version)
+             # and Retyped (another field type) were not: version 2's functions
+             # refuse their old objects.
+             "after: " <>
+               inspect({"v2", 1, refused.("grown"), refused.("versioned"), refused.("retyped")}),
              "new: {4, 1005, 6}"
            ]
 
@@ -179,6 +182,7 @@ defmodule Oxbeam.NIF.UpgradeLayoutTest do
                "v2 dropped Same 1",
                "v1 dropped Grown 2",
                "v1 dropped Versioned 3",
+               "v1 dropped Retyped 7",
                "v1 unloaded"
              ])
 
@@ -188,6 +192,7 @@ defmodule Oxbeam.NIF.UpgradeLayoutTest do
     # What oxbeam said about the two types it did not take over (in registration order).
     assert Enum.sort(others) == [
              layout_message("Grown", 16, 8, 0),
+             layout_message("Retyped", 8, 8, 0),
              layout_message("Versioned", 8, 8, 2)
            ]
   end

@@ -5,7 +5,8 @@
 //!
 //! - `Same`: identical, so version 2 takes over version 1's objects;
 //! - `Grown`: a field more in version 2 (another size);
-//! - `Versioned`: the same layout, but `#[oxbeam::resource(version = 2)]` in version 2.
+//! - `Versioned`: the same layout, but `#[oxbeam::resource(version = 2)]` in version 2;
+//! - `Retyped`: the same size and alignment, but a field's type changes (`u64` → `f64`).
 //!
 //! Every `Drop` and the unload hook append a line to the file named by
 //! `OXBEAM_TEST_DROP_LOG`, saying which version's code ran.
@@ -68,6 +69,52 @@ impl Drop for Versioned {
     fn drop(&mut self) {
         log(format_args!("dropped Versioned {}", self.value));
     }
+}
+
+/// The same size and alignment in both versions, another field type.
+#[oxbeam::resource]
+pub struct Retyped {
+    #[cfg(not(feature = "v2"))]
+    value: u64,
+    #[cfg(feature = "v2")]
+    value: f64,
+}
+
+impl Drop for Retyped {
+    fn drop(&mut self) {
+        log(format_args!("dropped Retyped {}", self.value));
+    }
+}
+
+#[nif]
+fn retyped_new(value: u32) -> ResourceArc<Retyped> {
+    ResourceArc::new(Retyped {
+        value: value.into(),
+    })
+}
+
+/// The value, as an integer in both versions.
+#[nif]
+#[allow(clippy::unnecessary_cast)] // a u64 in version 1, an f64 in version 2
+fn retyped_get(retyped: &Retyped) -> u64 {
+    retyped.value as u64
+}
+
+/// A tuple struct and an enum (the same in both versions): their fields are part of
+/// the fingerprint too; here they only need to compile and be taken over silently.
+#[oxbeam::resource]
+pub struct Pair(pub u32, #[cfg(any())] pub String, pub u32);
+
+#[oxbeam::resource]
+pub enum Shape {
+    Point,
+    Circle(f64),
+    Rect {
+        w: f64,
+        #[cfg(any())]
+        skipped: String,
+        h: f64,
+    },
 }
 
 /// Which version of the library is loaded.

@@ -18,9 +18,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 /// so a `Vec` growing through it does not bounce between allocators near the trap).
 pub const LARGE_BLOCK: usize = 16 * 1024;
 
-/// Set when the library is loaded by a VM: before that (and in a test executable that
-/// links the library without a VM), `enif_alloc` does not exist and everything goes to
-/// the system allocator. Nothing allocates a large block before `nif_init` runs.
+/// Set when the library is loaded by a VM: before that (a dependency's static
+/// initializer, or a test executable that links the library without a VM),
+/// `enif_alloc` does not exist and large blocks come from the system allocator too.
 static IN_BEAM: AtomicBool = AtomicBool::new(false);
 
 pub(crate) fn enable() {
@@ -28,23 +28,137 @@ pub(crate) fn enable() {
 }
 
 /// The hybrid allocator: `enif_alloc` for large blocks, the system allocator for the rest.
+///
+/// Freeing is correct by construction, whenever a block was made: whether a block is
+/// large depends only on its layout (which Rust passes back unchanged to `dealloc`
+/// and `realloc`), and every large block starts with a header naming the allocator
+/// that made it. A large block made before the library was loaded (by the system
+/// allocator) and freed after goes back to the system allocator.
 pub struct BeamAllocator;
 
-#[inline(always)]
-fn is_large(size: usize, align: usize) -> bool {
-    // enif_alloc aligns to 8 bytes; larger alignments stay with the system allocator.
-    size >= LARGE_BLOCK && align <= 8 && IN_BEAM.load(Ordering::Relaxed)
+/// Room kept in front of a large block for its [`Origin`]; keeps 8-byte alignment.
+const HEADER: usize = 16;
+
+/// Which allocator made a large block: written in its header.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(usize)]
+enum Origin {
+    System = 0x5359_5354,
+    Beam = 0x4245_414d,
 }
 
-// SAFETY: each block is freed by the allocator that made it: the choice depends only on
-// (size, align) of the layout, which Rust passes back unchanged on dealloc/realloc, and
-// on IN_BEAM, which only goes from false to true before any large block exists.
+#[inline(always)]
+fn is_large(layout: Layout) -> bool {
+    // enif_alloc aligns to 8 bytes; larger alignments stay with the system allocator.
+    layout.size() >= LARGE_BLOCK && layout.align() <= 8
+}
+
+/// The layout of a large block with its header, as the system allocator sees it.
+#[inline(always)]
+fn with_header(size: usize) -> Option<Layout> {
+    Layout::from_size_align(size.checked_add(HEADER)?, 8).ok()
+}
+
+impl BeamAllocator {
+    /// A large block of `size` bytes (plus its header), from the VM once it is loaded.
+    ///
+    /// # Safety
+    /// As `GlobalAlloc::alloc`.
+    #[inline]
+    unsafe fn alloc_large(&self, size: usize) -> *mut u8 {
+        let Some(full) = with_header(size) else {
+            return std::ptr::null_mut();
+        };
+        let (base, origin) = if IN_BEAM.load(Ordering::Acquire) {
+            // SAFETY: enif_alloc returns NULL or an 8-byte aligned block of the size.
+            (
+                unsafe { sys::enif_alloc(full.size()) as *mut u8 },
+                Origin::Beam,
+            )
+        } else {
+            // SAFETY: full has a non-zero size.
+            (unsafe { System.alloc(full) }, Origin::System)
+        };
+        if base.is_null() {
+            return base;
+        }
+        // SAFETY: the block has HEADER + size bytes, 8-byte aligned: the header holds
+        // the origin, and the caller gets the bytes after it (8-byte aligned too).
+        unsafe {
+            (base as *mut Origin).write(origin);
+            base.add(HEADER)
+        }
+    }
+
+    /// Frees a block made by `alloc_large`, with the allocator its header names.
+    ///
+    /// # Safety
+    /// `ptr` must come from `alloc_large(size)` and not be freed yet.
+    #[inline]
+    unsafe fn dealloc_large(&self, ptr: *mut u8, size: usize) {
+        // SAFETY (caller): the header is HEADER bytes before ptr.
+        let base = unsafe { ptr.sub(HEADER) };
+        if unsafe { origin(base) } == Origin::Beam {
+            // SAFETY: the block came from enif_alloc.
+            unsafe { sys::enif_free(base as *mut _) }
+        } else if let Some(full) = with_header(size) {
+            // SAFETY: the block came from System with this layout (alloc_large).
+            unsafe { System.dealloc(base, full) }
+        }
+    }
+
+    /// Resizes a block made by `alloc_large(size)` to `new_size` (both large), in
+    /// place when its allocator can; the header moves with the block.
+    ///
+    /// # Safety
+    /// `ptr` must come from `alloc_large(size)` and not be freed yet.
+    #[inline]
+    unsafe fn realloc_large(&self, ptr: *mut u8, size: usize, new_size: usize) -> *mut u8 {
+        let (Some(full), Some(new_full)) = (with_header(size), with_header(new_size)) else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY (caller): the header is HEADER bytes before ptr; the block goes to
+        // the realloc of the allocator that made it, which keeps its contents
+        // (header included) or returns NULL and leaves it alone.
+        unsafe {
+            let base = ptr.sub(HEADER);
+            let new_base = if origin(base) == Origin::Beam {
+                sys::enif_realloc(base as *mut _, new_full.size()) as *mut u8
+            } else {
+                System.realloc(base, full, new_full.size())
+            };
+            if new_base.is_null() {
+                return new_base;
+            }
+            new_base.add(HEADER)
+        }
+    }
+}
+
+/// The origin written in a large block's header (anything unexpected counts as the
+/// system allocator's: the header is read as a plain word, never as an enum).
+///
+/// # Safety
+/// `base` must be the start of a live large block.
+#[inline(always)]
+unsafe fn origin(base: *const u8) -> Origin {
+    // SAFETY (caller): the block starts with its header word.
+    if unsafe { (base as *const usize).read() } == Origin::Beam as usize {
+        Origin::Beam
+    } else {
+        Origin::System
+    }
+}
+
+// SAFETY: small blocks (by layout) always come from System and go back to it; large
+// blocks (by layout: the same on alloc and dealloc) carry a header naming the
+// allocator that made them (see BeamAllocator), so each goes back where it came from.
 unsafe impl GlobalAlloc for BeamAllocator {
     #[inline]
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        if is_large(layout.size(), layout.align()) {
-            // SAFETY: enif_alloc returns NULL or a block of the size asked.
-            unsafe { sys::enif_alloc(layout.size()) as *mut u8 }
+        if is_large(layout) {
+            // SAFETY: forwarded with the caller's guarantees.
+            unsafe { self.alloc_large(layout.size()) }
         } else {
             // SAFETY: forwarded with the caller's guarantees.
             unsafe { System.alloc(layout) }
@@ -53,10 +167,10 @@ unsafe impl GlobalAlloc for BeamAllocator {
 
     #[inline]
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        if is_large(layout.size(), layout.align()) {
+        if is_large(layout) {
             // SAFETY: as in alloc; the block is zeroed before use.
             unsafe {
-                let ptr = sys::enif_alloc(layout.size()) as *mut u8;
+                let ptr = self.alloc_large(layout.size());
                 if !ptr.is_null() {
                     std::ptr::write_bytes(ptr, 0, layout.size());
                 }
@@ -70,9 +184,9 @@ unsafe impl GlobalAlloc for BeamAllocator {
 
     #[inline]
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        if is_large(layout.size(), layout.align()) {
-            // SAFETY: a large block came from enif_alloc (see the impl's comment).
-            unsafe { sys::enif_free(ptr as *mut _) }
+        if is_large(layout) {
+            // SAFETY: a large layout's block came from alloc_large.
+            unsafe { self.dealloc_large(ptr, layout.size()) }
         } else {
             // SAFETY: a small block came from System.
             unsafe { System.dealloc(ptr, layout) }
@@ -81,26 +195,28 @@ unsafe impl GlobalAlloc for BeamAllocator {
 
     #[inline]
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let was_large = is_large(layout.size(), layout.align());
-        let will_be_large = is_large(new_size, layout.align());
-        match (was_large, will_be_large) {
-            // SAFETY: the block came from enif_alloc; enif_realloc keeps the contents.
-            (true, true) => unsafe { sys::enif_realloc(ptr as *mut _, new_size) as *mut u8 },
+        let new_layout = match Layout::from_size_align(new_size, layout.align()) {
+            Ok(new_layout) => new_layout,
+            Err(_) => return std::ptr::null_mut(),
+        };
+        match (is_large(layout), is_large(new_layout)) {
             // SAFETY: the block came from System.
-            (false, false) => unsafe { System.realloc(ptr, layout, new_size) },
-            _ => {
-                // SAFETY: new_size is non-zero (GlobalAlloc contract); the old block is
-                // valid for layout.size() bytes; each block goes back where it came from.
-                unsafe {
-                    let new_layout = Layout::from_size_align_unchecked(new_size, layout.align());
-                    let new = self.alloc(new_layout);
-                    if !new.is_null() {
-                        std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
-                        self.dealloc(ptr, layout);
-                    }
-                    new
-                }
+            (false, false) => return unsafe { System.realloc(ptr, layout, new_size) },
+            // SAFETY: the block came from alloc_large(layout.size()).
+            (true, true) => return unsafe { self.realloc_large(ptr, layout.size(), new_size) },
+            _ => {}
+        }
+        // A block moving between small and large: allocate, copy, free; each block goes back
+        // where it came from.
+        // SAFETY: new_layout has a non-zero size (GlobalAlloc contract); the old block
+        // is valid for layout.size() bytes and is freed once, by its own allocator.
+        unsafe {
+            let new = self.alloc(new_layout);
+            if !new.is_null() {
+                std::ptr::copy_nonoverlapping(ptr, new, layout.size().min(new_size));
+                self.dealloc(ptr, layout);
             }
+            new
         }
     }
 }

@@ -84,8 +84,15 @@ impl<'a> DecodeError<'a> {
     /// among the call's arguments by identity; without the position if it is not
     /// one of them), from any depth of code: for decoding that happens lazily, after
     /// the arguments were taken.
-    pub fn raise_for(self, argument: Term<'a>) -> ! {
-        std::panic::resume_unwind(Box::new(crate::nif::LazyArgError::new(argument, self)))
+    ///
+    /// The message is rendered here, while the terms are alive: what unwinds owns
+    /// plain data only, so it stays harmless wherever it ends up.
+    pub fn raise_for(self, env: Env<'a>, argument: Term<'a>) -> ! {
+        let description = self.describe(env);
+        std::panic::resume_unwind(Box::new(crate::nif::LazyArgError::new(
+            argument,
+            description,
+        )))
     }
 
     /// The message, without the function and argument: `element 1 of the list:

@@ -51,19 +51,24 @@ use crate::Atom;
 
 impl<'a> Env<'a> {
     /// The calling process. Raises if this environment is not a process's (e.g. an
-    /// [`OwnedEnv`](crate::OwnedEnv)).
+    /// [`OwnedEnv`](crate::OwnedEnv) or a callback's; see [`try_pid`](Self::try_pid)).
+    #[track_caller]
     pub fn pid(self) -> LocalPid {
+        self.try_pid().unwrap_or_else(|| {
+            crate::raise(Error::runtime_error(
+                "Env::pid: this environment belongs to no process",
+            ))
+        })
+    }
+
+    /// The calling process, or `None` if this environment is not a process's.
+    pub fn try_pid(self) -> Option<LocalPid> {
         let mut pid = std::mem::MaybeUninit::<sys::ErlNifPid>::uninit();
         // SAFETY: enif_self writes the pid and returns it, or NULL when the
         // environment is not process bound.
         let got = unsafe { sys::enif_self(self.raw, pid.as_mut_ptr()) };
-        if got.is_null() {
-            crate::raise(Error::runtime_error(
-                "Env::pid: this environment belongs to no process",
-            ));
-        }
-        // SAFETY: initialized by enif_self.
-        LocalPid::from_raw(unsafe { pid.assume_init() })
+        // SAFETY: initialized by enif_self with the VM's pid of this process.
+        (!got.is_null()).then(|| unsafe { LocalPid::from_raw(pid.assume_init()) })
     }
 
     /// Sends `message` (a term of this environment, or anything encodable) to `pid`
@@ -95,7 +100,7 @@ impl<'a> Env<'a> {
         let mut pid = std::mem::MaybeUninit::<sys::ErlNifPid>::uninit();
         // SAFETY: name is an atom; pid is initialized on success.
         (unsafe { sys::enif_whereis_pid(self.raw, name.as_raw(), pid.as_mut_ptr()) } != 0)
-            .then(|| LocalPid::from_raw(unsafe { pid.assume_init() }))
+            .then(|| unsafe { LocalPid::from_raw(pid.assume_init()) })
     }
 
     /// Whether the process `pid` is alive.

@@ -166,15 +166,32 @@ impl<E: std::error::Error> From<E> for Error {
 }
 
 /// What [`raise`] unwinds with; caught at the NIF boundary.
-pub(crate) struct RaisePayload(pub(crate) Error);
+pub(crate) struct RaisePayload(
+    pub(crate) Error,
+    pub(crate) &'static std::panic::Location<'static>,
+);
+
+impl RaisePayload {
+    /// `raised at src/lib.rs:12:5: (ArgumentError) message`, for reports.
+    pub(crate) fn describe(&self) -> String {
+        format!("raised at {}: {}", self.1, self.0)
+    }
+}
 
 /// Raises `error` in the calling Elixir process from any depth of Rust code called by
 /// a NIF: the stack unwinds (destructors run) to the NIF boundary, which raises it.
 ///
 /// Must only be called on a thread that is running a NIF call. Elsewhere (a thread of
-/// your own) it unwinds that thread like a panic.
+/// your own) it unwinds that thread like a panic. Inside a resource destructor, a
+/// `down` callback or a load/unload hook, the error is logged (with where it was
+/// raised), as nobody is there to receive it.
+///
+/// Like a panic, it aborts the process if called from a `Drop` that runs while the
+/// thread is already unwinding: use the `try_` forms there.
+#[track_caller]
 pub fn raise(error: impl Into<Error>) -> ! {
-    std::panic::resume_unwind(Box::new(RaisePayload(error.into())))
+    let location = std::panic::Location::caller();
+    std::panic::resume_unwind(Box::new(RaisePayload(error.into(), location)))
 }
 
 /// A term copied into an environment owned by the error.

@@ -101,41 +101,38 @@ static HOOKS: OnceLock<Hooks> = OnceLock::new();
 
 /// Everything a freshly loaded library image sets up; 0 on success.
 fn on_load(env: Env<'_>, priv_data: *mut *mut c_void, info: sys::ERL_NIF_TERM) -> c_int {
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        crate::panic::install_hook();
-        crate::atom::create_all(env);
-        crate::types::int::check_immediate_ints(env);
-        if !crate::resource::open_all(env) {
-            return Err("could not open a resource type".to_string());
-        }
-        let hooks = HOOKS.get().copied().unwrap_or_default();
-        if let Some(load) = hooks.load {
-            // SAFETY: info is the load info term of this callback's environment.
-            let data = load(env, unsafe { Term::from_raw(info) }).map_err(|e| e.to_string())?;
-            // SAFETY: priv_data is the VM's slot for this library image.
-            unsafe { *priv_data = Box::into_raw(Box::new(data)) as *mut c_void };
-        }
-        Ok(())
-    }));
+    crate::panic::install_hook();
+    let result = crate::report::catching(
+        || "loading the NIF library".to_string(),
+        Some(env),
+        || {
+            crate::atom::create_all(env);
+            crate::types::int::check_immediate_ints(env);
+            if !crate::resource::open_all(env) {
+                return Err("could not open a resource type".to_string());
+            }
+            let hooks = HOOKS.get().copied().unwrap_or_default();
+            if let Some(load) = hooks.load {
+                // SAFETY: info is the load info term of this callback's environment.
+                let data = load(env, unsafe { Term::from_raw(info) }).map_err(|e| e.to_string())?;
+                // SAFETY: priv_data is the VM's slot for this library image.
+                unsafe { *priv_data = Box::into_raw(Box::new(data)) as *mut c_void };
+            }
+            Ok(())
+        },
+    );
     match result {
-        Ok(Ok(())) => 0,
-        Ok(Err(message)) => {
+        Some(Ok(())) => 0,
+        Some(Err(message)) => {
             // load_nif/2 can only report a number: say what failed where an operator
-            // looks.
-            eprintln!(
-                "oxbeam: loading the NIF library for {} failed: {message}",
-                module_name()
+            // looks (a panic or raise was reported by `catching`).
+            crate::report::report(
+                Some(env),
+                &format!("loading the NIF library failed: {message}"),
             );
             1
         }
-        Err(payload) => {
-            eprintln!(
-                "oxbeam: loading the NIF library for {} failed: {}",
-                module_name(),
-                crate::panic::panic_message(&*payload)
-            );
-            2
-        }
+        None => 2,
     }
 }
 
@@ -161,16 +158,23 @@ unsafe extern "C" fn upgrade(
     on_load(unsafe { Env::from_raw(env) }, priv_data, info)
 }
 
-unsafe extern "C" fn unload(_env: *mut sys::ErlNifEnv, priv_data: *mut c_void) {
-    let _ = std::panic::catch_unwind(|| {
-        if let Some(unload) = HOOKS.get().and_then(|h| h.unload) {
-            unload();
-        }
-    });
+unsafe extern "C" fn unload(env: *mut sys::ErlNifEnv, priv_data: *mut c_void) {
+    // SAFETY: the VM passes this callback's environment (or NULL).
+    let env = (!env.is_null()).then(|| unsafe { Env::from_raw(env) });
+    if let Some(unload) = HOOKS.get().and_then(|h| h.unload) {
+        crate::report::catching(|| "the unload hook".to_string(), env, unload);
+    }
     if !priv_data.is_null() {
-        // SAFETY: priv_data was made by Box::into_raw in on_load of this image, and the
-        // VM calls unload once.
-        drop(unsafe { Box::from_raw(priv_data as *mut PrivData) });
+        // A panicking Drop of the private data is reported too, never an abort.
+        crate::report::catching(
+            || "dropping the private data on unload".to_string(),
+            env,
+            || {
+                // SAFETY: priv_data was made by Box::into_raw in on_load of this image, and
+                // the VM calls unload once.
+                drop(unsafe { Box::from_raw(priv_data as *mut PrivData) });
+            },
+        );
     }
 }
 

@@ -36,6 +36,7 @@ mod inspect;
 mod nif;
 pub mod owned_env;
 mod panic;
+mod report;
 pub mod resource;
 pub mod schedule;
 pub mod sync;
@@ -50,7 +51,7 @@ pub use error::{raise, Error, Result};
 pub use owned_env::{OwnedEnv, SavedTerm};
 pub use oxbeam_macros::{init, nif, resource};
 pub use resource::{Monitor, Resource, ResourceArc};
-pub use schedule::{NifHandle, Scheduled};
+pub use schedule::{Next, NifHandle, Scheduled};
 pub use term::{Term, TermType};
 pub use types::binary::{Binary, IoData, NewBinary, OwnedBinary};
 pub use types::int::BigInteger;
@@ -66,8 +67,10 @@ pub mod __rt {
     pub use crate::atom::{AtomCell, AtomRegistration};
     pub use crate::codec::Decode;
     pub use crate::init::{entry, Hooks, PrivData};
-    pub use crate::nif::{call, decode_arg, CallError, NifDef, NifRegistration, NifReturn};
-    pub use crate::resource::{ResourceRegistration, ResourceType};
+    pub use crate::nif::{
+        call, decode_arg, CallError, NifDef, NifRegistration, NifReturn, Returned,
+    };
+    pub use crate::resource::{RegisteredResource, ResourceRegistration, ResourceType};
     pub use crate::schedule::NifHandle;
     pub use crate::sys;
     pub use crate::types::int::immediate_ints_enabled;

@@ -63,7 +63,7 @@ pub unsafe fn call<F>(
     body: F,
 ) -> sys::ERL_NIF_TERM
 where
-    F: for<'a> FnOnce(Env<'a>, &'a [Term<'a>]) -> Result<Term<'a>, CallError<'a>>,
+    F: for<'a> FnOnce(Env<'a>, &'a [Term<'a>]) -> Result<Returned<'a>, CallError<'a>>,
 {
     // SAFETY (caller): raw_env is this call's environment, valid until we return.
     let env = unsafe { Env::from_raw(raw_env) };
@@ -75,7 +75,7 @@ where
         unsafe { std::slice::from_raw_parts(argv as *const Term, argc as usize) }
     };
     match catch_unwind(AssertUnwindSafe(|| body(env, args))) {
-        Ok(Ok(result)) => result.as_raw(),
+        Ok(Ok(result)) => result.0.as_raw(),
         Ok(Err(error)) => raise_call_error(env, def, error),
         Err(payload) => raise_unwind(env, def, args, payload),
     }
@@ -94,28 +94,41 @@ pub fn decode_arg<'a, T: Decode<'a>>(
     }
 }
 
-/// What a `#[nif]` may return: any [`Encode`] value (encoded), or
-/// `oxbeam::Result<T>` (`T` encoded, or the error raised).
+/// What a `#[nif]` may return: any [`Encode`] value (encoded), `oxbeam::Result<T>`
+/// (`T` returned, or the error raised), or a [`Scheduled`](crate::Scheduled)
+/// continuation ([`Next`](crate::schedule::Next) for either).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be returned from a `#[nif]`",
     label = "return an `Encode` type, or `oxbeam::Result<T>` to raise on `Err`"
 )]
 pub trait NifReturn<'a> {
-    fn into_return(self, env: Env<'a>) -> Result<Term<'a>, CallError<'a>>;
+    fn into_return(self, env: Env<'a>) -> Result<Returned<'a>, CallError<'a>>;
+}
+
+/// The term a NIF call returns to the VM. Only the call path can read it: it may be
+/// the VM's continuation marker (after `enif_schedule_nif`), which must never be put
+/// inside another term.
+pub struct Returned<'a>(Term<'a>);
+
+impl<'a> Returned<'a> {
+    #[inline(always)]
+    pub(crate) fn new(term: Term<'a>) -> Returned<'a> {
+        Returned(term)
+    }
 }
 
 impl<'a, T: Encode<'a>> NifReturn<'a> for T {
     #[inline(always)]
-    fn into_return(self, env: Env<'a>) -> Result<Term<'a>, CallError<'a>> {
-        Ok(self.encode(env))
+    fn into_return(self, env: Env<'a>) -> Result<Returned<'a>, CallError<'a>> {
+        Ok(Returned(self.encode(env)))
     }
 }
 
-impl<'a, T: Encode<'a>> NifReturn<'a> for Result<T, Error> {
+impl<'a, T: NifReturn<'a>> NifReturn<'a> for Result<T, Error> {
     #[inline(always)]
-    fn into_return(self, env: Env<'a>) -> Result<Term<'a>, CallError<'a>> {
+    fn into_return(self, env: Env<'a>) -> Result<Returned<'a>, CallError<'a>> {
         match self {
-            Ok(value) => Ok(value.encode(env)),
+            Ok(value) => value.into_return(env),
             Err(error) => Err(CallError::Raise(error)),
         }
     }
@@ -145,15 +158,18 @@ pub(crate) fn argument_message<'a>(
     index: usize,
     error: &DecodeError<'a>,
 ) -> String {
+    argument_message_with(def, index, &error.describe(env))
+}
+
+fn argument_message_with(def: &NifDef, index: usize, description: &str) -> String {
     let arg_name = def.arg_names.get(index).copied().unwrap_or("?");
     format!(
-        "{}.{}/{}: argument {} ({}): {}",
+        "{}.{}/{}: argument {} ({}): {description}",
         crate::init::module_name(),
         def.name.to_string_lossy(),
         def.arity,
         index + 1,
         arg_name,
-        error.describe(env)
     )
 }
 
@@ -171,17 +187,16 @@ fn raise_unwind<'a>(
     };
     let error = match payload.downcast::<LazyArgError>() {
         Ok(lazy) => {
-            // SAFETY: the payload was made during this call, in this environment (see
-            // LazyArgError), so its terms are terms of env.
-            let (argument, error) = unsafe { lazy.into_parts::<'a>() };
-            let message = match args.iter().position(|a| a.as_raw() == argument.as_raw()) {
-                Some(index) => argument_message(env, def, index, &error),
+            // The argument is found by comparing term words only: no term in the
+            // payload is ever used as a term.
+            let message = match args.iter().position(|a| a.as_raw() == lazy.argument) {
+                Some(index) => argument_message_with(def, index, &lazy.description),
                 None => format!(
                     "{}.{}/{}: {}",
                     crate::init::module_name(),
                     def.name.to_string_lossy(),
                     def.arity,
-                    error.describe(env)
+                    lazy.description
                 ),
             };
             Error::argument_error(message)
@@ -192,36 +207,24 @@ fn raise_unwind<'a>(
 }
 
 /// A decode error found lazily (see [`DecodeError::raise_for`]), unwinding to the NIF
-/// boundary of the same call.
+/// boundary. It owns plain data only (the message, rendered while the terms were
+/// alive, and the argument's term word, used only to find its position): code that
+/// catches the unwind and resumes it later, even in another call, cannot reach a term.
 pub(crate) struct LazyArgError {
     argument: sys::ERL_NIF_TERM,
-    error: DecodeError<'static>,
+    description: String,
 }
 
-// SAFETY: the payload goes from `raise_for` to the `catch_unwind` of the same NIF call
-// on the same thread; its type is private, so code in between that catches the unwind
-// cannot look inside it.
-unsafe impl Send for LazyArgError {}
-
 impl LazyArgError {
-    pub(crate) fn new(argument: Term<'_>, error: DecodeError<'_>) -> LazyArgError {
+    pub(crate) fn new(argument: Term<'_>, description: String) -> LazyArgError {
         LazyArgError {
             argument: argument.as_raw(),
-            // SAFETY: only the lifetime changes; `into_parts` gives it back to the
-            // environment of the same call before any term is used.
-            error: unsafe { std::mem::transmute::<DecodeError<'_>, DecodeError<'static>>(error) },
+            description,
         }
     }
 
-    /// # Safety
-    /// `'a` must be the lifetime of the environment of the call that made the payload.
-    unsafe fn into_parts<'a>(self) -> (Term<'a>, DecodeError<'a>) {
-        // SAFETY (caller): the terms belong to the environment of lifetime 'a.
-        unsafe {
-            (
-                Term::from_raw(self.argument),
-                std::mem::transmute::<DecodeError<'static>, DecodeError<'a>>(self.error),
-            )
-        }
+    /// The message without the function, for reports.
+    pub(crate) fn describe(&self) -> String {
+        format!("(ArgumentError) {}", self.description)
     }
 }

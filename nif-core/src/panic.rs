@@ -8,12 +8,24 @@
 
 use crate::sys;
 use std::any::Any;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Once;
 
 thread_local! {
     /// The message and location of the last panic on this thread.
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// Set while a VM callback runs under `with_hook_recording` on any thread: its
+    /// panics are caught and reported, so the hook records them instead of printing.
+    static RECORDING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` with the hook recording panics on this thread (any thread), as on a
+/// scheduler thread: for callbacks whose panics oxbeam catches and reports.
+pub(crate) fn with_hook_recording<R>(f: impl FnOnce() -> R) -> R {
+    let was = RECORDING.with(|r| r.replace(true));
+    let result = f();
+    RECORDING.with(|r| r.set(was));
+    result
 }
 
 static INSTALL: Once = Once::new();
@@ -23,7 +35,7 @@ pub(crate) fn install_hook() {
     INSTALL.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if on_scheduler_thread() {
+            if RECORDING.with(Cell::get) || on_scheduler_thread() {
                 let message = payload_message(info.payload());
                 let text = match info.location() {
                     Some(loc) => format!(

@@ -49,12 +49,20 @@ use std::sync::atomic::{AtomicPtr, Ordering};
 
 /// A type whose values Erlang terms can hold. Implement it with `#[oxbeam::resource]`
 /// (on the struct, or on an `impl Resource for T` block to add callbacks).
-pub trait Resource: Send + Sync + Sized + 'static {
+pub trait Resource: RegisteredResource + Send + Sync + Sized + 'static {
     /// Called when a process this resource monitors (see [`ResourceArc::monitor`])
     /// exits. Runs on a scheduler thread: keep it short.
     fn down<'a>(&self, _env: Env<'a>, _pid: LocalPid, _monitor: Monitor) {}
+}
 
-    #[doc(hidden)]
+/// The VM resource type of `Self`, implemented by `#[oxbeam::resource]`.
+///
+/// # Safety
+/// `__resource_type` must return a `ResourceType` made by `ResourceType::new::<Self>`,
+/// one per type: the VM hands out objects of that type as `Self`, so another type's
+/// resource type would be type confusion.
+#[doc(hidden)]
+pub unsafe trait RegisteredResource {
     fn __resource_type() -> &'static ResourceType;
 }
 
@@ -283,13 +291,33 @@ pub(crate) fn open_all(env: Env<'_>) -> bool {
 
 const _: () = assert!(std::mem::align_of::<u64>() == 8);
 
-unsafe extern "C" fn destructor<T: Resource>(_env: *mut sys::ErlNifEnv, obj: *mut c_void) {
-    // A panicking Drop must not unwind into the VM.
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: the VM calls the destructor once, when the last reference is gone;
-        // obj holds the T written by ResourceArc::new.
-        unsafe { std::ptr::drop_in_place(obj as *mut T) }
-    }));
+/// The callback environment, if the VM gave one.
+///
+/// # Safety
+/// `env` must be NULL or the environment the VM passed to the running callback.
+unsafe fn callback_env<'a>(env: *mut sys::ErlNifEnv) -> Option<Env<'a>> {
+    // SAFETY (caller): valid for the callback.
+    (!env.is_null()).then(|| unsafe { Env::from_raw(env) })
+}
+
+unsafe extern "C" fn destructor<T: Resource>(env: *mut sys::ErlNifEnv, obj: *mut c_void) {
+    // A panicking or raising Drop must not unwind into the VM: it is reported.
+    // SAFETY: env is this callback's environment or NULL.
+    let env = unsafe { callback_env(env) };
+    crate::report::catching(
+        || {
+            format!(
+                "the destructor of resource {}",
+                T::__resource_type().rust_name
+            )
+        },
+        env,
+        || {
+            // SAFETY: the VM calls the destructor once, when the last reference is
+            // gone; obj holds the T written by ResourceArc::new.
+            unsafe { std::ptr::drop_in_place(obj as *mut T) }
+        },
+    );
 }
 
 unsafe extern "C" fn down<T: Resource>(
@@ -298,15 +326,26 @@ unsafe extern "C" fn down<T: Resource>(
     pid: *mut sys::ErlNifPid,
     monitor: *mut sys::ErlNifMonitor,
 ) {
-    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: the VM passes a valid callback environment, the live object, and the
-        // pid and monitor of the exited process, all valid during the callback.
-        unsafe {
-            let env = Env::from_raw(env);
-            let value = &*(obj as *const T);
-            value.down(env, LocalPid::from_raw(*pid), Monitor { raw: *monitor });
-        }
-    }));
+    // SAFETY: env is this callback's environment or NULL.
+    let report_env = unsafe { callback_env(env) };
+    crate::report::catching(
+        || {
+            format!(
+                "the down callback of resource {}",
+                T::__resource_type().rust_name
+            )
+        },
+        report_env,
+        || {
+            // SAFETY: the VM passes a valid callback environment, the live object, and
+            // the pid and monitor of the exited process, all valid during the callback.
+            unsafe {
+                let env = Env::from_raw(env);
+                let value = &*(obj as *const T);
+                value.down(env, LocalPid::from_raw(*pid), Monitor { raw: *monitor });
+            }
+        },
+    );
 }
 
 /// A monitor set with [`ResourceArc::monitor`].
@@ -343,26 +382,48 @@ unsafe impl<T: Resource> Send for ResourceArc<T> {}
 unsafe impl<T: Resource> Sync for ResourceArc<T> {}
 
 impl<T: Resource> ResourceArc<T> {
-    /// Moves `value` into a new resource.
+    /// Moves `value` into a new resource. Raises if the type is not opened (used
+    /// before the library loaded) or the VM cannot allocate (see
+    /// [`try_new`](Self::try_new)).
+    #[track_caller]
     pub fn new(value: T) -> ResourceArc<T> {
+        ResourceArc::try_new(value).unwrap_or_else(|(_, error)| crate::raise(error))
+    }
+
+    /// Moves `value` into a new resource, or gives it back with the error.
+    pub fn try_new(value: T) -> Result<ResourceArc<T>, (T, crate::Error)> {
         const {
             assert!(
                 std::mem::align_of::<T>() <= 8,
                 "resource types must have an alignment of at most 8 bytes"
             )
         };
-        let kind = T::__resource_type().raw();
-        // SAFETY: kind is an opened resource type; the VM returns memory aligned for
-        // 8-byte values (checked above against T), of size_of::<T>() bytes, which we
-        // initialize before anyone can see it.
+        let ty = T::__resource_type();
+        let kind = ty.raw.load(Ordering::Acquire);
+        if kind.is_null() {
+            let message = format!(
+                "resource type {} used before the NIF library was loaded",
+                ty.rust_name
+            );
+            return Err((value, crate::Error::runtime_error(message)));
+        }
+        // SAFETY: kind is an opened resource type; the VM returns NULL or memory
+        // aligned for 8-byte values (checked above against T), of size_of::<T>()
+        // bytes, which we initialize before anyone can see it.
         unsafe {
             let obj = sys::enif_alloc_resource(kind, std::mem::size_of::<T>().max(1)) as *mut T;
-            let ptr = NonNull::new(obj).expect("enif_alloc_resource failed");
+            let Some(ptr) = NonNull::new(obj) else {
+                let error = crate::Error::exception(
+                    "Elixir.SystemLimitError",
+                    format!("could not allocate a {} resource", ty.rust_name),
+                );
+                return Err((value, error));
+            };
             ptr.as_ptr().write(value);
-            ResourceArc {
+            Ok(ResourceArc {
                 ptr,
                 _owns: PhantomData,
-            }
+            })
         }
     }
 

@@ -8,6 +8,7 @@
 use crate::sys;
 use std::cell::UnsafeCell;
 use std::ffi::CStr;
+use std::marker::PhantomData;
 use std::ops::{Deref, DerefMut};
 
 /// A mutual-exclusion lock created by the VM, named for its lock checker.
@@ -21,29 +22,41 @@ unsafe impl<T: Send> Send for Mutex<T> {}
 unsafe impl<T: Send> Sync for Mutex<T> {}
 
 impl<T> Mutex<T> {
-    /// A new lock named `name` (shown by the lock checker).
+    /// A new lock named `name` (shown by the lock checker). Raises if the VM cannot
+    /// create it (out of memory; see [`try_new`](Self::try_new)).
+    #[track_caller]
     pub fn new(name: &CStr, value: T) -> Mutex<T> {
+        Mutex::try_new(name, value).unwrap_or_else(|error| crate::raise(error))
+    }
+
+    /// A new lock named `name`, or an error if the VM cannot create it.
+    pub fn try_new(name: &CStr, value: T) -> Result<Mutex<T>, crate::Error> {
         // SAFETY: enif_mutex_create copies the name; it returns NULL only when out of
         // memory.
         let raw = unsafe { sys::enif_mutex_create(name.as_ptr() as *mut _) };
-        assert!(!raw.is_null(), "enif_mutex_create failed");
-        Mutex {
+        if raw.is_null() {
+            return Err(crate::Error::exception(
+                "Elixir.SystemLimitError",
+                "enif_mutex_create failed",
+            ));
+        }
+        Ok(Mutex {
             raw,
             value: UnsafeCell::new(value),
-        }
+        })
     }
 
     /// Locks, blocking the calling thread until the lock is free.
     pub fn lock(&self) -> MutexGuard<'_, T> {
         // SAFETY: raw is a live mutex; the guard unlocks it.
         unsafe { sys::enif_mutex_lock(self.raw) };
-        MutexGuard { mutex: self }
+        MutexGuard::new(self)
     }
 
     /// Locks if free right now.
     pub fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
         // SAFETY: raw is a live mutex; 0 means we hold it.
-        (unsafe { sys::enif_mutex_trylock(self.raw) } == 0).then_some(MutexGuard { mutex: self })
+        (unsafe { sys::enif_mutex_trylock(self.raw) } == 0).then(|| MutexGuard::new(self))
     }
 
     pub fn into_inner(self) -> T {
@@ -64,9 +77,28 @@ impl<T> Drop for Mutex<T> {
 }
 
 /// Holds a [`Mutex`] locked; unlocks when dropped.
+///
+/// Like `std::sync::MutexGuard`, it is not `Send` (the thread that locked must be the
+/// one that unlocks) and is `Sync` only when `T` is (sharing `&guard` shares `&T`).
 pub struct MutexGuard<'a, T> {
     mutex: &'a Mutex<T>,
+    /// A raw pointer makes the guard neither `Send` nor `Sync`; `Sync` is added back
+    /// below for `T: Sync`.
+    _not_send: PhantomData<*const ()>,
 }
+
+impl<'a, T> MutexGuard<'a, T> {
+    fn new(mutex: &'a Mutex<T>) -> MutexGuard<'a, T> {
+        MutexGuard {
+            mutex,
+            _not_send: PhantomData,
+        }
+    }
+}
+
+// SAFETY: a shared guard only gives out &T (Deref), so sharing it across threads is
+// sharing &T, which T: Sync allows.
+unsafe impl<T: Sync> Sync for MutexGuard<'_, T> {}
 
 impl<T> Deref for MutexGuard<'_, T> {
     type Target = T;

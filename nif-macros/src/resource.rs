@@ -16,12 +16,11 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             let ty: Type = syn::parse_quote!(#ident);
             let name = s.ident.to_string();
             let fields = struct_fields(&ty, &s.fields);
-            let body = type_fn(&ty, &name, version, fields);
+            let registration = registration(&ty, &name, version, fields);
             Ok(quote! {
                 #s
-                impl ::oxbeam::Resource for #ty {
-                    #body
-                }
+                impl ::oxbeam::Resource for #ty {}
+                #registration
             })
         }
         Item::Enum(e) => {
@@ -29,15 +28,14 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             let ident = &e.ident;
             let ty: Type = syn::parse_quote!(#ident);
             let fields = enum_fields(&e);
-            let body = type_fn(&ty, &ident.to_string(), version, fields);
+            let registration = registration(&ty, &ident.to_string(), version, fields);
             Ok(quote! {
                 #e
-                impl ::oxbeam::Resource for #ty {
-                    #body
-                }
+                impl ::oxbeam::Resource for #ty {}
+                #registration
             })
         }
-        Item::Impl(mut imp) => {
+        Item::Impl(imp) => {
             let is_resource = imp.trait_.as_ref().is_some_and(|(_, path, _)| {
                 path.segments.last().is_some_and(|s| s.ident == "Resource")
             });
@@ -51,9 +49,11 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             let ty = (*imp.self_ty).clone();
             let name = ty.to_token_stream().to_string().replace(' ', "");
             // The fields are not visible here: the fingerprint has size and alignment.
-            let body: syn::ImplItemFn = syn::parse2(type_fn(&ty, &name, version, quote!(&[])))?;
-            imp.items.push(syn::ImplItem::Fn(body));
-            Ok(imp.into_token_stream())
+            let registration = registration(&ty, &name, version, quote!(&[]));
+            Ok(quote! {
+                #imp
+                #registration
+            })
         }
         other => Err(syn::Error::new(
             other.span(),
@@ -150,11 +150,13 @@ fn enum_fields(item: &syn::ItemEnum) -> TokenStream {
     quote!(&[#(#entries),*])
 }
 
-/// The hidden `__resource_type` function: a static type cell, registered for load.
-fn type_fn(ty: &Type, name: &str, version: u32, fields: TokenStream) -> TokenStream {
+/// The hidden `RegisteredResource` impl: a static type cell made for `ty` (with the
+/// user's version and the fields for the layout fingerprint), registered for load.
+fn registration(ty: &Type, name: &str, version: u32, fields: TokenStream) -> TokenStream {
     let vm_name = format!("::{name}\0");
     quote! {
-        #[doc(hidden)]
+        // SAFETY: the type cell is made by ResourceType::new::<Self>, once for this type.
+        unsafe impl ::oxbeam::__rt::RegisteredResource for #ty {
         fn __resource_type() -> &'static ::oxbeam::__rt::ResourceType {
             static TYPE: ::oxbeam::__rt::ResourceType = ::oxbeam::__rt::ResourceType::new::<#ty>(
                 match ::std::ffi::CStr::from_bytes_with_nul(concat!(module_path!(), #vm_name).as_bytes()) {
@@ -169,6 +171,7 @@ fn type_fn(ty: &Type, name: &str, version: u32, fields: TokenStream) -> TokenStr
                 ::oxbeam::__rt::ResourceRegistration(&TYPE)
             }
             &TYPE
+        }
         }
     }
 }
@@ -194,6 +197,10 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("ResourceRegistration"), "{out}");
+        assert!(
+            out.contains("unsafe impl :: oxbeam :: __rt :: RegisteredResource for Counter"),
+            "{out}"
+        );
         assert!(out.contains("\"::Counter\\0\""), "{out}");
     }
 
@@ -206,7 +213,10 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(out.contains("fn down"), "{out}");
-        assert!(out.contains("fn __resource_type"), "{out}");
+        assert!(
+            out.contains("unsafe impl :: oxbeam :: __rt :: RegisteredResource for Watcher"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use crate::error::raise_python;
 use crate::interpreter::helper;
 use crate::object::PyObjectRef;
 use crate::output::{send, CallEnvGuard, Device, DeviceGuard, PyPid};
-use oxbeam::{nif, Atom, Encode, Env, LocalPid, MapFromIter, MapView, Term};
+use oxbeam::{nif, Atom, Encode, Env, LocalPid, MapFromIter, MapView, Next, Term};
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyCode, PyDict, PyString};
@@ -206,11 +206,13 @@ fn encode<'a>(env: Env<'a>, value: Term<'a>, binary_as_str: bool) -> oxbeam::Res
 /// their value (see `object.rs`) and are decoded here, on a normal scheduler, without
 /// the GIL; anything else continues in `decode_with_gil` on a dirty I/O scheduler.
 #[nif]
-fn decode<'a>(env: Env<'a>, object: Term<'a>) -> Term<'a> {
-    let resource: &PyObjectRef = object.decode(env).unwrap_or_else(|e| e.raise_for(object));
+fn decode<'a>(env: Env<'a>, object: Term<'a>) -> Next<'a, Term<'a>> {
+    let resource: &PyObjectRef = object
+        .decode(env)
+        .unwrap_or_else(|e| e.raise_for(env, object));
     match resource.value() {
-        Some(value) => value.encode(env),
-        None => env.schedule(decode_with_gil::Nif, &[object]).into_term(),
+        Some(value) => Next::Done(value.encode(env)),
+        None => env.schedule(decode_with_gil::Nif, &[object]).into(),
     }
 }
 

@@ -60,13 +60,27 @@ impl<'a> Binary<'a> {
 
     /// A sub-binary sharing this binary's memory: `bytes[start..start + len]`.
     ///
-    /// Raises `ArgumentError` when the range is out of bounds.
+    /// Raises `ArgumentError` when the range is out of bounds (see
+    /// [`try_sub_binary`](Self::try_sub_binary)).
+    #[track_caller]
     pub fn sub_binary(&self, env: Env<'a>, start: usize, len: usize) -> Binary<'a> {
+        self.try_sub_binary(env, start, len)
+            .unwrap_or_else(|error| crate::raise(error))
+    }
+
+    /// A sub-binary sharing this binary's memory, or `ArgumentError` when the range is
+    /// out of bounds.
+    pub fn try_sub_binary(
+        &self,
+        env: Env<'a>,
+        start: usize,
+        len: usize,
+    ) -> Result<Binary<'a>, crate::Error> {
         let end = start
             .checked_add(len)
             .filter(|&end| end <= self.bytes.len());
         if end.is_none() {
-            crate::raise(crate::Error::argument_error(format!(
+            return Err(crate::Error::argument_error(format!(
                 "sub-binary {start}..{} out of bounds of a binary of {} bytes",
                 start.saturating_add(len),
                 self.bytes.len()
@@ -75,11 +89,11 @@ impl<'a> Binary<'a> {
         // SAFETY: the range is within the binary (checked above).
         let term =
             unsafe { sys::enif_make_sub_binary(env.as_raw(), self.term.as_raw(), start, len) };
-        Binary {
+        Ok(Binary {
             // SAFETY: the sub-binary is a new term of env.
             term: unsafe { Term::from_raw(term) },
             bytes: &self.bytes[start..start + len],
-        }
+        })
     }
 }
 
@@ -117,15 +131,21 @@ pub struct OwnedBinary {
 unsafe impl Send for OwnedBinary {}
 
 impl OwnedBinary {
-    /// A zero-filled binary of `size` bytes.
+    /// A zero-filled binary of `size` bytes. Raises `SystemLimitError` when the VM
+    /// cannot allocate it (see [`try_new`](Self::try_new)).
+    #[track_caller]
     pub fn new(size: usize) -> OwnedBinary {
+        OwnedBinary::try_new(size).unwrap_or_else(|error| crate::raise(error))
+    }
+
+    /// A zero-filled binary of `size` bytes, or `SystemLimitError` when the VM cannot
+    /// allocate it.
+    pub fn try_new(size: usize) -> Result<OwnedBinary, crate::Error> {
         let mut bin = MaybeUninit::<sys::ErlNifBinary>::uninit();
-        // SAFETY: enif_alloc_binary initializes bin on success.
+        // SAFETY: enif_alloc_binary initializes bin on success; it fails (returns 0)
+        // instead of aborting when the VM cannot allocate the size.
         if unsafe { sys::enif_alloc_binary(size, bin.as_mut_ptr()) } == 0 {
-            crate::raise(crate::Error::exception(
-                "Elixir.SystemLimitError",
-                format!("could not allocate a binary of {size} bytes"),
-            ));
+            return Err(cannot_allocate(size));
         }
         // SAFETY: initialized by the successful call above.
         let bin = unsafe { bin.assume_init() };
@@ -133,14 +153,20 @@ impl OwnedBinary {
             // SAFETY: data points to `size` writable bytes.
             unsafe { std::ptr::write_bytes(bin.data, 0, size) };
         }
-        OwnedBinary { bin }
+        Ok(OwnedBinary { bin })
     }
 
     /// A binary holding a copy of `bytes`.
+    #[track_caller]
     pub fn from_slice(bytes: &[u8]) -> OwnedBinary {
-        let mut owned = OwnedBinary::new(bytes.len());
+        OwnedBinary::try_from_slice(bytes).unwrap_or_else(|error| crate::raise(error))
+    }
+
+    /// A binary holding a copy of `bytes`, or `SystemLimitError`.
+    pub fn try_from_slice(bytes: &[u8]) -> Result<OwnedBinary, crate::Error> {
+        let mut owned = OwnedBinary::try_new(bytes.len())?;
         owned.copy_from_slice(bytes);
-        owned
+        Ok(owned)
     }
 }
 
@@ -180,6 +206,17 @@ impl<'a> Encode<'a> for OwnedBinary {
     }
 }
 
+/// Up to this size, [`NewBinary`] is made by `enif_make_new_binary` directly.
+const SMALL_NEW_BINARY: usize = 64 * 1024;
+
+#[cold]
+fn cannot_allocate(size: usize) -> crate::Error {
+    crate::Error::exception(
+        "Elixir.SystemLimitError",
+        format!("could not allocate a binary of {size} bytes"),
+    )
+}
+
 /// A new binary of a given size, written in place, then finished into its term: no
 /// intermediate buffer and no copy.
 ///
@@ -194,14 +231,34 @@ pub struct NewBinary<'a> {
 }
 
 impl<'a> NewBinary<'a> {
-    /// A zero-filled binary of `size` bytes in `env`.
+    /// A zero-filled binary of `size` bytes in `env`. Raises `SystemLimitError` when
+    /// the VM cannot allocate it (see [`try_new`](Self::try_new)).
+    #[track_caller]
     pub fn new(env: Env<'a>, size: usize) -> NewBinary<'a> {
+        NewBinary::try_new(env, size).unwrap_or_else(|error| crate::raise(error))
+    }
+
+    /// A zero-filled binary of `size` bytes in `env`, or `SystemLimitError` when the
+    /// VM cannot allocate it.
+    pub fn try_new(env: Env<'a>, size: usize) -> Result<NewBinary<'a>, crate::Error> {
         let mut term = 0;
-        // SAFETY: enif_make_new_binary returns `size` writable bytes owned by the new
-        // term, which lives as long as env; nothing else can see the term until
-        // `finish`, so this is the only reference to the bytes.
+        let data = if size <= SMALL_NEW_BINARY {
+            // SAFETY: enif_make_new_binary returns `size` writable bytes owned by the
+            // new term (an allocation this small failing is a real out-of-memory).
+            unsafe { sys::enif_make_new_binary(env.as_raw(), size, &mut term) }
+        } else {
+            // enif_make_new_binary aborts the VM when it cannot allocate: a large size
+            // goes through enif_alloc_binary, which fails instead, and the buffer is
+            // handed to a term without copying.
+            let owned = OwnedBinary::try_new(size)?;
+            let data = owned.bin.data;
+            term = owned.encode(env).as_raw();
+            data
+        };
+        // SAFETY: data points to `size` writable bytes owned by the new term, which
+        // lives as long as env; nothing else can see the term until `finish`, so this
+        // is the only reference to the bytes.
         let bytes = unsafe {
-            let data = sys::enif_make_new_binary(env.as_raw(), size, &mut term);
             if size == 0 {
                 &mut []
             } else {
@@ -209,11 +266,11 @@ impl<'a> NewBinary<'a> {
                 std::slice::from_raw_parts_mut(data, size)
             }
         };
-        NewBinary {
+        Ok(NewBinary {
             // SAFETY: term was just built in env.
             term: unsafe { Term::from_raw(term) },
             bytes,
-        }
+        })
     }
 
     /// The binary term, with what was written.

@@ -54,8 +54,24 @@ impl<'a> Encode<'a> for f32 {
 
 #[cold]
 #[inline(never)]
+#[track_caller]
 fn non_finite(value: f64) -> ! {
-    crate::raise(crate::Error::argument_error(format!(
+    crate::raise(non_finite_error(value))
+}
+
+#[cold]
+fn non_finite_error(value: f64) -> crate::Error {
+    crate::Error::argument_error(format!(
         "cannot encode {value} as an Erlang float: the BEAM has no NaN or infinity"
-    )))
+    ))
+}
+
+/// `value` as a float term, or `ArgumentError` for NaN and infinities (where
+/// [`Encode`] raises): for code that must not raise, such as a `Drop` or a callback.
+pub fn try_make_float<'a>(env: Env<'a>, value: f64) -> Result<Term<'a>, crate::Error> {
+    if !value.is_finite() {
+        return Err(non_finite_error(value));
+    }
+    // SAFETY: a finite double always makes a float term in env.
+    Ok(unsafe { Term::from_raw(sys::enif_make_double(env.as_raw(), value)) })
 }

@@ -85,7 +85,7 @@ impl<'a> Iterator for ListIterator<'a> {
 #[cold]
 #[inline(never)]
 fn improper<'a>(env: Env<'a>, list: Term<'a>) -> ! {
-    not_a_list(env, list, "ListIterator").raise_for(list)
+    not_a_list(env, list, "ListIterator").raise_for(env, list)
 }
 
 /// The elements of a [`ListIterator`] decoded as `T` (see
@@ -106,7 +106,7 @@ impl<'a, T: Decode<'a>> Iterator for DecodeEach<'a, T> {
             Ok(value) => Some(value),
             Err(error) => error
                 .inside(PathStep::ListElement(index))
-                .raise_for(self.iter.list),
+                .raise_for(self.iter.env, self.iter.list),
         }
     }
 }
@@ -135,7 +135,12 @@ impl<'a, T: Decode<'a>> Decode<'a> for Vec<T> {
         let Some(len) = list_length(env, term) else {
             return Err(not_a_list(env, term, std::any::type_name::<Self>()));
         };
-        let mut out = Vec::with_capacity(len);
+        // The length comes from the caller: an allocation that cannot be made raises
+        // SystemLimitError instead of aborting the VM.
+        let mut out = Vec::new();
+        if out.try_reserve_exact(len).is_err() {
+            crate::types::cannot_reserve::<Self>(len)
+        }
         let mut rest = term.as_raw();
         for index in 0..len {
             let (mut head, mut tail) = (0, 0);

@@ -72,7 +72,10 @@ where
     fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
         let size =
             map_size(env, term).ok_or_else(|| not_a_map(term, std::any::type_name::<Self>()))?;
-        let mut out = HashMap::with_capacity_and_hasher(size, S::default());
+        let mut out = HashMap::with_hasher(S::default());
+        if out.try_reserve(size).is_err() {
+            crate::types::cannot_reserve::<Self>(size)
+        }
         for_each_entry(env, term, |k, v| {
             let key = K::decode(k, env).map_err(|e| e.inside(PathStep::MapKey(k)))?;
             let value = V::decode(v, env).map_err(|e| e.inside(PathStep::MapValue(k)))?;

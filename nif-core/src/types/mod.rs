@@ -153,6 +153,20 @@ impl Drop for TermBuffer {
     }
 }
 
+/// Raises `SystemLimitError`: a collection of `len` elements sized from a term cannot
+/// be allocated (a failed allocation would abort the VM).
+#[cold]
+#[inline(never)]
+pub(crate) fn cannot_reserve<T>(len: usize) -> ! {
+    crate::raise(crate::Error::exception(
+        "Elixir.SystemLimitError",
+        format!(
+            "cannot allocate {} for {len} elements",
+            short_type_name(std::any::type_name::<T>())
+        ),
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::short_type_name;

@@ -14,7 +14,12 @@ pub struct LocalPid {
 
 impl LocalPid {
     /// Wraps a raw pid.
-    pub fn from_raw(raw: sys::ErlNifPid) -> LocalPid {
+    ///
+    /// # Safety
+    /// `raw` must be a pid the VM made (by `enif_self`, `enif_get_local_pid`, a
+    /// callback's argument, ...): its word is put into terms as it is, so any other
+    /// value would be a forged term.
+    pub unsafe fn from_raw(raw: sys::ErlNifPid) -> LocalPid {
         LocalPid { raw }
     }
 

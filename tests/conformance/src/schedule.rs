@@ -2,7 +2,7 @@
 //! when needed, yielding a long loop, errors raised by the continuation.
 
 use oxbeam::schedule::{thread_kind, ThreadKind};
-use oxbeam::{nif, Atom, Encode, Env, Term};
+use oxbeam::{nif, Atom, Encode, Env, Next, Scheduled, Term};
 
 mod atoms {
     oxbeam::atoms! { normal, dirty_cpu, dirty_io, other }
@@ -20,12 +20,12 @@ fn kind_atom(kind: ThreadKind) -> Atom {
 /// Doubles `n` where it is called, or on a dirty CPU scheduler when `n` is large;
 /// returns `{double, where_it_ran}`.
 #[nif]
-fn double_where<'a>(env: Env<'a>, n: Term<'a>) -> Term<'a> {
-    let value: i64 = n.decode(env).unwrap_or_else(|e| e.raise_for(n));
+fn double_where<'a>(env: Env<'a>, n: Term<'a>) -> Next<'a, (i64, Atom)> {
+    let value: i64 = n.decode(env).unwrap_or_else(|e| e.raise_for(env, n));
     if value > 1000 {
-        return env.schedule(double_on_dirty_cpu::Nif, &[n]).into_term();
+        return env.schedule(double_on_dirty_cpu::Nif, &[n]).into();
     }
-    (value * 2, kind_atom(thread_kind())).encode(env)
+    Next::Done((value * 2, kind_atom(thread_kind())))
 }
 
 /// The continuation of `double_where/1`.
@@ -43,7 +43,13 @@ fn thread_kind_dirty_io() -> Atom {
 /// Sums `from..to` on a normal scheduler, yielding whenever the timeslice is used up
 /// (it schedules itself with the state left); returns `{sum, times_yielded}`.
 #[nif]
-fn sum_yielding<'a>(env: Env<'a>, from: u64, to: u64, acc: u64, yields: u64) -> Term<'a> {
+fn sum_yielding<'a>(
+    env: Env<'a>,
+    from: u64,
+    to: u64,
+    acc: u64,
+    yields: u64,
+) -> Next<'a, (u64, u64)> {
     let mut i = from;
     let mut acc = acc;
     while i < to {
@@ -59,17 +65,17 @@ fn sum_yielding<'a>(env: Env<'a>, from: u64, to: u64, acc: u64, yields: u64) -> 
                 acc.encode(env),
                 (yields + 1).encode(env),
             ];
-            return env.schedule(sum_yielding::Nif, &args).into_term();
+            return env.schedule(sum_yielding::Nif, &args).into();
         }
     }
-    (acc, yields).encode(env)
+    Next::Done((acc, yields))
 }
 
 /// Continues in `checked_half/1` with the argument as given: its decode errors and
 /// exceptions are the call's.
 #[nif]
-fn schedule_checked_half<'a>(env: Env<'a>, value: Term<'a>) -> Term<'a> {
-    env.schedule(checked_half::Nif, &[value]).into_term()
+fn schedule_checked_half<'a>(env: Env<'a>, value: Term<'a>) -> Scheduled<'a> {
+    env.schedule(checked_half::Nif, &[value])
 }
 
 /// Halves an even integer; raises for odd ones.
@@ -83,6 +89,6 @@ fn checked_half(n: i64) -> oxbeam::Result<i64> {
 
 /// Schedules `checked_half/1` with two arguments: a bug, reported as a RuntimeError.
 #[nif]
-fn schedule_wrong_arity<'a>(env: Env<'a>, value: Term<'a>) -> Term<'a> {
-    env.schedule(checked_half::Nif, &[value, value]).into_term()
+fn schedule_wrong_arity<'a>(env: Env<'a>, value: Term<'a>) -> Scheduled<'a> {
+    env.schedule(checked_half::Nif, &[value, value])
 }

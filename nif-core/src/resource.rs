@@ -33,8 +33,8 @@
 //! their `Drop` and `down` now run the new code. A type whose layout changed is not
 //! taken over: the old objects keep the old library's type and code (the VM keeps that
 //! library loaded until the last of them is gone), the new library's functions refuse
-//! them, and the load says so on stderr. Bump `version` when the definition of a
-//! field's own type, or the meaning of the value, changes.
+//! them, and the load says so through the VM's logger. Bump `version` when the
+//! definition of a field's own type, or the meaning of the value, changes.
 
 use crate::codec::{Decode, DecodeError, Encode};
 use crate::env::Env;
@@ -77,7 +77,8 @@ pub unsafe trait RegisteredResource {
 /// objects keep the old type and code, and the VM keeps the old library loaded until
 /// the last of them is gone (it defers unloading a library while objects of its types
 /// with callbacks live). A second, callback-free type `<module path>::<Type>@layouts`
-/// marks that some version of the type was opened before, so the change is reported.
+/// marks that some version of the type was opened before, so the change is reported
+/// (through the VM's logger).
 #[doc(hidden)]
 pub struct ResourceType {
     pub name: &'static CStr,
@@ -206,15 +207,11 @@ impl ResourceType {
 
     fn layout_changed_message(&self) -> String {
         format!(
-            "oxbeam: hot upgrade of {}: the resource type {} changed (now size {}, align {}, \
-             version {}), so its existing objects are not taken over: they keep the old \
-             library's type and Drop, the old library stays loaded until the last of them \
-             is gone, and this library's functions refuse them",
-            crate::init::module_name(),
-            self.rust_name,
-            self.size,
-            self.align,
-            self.version
+            "hot upgrade: the resource type {} changed (now size {}, align {}, version {}), \
+             so its existing objects are not taken over: they keep the old library's type \
+             and Drop, the old library stays loaded until the last of them is gone, and \
+             this library's functions refuse them",
+            self.rust_name, self.size, self.align, self.version
         )
     }
 }
@@ -280,9 +277,10 @@ pub(crate) fn open_all(env: Env<'_>) -> bool {
     for reg in inventory::iter::<ResourceRegistration> {
         match reg.0.open(env) {
             Some(Opened::Created | Opened::TakenOver) => {}
-            // TODO(lead's VM-logger helper, issue 10 item 5): write this through the
-            // VM's logger instead of stderr.
-            Some(Opened::LayoutChanged) => eprintln!("{}", reg.0.layout_changed_message()),
+            // Through the VM's logger (stderr without one), as an error event.
+            Some(Opened::LayoutChanged) => {
+                crate::report::report(Some(env), &reg.0.layout_changed_message())
+            }
             None => return false,
         }
     }

@@ -5,12 +5,8 @@ defmodule Oxbeam.NIF.FastPathTest do
   # fallback is tested too. Each case loads the library in a child VM, whose
   # environment the test sets.
   use ExUnit.Case, async: true
-  alias Oxbeam.Test.Conformance, as: NIF
 
-  defp in_child_vm(env, code) do
-    ebin = :code.which(NIF) |> Path.dirname()
-    System.cmd("elixir", ["-pa", ebin, "-e", code], env: env, stderr_to_stdout: true)
-  end
+  defp in_child_vm(env, code), do: Oxbeam.Test.NifChild.run(code, env: env)
 
   @report ~s|IO.inspect({Oxbeam.Test.Conformance.immediate_ints_enabled(), | <>
             ~s|Oxbeam.Test.Conformance.add(1 <<< 58, 1), Oxbeam.Test.Conformance.sum([-3, 5])})|

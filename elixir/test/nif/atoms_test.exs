@@ -31,6 +31,10 @@ defmodule Oxbeam.NIF.AtomsTest do
     assert NIF.atom_from_str("日本") === :日本
   end
 
+  test "atoms! declares non-ASCII atoms (created when the library loads)" do
+    assert NIF.non_ascii_declared_atoms() == {:café, :日本}
+  end
+
   test "the longest names: 255 characters, whatever their UTF-8 size" do
     for char <- ["a", "é", "日", "👍"] do
       name = String.duplicate(char, 255)

@@ -25,3 +25,16 @@ fn atom_try_from_str(env: Env<'_>, name: &str) -> Option<Atom> {
 fn inspect_term<'a>(env: Env<'a>, term: Term<'a>) -> String {
     term.inspect(env)
 }
+
+mod declared {
+    oxbeam::atoms! {
+        cafe = "café",
+        nihon = "日本",
+    }
+}
+
+/// Atoms declared with `atoms!` (created at load) whose names are not ASCII.
+#[nif]
+fn non_ascii_declared_atoms() -> (Atom, Atom) {
+    (declared::cafe(), declared::nihon())
+}

@@ -27,7 +27,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             reject_generics(&e.generics)?;
             let ident = &e.ident;
             let ty: Type = syn::parse_quote!(#ident);
-            let fields = enum_fields(&e);
+            let fields = enum_fields(&ty, &e);
             let registration = registration(&ty, &ident.to_string(), version, fields);
             Ok(quote! {
                 #e
@@ -113,7 +113,7 @@ fn struct_fields(ty: &Type, fields: &syn::Fields) -> TokenStream {
         || fields.iter().all(|f| !f.attrs.iter().any(|a| is_cfg(&a)));
     let entries = fields.iter().enumerate().map(|(i, field)| {
         let cfgs = field.attrs.iter().filter(is_cfg);
-        let field_ty = &field.ty;
+        let field_ty = without_self(&field.ty, ty);
         let member = match &field.ident {
             Some(ident) => quote!(#ident),
             None => syn::Index::from(i).into_token_stream(),
@@ -130,7 +130,7 @@ fn struct_fields(ty: &Type, fields: &syn::Fields) -> TokenStream {
 
 /// An enum's variants and field types for the fingerprint (offsets of enum fields are
 /// not stable Rust; `usize::MAX` stands for "no offset").
-fn enum_fields(item: &syn::ItemEnum) -> TokenStream {
+fn enum_fields(ty: &Type, item: &syn::ItemEnum) -> TokenStream {
     let entries = item.variants.iter().flat_map(|variant| {
         let cfgs: Vec<_> = variant
             .attrs
@@ -141,13 +141,33 @@ fn enum_fields(item: &syn::ItemEnum) -> TokenStream {
         let head = quote!(#(#cfgs)* (#name, ::std::any::type_name::<()>, usize::MAX));
         let fields = variant.fields.iter().map(move |field| {
             let field_cfgs = field.attrs.iter().filter(|a| a.path().is_ident("cfg"));
-            let field_ty = &field.ty;
+            let field_ty = without_self(&field.ty, ty);
             let cfgs = cfgs.clone();
             quote!(#(#cfgs)* #(#field_cfgs)* (#name, ::std::any::type_name::<#field_ty>, usize::MAX))
         });
         std::iter::once(head).chain(fields)
     });
     quote!(&[#(#entries),*])
+}
+
+/// `field_ty` with `Self` spelled `ty`: the fingerprint is built in a `static`, where
+/// `Self` does not name the type (`next: Option<Box<Self>>`).
+fn without_self(field_ty: &Type, ty: &Type) -> Type {
+    struct ReplaceSelf<'a>(&'a Type);
+    impl syn::visit_mut::VisitMut for ReplaceSelf<'_> {
+        fn visit_type_mut(&mut self, t: &mut Type) {
+            if let Type::Path(p) = t {
+                if p.qself.is_none() && p.path.is_ident("Self") {
+                    *t = self.0.clone();
+                    return;
+                }
+            }
+            syn::visit_mut::visit_type_mut(self, t);
+        }
+    }
+    let mut field_ty = field_ty.clone();
+    syn::visit_mut::VisitMut::visit_type_mut(&mut ReplaceSelf(ty), &mut field_ty);
+    field_ty
 }
 
 /// The hidden `RegisteredResource` impl: a static type cell made for `ty` (with the

@@ -117,6 +117,13 @@ pub enum Shape {
     },
 }
 
+/// A field type naming `Self` (spelled out as the type in the fingerprint).
+#[oxbeam::resource]
+pub struct Node {
+    pub next: Option<Box<Self>>,
+    pub children: Vec<Self>,
+}
+
 /// Which version of the library is loaded.
 #[nif]
 fn version() -> String {

@@ -14,5 +14,10 @@ fn main() {
         config.version().major,
         config.version().minor
     );
+    // CPython 3.14+ checks the real stack: Python runs on the scheduler's (stack.rs).
+    println!("cargo::rustc-check-cfg=cfg(oxbeam_python_checks_stack)");
+    if (config.version().major, config.version().minor) >= (3, 14) {
+        println!("cargo::rustc-cfg=oxbeam_python_checks_stack");
+    }
     println!("cargo::rerun-if-env-changed=PYO3_PYTHON");
 }

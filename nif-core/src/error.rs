@@ -74,6 +74,14 @@ impl Error {
         }
     }
 
+    /// Raises the term `encode` builds (in an environment of the error's own, so the
+    /// error may be made where no call environment is at hand, as in `From`).
+    pub fn encoded(encode: impl for<'a> FnOnce(Env<'a>) -> Term<'a>) -> Error {
+        Error {
+            kind: Kind::Term(SavedTerm::build(encode)),
+        }
+    }
+
     /// Raises this error in `env`: sets the pending exception and returns the value
     /// the NIF must return.
     pub(crate) fn raise_in(self, env: Env<'_>) -> sys::ERL_NIF_TERM {
@@ -216,6 +224,16 @@ impl SavedTerm {
                 env: own,
                 term: copied,
             }
+        }
+    }
+
+    fn build(encode: impl for<'a> FnOnce(Env<'a>) -> Term<'a>) -> SavedTerm {
+        // SAFETY: enif_alloc_env has no preconditions; the environment is ours until
+        // Drop, and the term is built in it (so valid until enif_free_env).
+        unsafe {
+            let own = sys::enif_alloc_env();
+            let term = encode(Env::from_raw(own)).as_raw();
+            SavedTerm { env: own, term }
         }
     }
 

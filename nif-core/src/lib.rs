@@ -29,6 +29,8 @@ compile_error!(
 pub mod alloc;
 pub mod atom;
 pub mod codec;
+#[doc(hidden)]
+pub mod derive;
 pub mod env;
 pub mod error;
 mod init;
@@ -49,7 +51,7 @@ pub use codec::{Decode, DecodeError, Encode};
 pub use env::Env;
 pub use error::{raise, Error, Result};
 pub use owned_env::{OwnedEnv, SavedTerm};
-pub use oxbeam_macros::{init, nif, resource};
+pub use oxbeam_macros::{init, nif, resource, Decode, Encode};
 pub use resource::{Monitor, Resource, ResourceArc};
 pub use schedule::{Next, NifHandle, Scheduled};
 pub use term::{Term, TermType};
@@ -64,15 +66,20 @@ pub use types::reference::Reference;
 /// it may change in any release.
 #[doc(hidden)]
 pub mod __rt {
+    pub use crate::atom::Atom;
     pub use crate::atom::{AtomCell, AtomRegistration};
-    pub use crate::codec::Decode;
+    pub use crate::codec::{Decode, DecodeError, Encode};
+    pub use crate::derive;
+    pub use crate::env::Env;
     pub use crate::init::{entry, Hooks, PrivData};
     pub use crate::nif::{
-        call, decode_arg, CallError, NifDef, NifRegistration, NifReturn, Returned,
+        call, decode_arg, CallError, Exception, NifDef, NifRegistration, NifReturn, RaiseException,
+        ReturnAsIs, ReturnSlot, Returned,
     };
     pub use crate::resource::{RegisteredResource, ResourceRegistration, ResourceType};
     pub use crate::schedule::NifHandle;
     pub use crate::sys;
+    pub use crate::term::Term;
     pub use crate::types::int::immediate_ints_enabled;
     pub use inventory;
 }

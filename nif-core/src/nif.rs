@@ -48,6 +48,8 @@ pub enum CallError<'a> {
     Arg(usize, DecodeError<'a>),
     /// The function returned `Err(error)`.
     Raise(Error),
+    /// The function returned `Err(exception)` of a derived exception type: this term.
+    RaiseTerm(Term<'a>),
 }
 
 /// Runs one NIF call: the closure `body` decodes, calls and encodes; failures raise.
@@ -134,19 +136,79 @@ impl<'a, T: NifReturn<'a>> NifReturn<'a> for Result<T, Error> {
     }
 }
 
+/// A derived exception type (`#[oxbeam(exception = "...")]`): a `#[nif]` returning
+/// `Result<T, E>` raises `E` on `Err` instead of returning `{:error, e}`.
+#[doc(hidden)]
+pub trait Exception {}
+
+/// A `#[nif]`'s result of type `Result<_, _>`, on its way out: `#[nif]` calls
+/// `(&&ReturnSlot::new(result)).take_return(env)`, and method resolution picks
+/// [`RaiseException`] when the error type is an [`Exception`] (found first, by
+/// autoref), [`ReturnAsIs`] otherwise.
+#[doc(hidden)]
+pub struct ReturnSlot<T>(std::cell::Cell<Option<T>>);
+
+impl<T> ReturnSlot<T> {
+    #[inline(always)]
+    pub fn new(value: T) -> ReturnSlot<T> {
+        ReturnSlot(std::cell::Cell::new(Some(value)))
+    }
+
+    #[inline(always)]
+    fn take(&self) -> T {
+        match self.0.take() {
+            Some(value) => value,
+            None => unreachable!("a NIF result is returned once"),
+        }
+    }
+}
+
+#[doc(hidden)]
+pub trait RaiseException<'a> {
+    fn take_return(&self, env: Env<'a>) -> Result<Returned<'a>, CallError<'a>>;
+}
+
+impl<'a, T: NifReturn<'a>, E: Exception + Encode<'a>> RaiseException<'a>
+    for &ReturnSlot<Result<T, E>>
+{
+    #[inline(always)]
+    fn take_return(&self, env: Env<'a>) -> Result<Returned<'a>, CallError<'a>> {
+        match self.take() {
+            Ok(value) => value.into_return(env),
+            Err(exception) => Err(CallError::RaiseTerm(exception.encode(env))),
+        }
+    }
+}
+
+#[doc(hidden)]
+pub trait ReturnAsIs<'a> {
+    fn take_return(&self, env: Env<'a>) -> Result<Returned<'a>, CallError<'a>>;
+}
+
+impl<'a, T: NifReturn<'a>> ReturnAsIs<'a> for ReturnSlot<T> {
+    #[inline(always)]
+    fn take_return(&self, env: Env<'a>) -> Result<Returned<'a>, CallError<'a>> {
+        self.take().into_return(env)
+    }
+}
+
 #[cold]
 #[inline(never)]
 fn raise_call_error<'a>(env: Env<'a>, def: &NifDef, error: CallError<'a>) -> sys::ERL_NIF_TERM {
-    // Building the message may itself panic (a user Display impl, an inspect bug):
-    // never let that unwind into the VM.
-    let error = match catch_unwind(AssertUnwindSafe(|| match error {
-        CallError::Arg(index, error) => {
-            Error::argument_error(argument_message(env, def, index, &error))
+    let error = match error {
+        CallError::RaiseTerm(term) => {
+            // SAFETY: term is a term of env; the NIF returns the result immediately.
+            return unsafe { sys::enif_raise_exception(env.as_raw(), term.as_raw()) };
         }
         CallError::Raise(error) => error,
-    })) {
-        Ok(error) => error,
-        Err(payload) => Error::runtime_error(crate::panic::panic_message(&*payload)),
+        // Building the message may itself panic (a user Display impl, an inspect bug):
+        // never let that unwind into the VM.
+        CallError::Arg(index, error) => match catch_unwind(AssertUnwindSafe(|| {
+            Error::argument_error(argument_message(env, def, index, &error))
+        })) {
+            Ok(error) => error,
+            Err(payload) => Error::runtime_error(crate::panic::panic_message(&*payload)),
+        },
     };
     error.raise_in(env)
 }

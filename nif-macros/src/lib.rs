@@ -4,6 +4,7 @@
 
 use proc_macro::TokenStream;
 
+mod derive;
 mod init;
 mod nif;
 mod resource;
@@ -36,6 +37,25 @@ pub fn init(input: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn resource(attr: TokenStream, item: TokenStream) -> TokenStream {
     resource::expand(attr.into(), item.into())
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// `#[derive(oxbeam::Encode)]`: the type becomes a term (an Elixir struct, a map, a
+/// tuple, a record, atoms or tagged tuples), as its `#[oxbeam(...)]` attributes say.
+/// See `oxbeam`'s guide, "Data types".
+#[proc_macro_derive(Encode, attributes(oxbeam))]
+pub fn derive_encode(input: TokenStream) -> TokenStream {
+    derive::expand(input.into(), derive::Which::Encode)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// `#[derive(oxbeam::Decode)]`: the type is read from a term, with errors that name
+/// the field path. See `oxbeam`'s guide, "Data types".
+#[proc_macro_derive(Decode, attributes(oxbeam))]
+pub fn derive_decode(input: TokenStream) -> TokenStream {
+    derive::expand(input.into(), derive::Which::Decode)
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

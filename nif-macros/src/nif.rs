@@ -58,6 +58,21 @@ pub struct NifSpec {
     pub doc: String,
 }
 
+/// Whether the function returns `Result<...>` (any path ending in `Result` with two
+/// type arguments, or `oxbeam::Result<T>`): such results may raise a derived exception.
+fn returns_result(output: &ReturnType) -> bool {
+    let ReturnType::Type(_, ty) = output else {
+        return false;
+    };
+    let Type::Path(path) = &**ty else {
+        return false;
+    };
+    path.path
+        .segments
+        .last()
+        .is_some_and(|segment| segment.ident == "Result")
+}
+
 pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     let options = parse_options(attr)?;
     let function: ItemFn = syn::parse2(item)?;
@@ -295,9 +310,20 @@ pub fn generate(spec: &NifSpec) -> TokenStream {
     };
     // Spanned on the return type, so "cannot be returned" errors point at it.
     let result = proc_macro2::Ident::new("__result", ret_span);
-    let into_return = quote_spanned! {ret_span=>
-        let #result = #fn_name(#(#call_args),*);
-        ::oxbeam::__rt::NifReturn::into_return(#result, env)
+    let into_return = if returns_result(&function.sig.output) {
+        // `Result<T, E>`: an `Err` of a derived exception type raises it (autoref picks
+        // RaiseException when E is one), anything else goes through NifReturn.
+        quote_spanned! {ret_span=>
+            let #result = #fn_name(#(#call_args),*);
+            #[allow(unused_imports)]
+            use ::oxbeam::__rt::{RaiseException as _, ReturnAsIs as _};
+            (&&::oxbeam::__rt::ReturnSlot::new(#result)).take_return(env)
+        }
+    } else {
+        quote_spanned! {ret_span=>
+            let #result = #fn_name(#(#call_args),*);
+            ::oxbeam::__rt::NifReturn::into_return(#result, env)
+        }
     };
 
     let vis = &function.vis;

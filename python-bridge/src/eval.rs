@@ -1,6 +1,8 @@
 //! `eval`, `encode`, `decode`, `repr`: each one dirty NIF call, under one GIL hold.
 
-use crate::convert::{encode_failure, object_resource, to_python, to_term, EncodeOptions};
+use crate::convert::{
+    decode_failure, encode_failure, object_resource, to_python, to_term, EncodeOptions,
+};
 use crate::error::raise_python;
 use crate::interpreter::helper;
 use crate::object::PyObjectRef;
@@ -223,7 +225,7 @@ fn decode_with_gil<'a>(env: Env<'a>, object: &PyObjectRef) -> oxbeam::Result<Ter
     let _guard = CallEnvGuard::enter(env);
     crate::gil::with_gil(|py| {
         let helper = helper(py)?;
-        to_term(env, &object.bind(py)).map_err(|e| raise_python(env, py, &e, helper.as_any()))
+        to_term(env, &object.bind(py)).map_err(|e| decode_failure(env, py, e, helper.as_any()))
     })
 }
 

@@ -14,7 +14,8 @@ thread_local! {
     static PINNED: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs `f` holding the GIL (see the module docs).
+/// Runs `f` holding the GIL (see the module docs), on a stack big enough for Python
+/// (`stack.rs`).
 pub fn with_gil<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
     PINNED.with(|pinned| {
         if !pinned.get() {
@@ -28,5 +29,5 @@ pub fn with_gil<R>(f: impl for<'py> FnOnce(Python<'py>) -> R) -> R {
             pinned.set(true);
         }
     });
-    Python::attach(f)
+    crate::stack::run(|| Python::attach(f))
 }

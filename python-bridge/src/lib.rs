@@ -18,5 +18,6 @@ mod interpreter;
 mod interrupt;
 mod object;
 mod output;
+mod stack;
 
 oxbeam::init!("Elixir.Oxbeam.Python.NIF");

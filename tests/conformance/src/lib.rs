@@ -3,6 +3,7 @@
 
 mod atoms;
 mod basics;
+mod derives;
 mod errors;
 mod resources;
 mod schedule;

@@ -1,0 +1,7 @@
+#[derive(oxbeam::Encode)]
+#[oxbeam(struct = "MyApp.Color")]
+enum Color {
+    Red,
+}
+
+fn main() {}

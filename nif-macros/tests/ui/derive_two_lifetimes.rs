@@ -1,0 +1,7 @@
+#[derive(oxbeam::Decode)]
+struct Both<'a, 'b> {
+    first: &'a str,
+    second: &'b str,
+}
+
+fn main() {}

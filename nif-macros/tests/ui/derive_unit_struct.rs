@@ -1,0 +1,4 @@
+#[derive(oxbeam::Encode)]
+struct Nothing;
+
+fn main() {}

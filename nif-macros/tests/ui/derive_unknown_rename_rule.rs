@@ -1,0 +1,7 @@
+#[derive(oxbeam::Encode)]
+#[oxbeam(rename_all = "Title Case")]
+enum Mode {
+    ReadOnly,
+}
+
+fn main() {}

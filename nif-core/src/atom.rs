@@ -14,33 +14,34 @@ use std::sync::atomic::{AtomicU64, Ordering};
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Atom(sys::ERL_NIF_TERM);
 
-/// The longest atom the VM accepts, in characters (bytes for latin-1).
+/// The longest atom name the VM accepts, in characters (whatever their UTF-8 size).
 pub const MAX_ATOM_LENGTH: usize = 255;
+
+// External term format tags of atoms (erl_ext_dist): `131, tag, length, name bytes`.
+const VERSION_MAGIC: u8 = 131;
+const ATOM_EXT: u8 = 100; // 2-byte length, latin-1
+const SMALL_ATOM_EXT: u8 = 115; // 1-byte length, latin-1
+const ATOM_UTF8_EXT: u8 = 118; // 2-byte length, UTF-8
+const SMALL_ATOM_UTF8_EXT: u8 = 119; // 1-byte length, UTF-8
 
 impl Atom {
     /// Creates (or finds) the atom `name`. Prefer [`atoms!`](crate::atoms), which
     /// creates its atoms once at load; this is for names only known at run time.
     ///
-    /// Raises `ArgumentError` if `name` is longer than 255 bytes or is not latin-1
-    /// (OTP 25's NIF API creates latin-1 atoms only).
+    /// Any Unicode name of at most 255 characters works, on every supported VM
+    /// (OTP 25's NIF API only makes latin-1 atoms; other names go through the
+    /// external term format). Raises `ArgumentError` for a longer name.
     pub fn from_str(env: Env<'_>, name: &str) -> Atom {
-        match Self::try_from_str(env, name) {
-            Some(atom) => atom,
-            None => crate::raise(crate::Error::argument_error(format!(
-                "cannot make an atom of {name:?}: atoms are at most {MAX_ATOM_LENGTH} latin-1 characters"
-            ))),
+        match make(env, name) {
+            Ok(atom) => atom,
+            Err(message) => crate::raise(crate::Error::argument_error(message)),
         }
     }
 
-    /// Like [`Atom::from_str`], `None` when the name cannot be an atom.
+    /// Like [`Atom::from_str`], `None` when the name cannot be an atom (more than 255
+    /// characters).
     pub fn try_from_str(env: Env<'_>, name: &str) -> Option<Atom> {
-        if name.len() > MAX_ATOM_LENGTH || !name.is_ascii() {
-            return None;
-        }
-        // SAFETY: name points to `len` valid bytes; atoms are global, so the returned
-        // term is valid in every environment.
-        let raw = unsafe { sys::enif_make_atom_len(env.as_raw(), name.as_ptr() as _, name.len()) };
-        Some(Atom(raw))
+        make(env, name).ok()
     }
 
     /// The atom as a term of `env`.
@@ -50,10 +51,14 @@ impl Atom {
         unsafe { Term::from_raw(self.0) }
     }
 
-    /// The atom's name (latin-1 atoms are decoded to UTF-8).
-    pub fn name(self, env: Env<'_>) -> String {
-        let mut buf = [0u8; MAX_ATOM_LENGTH * 2 + 1];
-        // SAFETY: buf is writable for its whole length, which we pass.
+    /// The atom's name, as UTF-8.
+    ///
+    /// Every atom's name can be read (latin-1 ones through erl_nif, the others through
+    /// the external term format); the error is for a VM that answers neither way, and
+    /// is never a wrong or empty name.
+    pub fn name(self, env: Env<'_>) -> crate::Result<String> {
+        let mut buf = [0u8; MAX_ATOM_LENGTH + 1];
+        // SAFETY: buf is writable for its whole length, which we pass; self is an atom.
         let n = unsafe {
             sys::enif_get_atom(
                 env.as_raw(),
@@ -63,8 +68,17 @@ impl Atom {
                 sys::ErlNifCharEncoding::ERL_NIF_LATIN1,
             )
         };
-        let bytes = &buf[..(n.max(1) as usize - 1)];
-        bytes.iter().map(|&b| b as char).collect()
+        // n counts the terminating NUL; 0 means the name is not latin-1.
+        if n > 0 && (n as usize) <= buf.len() {
+            return Ok(buf[..n as usize - 1].iter().map(|&b| b as char).collect());
+        }
+        utf8_name(env, self).ok_or_else(|| {
+            crate::Error::runtime_error(format!(
+                "cannot read the name of the atom {:#x}: the VM gave neither a latin-1 \
+                 name nor an external term format",
+                self.0
+            ))
+        })
     }
 
     #[inline(always)]
@@ -183,7 +197,138 @@ macro_rules! atoms {
     (@name $fn_name:ident) => { stringify!($fn_name) };
 }
 
+/// Makes the atom `name`, or says why it cannot be one.
+fn make(env: Env<'_>, name: &str) -> Result<Atom, String> {
+    if name.is_ascii() {
+        if name.len() > MAX_ATOM_LENGTH {
+            return Err(too_long(name));
+        }
+        // SAFETY: name points to `len` valid bytes, which are latin-1 (ASCII); atoms
+        // are global, so the term is valid in every environment.
+        let raw = unsafe { sys::enif_make_atom_len(env.as_raw(), name.as_ptr() as _, name.len()) };
+        return Ok(Atom(raw));
+    }
+    if name.chars().count() > MAX_ATOM_LENGTH {
+        return Err(too_long(name));
+    }
+    match latin1(name) {
+        Some(bytes) => {
+            // SAFETY: as above; enif_make_atom_len reads latin-1 bytes.
+            let raw =
+                unsafe { sys::enif_make_atom_len(env.as_raw(), bytes.as_ptr() as _, bytes.len()) };
+            Ok(Atom(raw))
+        }
+        None => utf8_atom(env, name)
+            .ok_or_else(|| format!("the VM refused to make an atom of {name:?}")),
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn too_long(name: &str) -> String {
+    format!(
+        "cannot make an atom of {name:?}: an atom name is at most {MAX_ATOM_LENGTH} \
+         characters, this one has {}",
+        name.chars().count()
+    )
+}
+
+/// The latin-1 bytes of `name`, if every character is at most U+00FF.
+fn latin1(name: &str) -> Option<Vec<u8>> {
+    name.chars().map(|c| u8::try_from(c).ok()).collect()
+}
+
+/// Makes a non-latin-1 atom (at most 255 characters) by decoding `ATOM_UTF8_EXT`: the
+/// NIF API of OTP 25 (2.16) has no UTF-8 `enif_make_atom`.
+#[cold]
+fn utf8_atom(env: Env<'_>, name: &str) -> Option<Atom> {
+    let len = u16::try_from(name.len()).ok()?;
+    let mut ext = Vec::with_capacity(name.len() + 4);
+    ext.push(VERSION_MAGIC);
+    ext.push(ATOM_UTF8_EXT);
+    ext.extend_from_slice(&len.to_be_bytes());
+    ext.extend_from_slice(name.as_bytes());
+    let mut out: sys::ERL_NIF_TERM = 0;
+    // SAFETY: ext is `ext.len()` readable bytes; binary_to_term validates them (UTF-8,
+    // at most 255 characters) and returns 0 if it refuses; out is a valid out-pointer,
+    // set on success to an atom, which is valid in every environment.
+    let read =
+        unsafe { sys::enif_binary_to_term(env.as_raw(), ext.as_ptr(), ext.len(), &mut out, 0) };
+    // SAFETY: out was set by the VM (read > 0) and only then inspected.
+    (read == ext.len() && unsafe { sys::enif_is_atom(env.as_raw(), out) } != 0).then_some(Atom(out))
+}
+
+/// Reads any atom's name from its external term format.
+#[cold]
+fn utf8_name(env: Env<'_>, atom: Atom) -> Option<String> {
+    let mut bin = std::mem::MaybeUninit::<sys::ErlNifBinary>::uninit();
+    // SAFETY: atom is a term valid in env; on success bin is an owned binary that we
+    // release below.
+    if unsafe { sys::enif_term_to_binary(env.as_raw(), atom.0, bin.as_mut_ptr()) } == 0 {
+        return None;
+    }
+    // SAFETY: enif_term_to_binary succeeded, so bin is initialized.
+    let mut bin = unsafe { bin.assume_init() };
+    // SAFETY: data/size describe the binary just allocated, alive until released.
+    let bytes = unsafe { std::slice::from_raw_parts(bin.data, bin.size) };
+    let name = name_of_ext(bytes);
+    // SAFETY: we own bin and release it once; `bytes` is not used after this.
+    unsafe { sys::enif_release_binary(&mut bin) };
+    name
+}
+
+/// The name in an atom's external term format.
+fn name_of_ext(bytes: &[u8]) -> Option<String> {
+    let (tag, name) = match bytes {
+        [VERSION_MAGIC, tag @ (SMALL_ATOM_EXT | SMALL_ATOM_UTF8_EXT), n, rest @ ..]
+            if rest.len() == *n as usize =>
+        {
+            (*tag, rest)
+        }
+        [VERSION_MAGIC, tag @ (ATOM_EXT | ATOM_UTF8_EXT), a, b, rest @ ..]
+            if rest.len() == u16::from_be_bytes([*a, *b]) as usize =>
+        {
+            (*tag, rest)
+        }
+        _ => return None,
+    };
+    match tag {
+        SMALL_ATOM_EXT | ATOM_EXT => Some(name.iter().map(|&b| b as char).collect()),
+        _ => String::from_utf8(name.to_vec()).ok(),
+    }
+}
+
 /// An `Atom` from a raw term known to be an atom.
 pub(crate) fn atom_from_raw(raw: sys::ERL_NIF_TERM) -> Atom {
     Atom(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latin1_bytes_only_up_to_u00ff() {
+        assert_eq!(latin1("café"), Some(b"caf\xe9".to_vec()));
+        assert_eq!(latin1("ÿ"), Some(vec![0xff]));
+        assert_eq!(latin1("Ā"), None);
+        assert_eq!(latin1("é日"), None);
+    }
+
+    #[test]
+    fn names_from_every_atom_encoding() {
+        assert_eq!(
+            name_of_ext(&[131, 119, 2, b'o', b'k']).as_deref(),
+            Some("ok")
+        );
+        assert_eq!(name_of_ext(&[131, 115, 1, 0xe9]).as_deref(), Some("é"));
+        assert_eq!(name_of_ext(&[131, 100, 0, 1, 0xff]).as_deref(), Some("ÿ"));
+        let mut ext = vec![131, 118, 0, 6];
+        ext.extend_from_slice("日本".as_bytes());
+        assert_eq!(name_of_ext(&ext).as_deref(), Some("日本"));
+        // Truncated, wrong tag, bad UTF-8: no name rather than a wrong one.
+        assert_eq!(name_of_ext(&[131, 119, 3, b'o', b'k']), None);
+        assert_eq!(name_of_ext(&[131, 107, 0, 1, b'a']), None);
+        assert_eq!(name_of_ext(&[131, 119, 1, 0xff]), None);
+    }
 }

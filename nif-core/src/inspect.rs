@@ -30,7 +30,10 @@ fn write_term<'a>(env: Env<'a>, term: Term<'a>, out: &mut String, depth: usize) 
         return;
     }
     match term.term_type(env) {
-        TermType::Atom => write_atom(&Atom::decode_unchecked(term).name(env), out),
+        TermType::Atom => match Atom::decode_unchecked(term).name(env) {
+            Ok(name) => write_atom(&name, out),
+            Err(_) => out.push_str("#Atom<?>"),
+        },
         TermType::Integer => write_integer(env, term, out),
         TermType::Float => {
             let mut value = 0f64;
@@ -54,6 +57,7 @@ fn write_term<'a>(env: Env<'a>, term: Term<'a>, out: &mut String, depth: usize) 
         TermType::Port => out.push_str("#Port<...>"),
         TermType::Reference => out.push_str("#Reference<...>"),
         TermType::Fun => out.push_str("#Function<...>"),
+        TermType::Unknown(_) => out.push_str("#Term<...>"),
     }
 }
 

@@ -27,15 +27,21 @@
 //!
 //! Registration is automatic: `#[oxbeam::resource]` registers the type, and the
 //! library opens every registered type when it loads. On a hot upgrade (the module is
-//! recompiled and reloaded), the new library *takes over* the types of the old one:
-//! existing resources stay valid, and their `Drop` and `down` now run the new code.
+//! recompiled and reloaded), the new library *takes over* each type of the old one
+//! whose layout is unchanged (same Rust type name, size, alignment, fields' types and
+//! offsets, and `#[oxbeam::resource(version = N)]`): existing resources stay valid, and
+//! their `Drop` and `down` now run the new code. A type whose layout changed is not
+//! taken over: the old objects keep the old library's type and code (the VM keeps that
+//! library loaded until the last of them is gone), the new library's functions refuse
+//! them, and the load says so through the VM's logger. Bump `version` when the
+//! definition of a field's own type, or the meaning of the value, changes.
 
 use crate::codec::{Decode, DecodeError, Encode};
 use crate::env::Env;
 use crate::sys;
 use crate::term::Term;
 use crate::types::pid::LocalPid;
-use std::ffi::{c_void, CStr};
+use std::ffi::{c_void, CStr, CString};
 use std::marker::PhantomData;
 use std::ops::Deref;
 use std::ptr::NonNull;
@@ -61,11 +67,29 @@ pub unsafe trait RegisteredResource {
 }
 
 /// The VM-side type of a [`Resource`]; filled in when the library loads.
+///
+/// The VM knows the type by a name: `<module path>::<Type>@<fingerprint>`, where the
+/// fingerprint hashes the Rust type name, size, alignment, the user's `version`, and
+/// (for a struct or enum carrying `#[oxbeam::resource]`) its fields' types and offsets.
+/// A hot upgrade takes over the old library's type (its objects then use the new
+/// library's `Drop` and `down`) only when that name is the same, that is when the
+/// layout did not change; otherwise the new library opens a type of its own, the old
+/// objects keep the old type and code, and the VM keeps the old library loaded until
+/// the last of them is gone (it defers unloading a library while objects of its types
+/// with callbacks live). A second, callback-free type `<module path>::<Type>@layouts`
+/// marks that some version of the type was opened before, so the change is reported
+/// (through the VM's logger).
 #[doc(hidden)]
 pub struct ResourceType {
     pub name: &'static CStr,
     /// The Rust type name, for messages.
     pub rust_name: &'static str,
+    /// `#[oxbeam::resource(version = N)]`, part of the layout fingerprint.
+    pub version: u32,
+    size: usize,
+    align: usize,
+    type_name: fn() -> &'static str,
+    fields: &'static [FieldLayout],
     raw: AtomicPtr<sys::ErlNifResourceType>,
     init: sys::ErlNifResourceTypeInit,
 }
@@ -73,11 +97,45 @@ pub struct ResourceType {
 // SAFETY: the init struct only holds function pointers; raw is atomic.
 unsafe impl Sync for ResourceType {}
 
+/// One field in a layout fingerprint, as `#[oxbeam::resource]` lists them: for a
+/// struct `("", type name, offset)`; for an enum `(variant, type name, usize::MAX)`,
+/// with `()` as the type of the entry that opens each variant.
+#[doc(hidden)]
+pub type FieldLayout = (&'static str, fn() -> &'static str, usize);
+
+/// How [`ResourceType::open`] found the type.
+#[derive(Debug, PartialEq, Eq)]
+enum Opened {
+    /// New: no library of this module opened the type before.
+    Created,
+    /// The same layout was open in the old library: its objects are now ours.
+    TakenOver,
+    /// The old library had the type with another layout: both types live on.
+    LayoutChanged,
+}
+
+/// The marker type's callbacks: none (it never has objects).
+static NO_CALLBACKS: sys::ErlNifResourceTypeInit = sys::ErlNifResourceTypeInit {
+    dtor: None,
+    stop: None,
+    down: None,
+};
+
 impl ResourceType {
-    pub const fn new<T: Resource>(name: &'static CStr, rust_name: &'static str) -> ResourceType {
+    pub const fn new<T: Resource>(
+        name: &'static CStr,
+        rust_name: &'static str,
+        version: u32,
+        fields: &'static [FieldLayout],
+    ) -> ResourceType {
         ResourceType {
             name,
             rust_name,
+            version,
+            size: std::mem::size_of::<T>(),
+            align: std::mem::align_of::<T>(),
+            type_name: std::any::type_name::<T>,
+            fields,
             raw: AtomicPtr::new(std::ptr::null_mut()),
             init: sys::ErlNifResourceTypeInit {
                 dtor: Some(destructor::<T>),
@@ -95,25 +153,110 @@ impl ResourceType {
         raw
     }
 
-    /// Opens (or, on upgrade, takes over) the type. Only valid in load/upgrade.
-    fn open(&self, env: Env<'_>) -> bool {
-        let mut tried = 0;
-        // SAFETY: called from the load or upgrade callback with its environment; name
-        // and init are 'static.
-        let raw = unsafe {
-            sys::open_resource_type_x(
-                env.as_raw(),
-                self.name.as_ptr(),
-                &self.init,
-                sys::RT_CREATE | sys::RT_TAKEOVER,
-                &mut tried,
-            )
-        };
-        if raw.is_null() {
-            return false;
+    /// The layout fingerprint: FNV-1a (stable across builds and compilers) of the Rust
+    /// type name, size, alignment, version, and the fields' types and offsets.
+    fn fingerprint(&self) -> u64 {
+        let mut hash = Fnv::default();
+        hash.write((self.type_name)().as_bytes());
+        hash.write(&[0]);
+        hash.write(&(self.size as u64).to_le_bytes());
+        hash.write(&(self.align as u64).to_le_bytes());
+        hash.write(&self.version.to_le_bytes());
+        for (name, type_name, offset) in self.fields {
+            hash.write(name.as_bytes());
+            hash.write(&[0]);
+            hash.write(type_name().as_bytes());
+            hash.write(&[0]);
+            hash.write(&(*offset as u64).to_le_bytes());
         }
+        hash.0
+    }
+
+    /// Opens (or, on upgrade, takes over when the layout is the same) the type. Only
+    /// valid in load/upgrade. `None` if the VM refused.
+    fn open(&'static self, env: Env<'_>) -> Option<Opened> {
+        let (name, marker) = vm_names(self.name.to_bytes(), self.fingerprint());
+        let open = |name: &CStr, init: &sys::ErlNifResourceTypeInit| {
+            let mut tried = 0;
+            // SAFETY: called from the load or upgrade callback with its environment;
+            // the VM copies the name (into an atom) and keeps the pointer to `init`,
+            // which is 'static (a field of `&'static self`, or NO_CALLBACKS); tried is
+            // a valid out-pointer.
+            let raw = unsafe {
+                sys::open_resource_type_x(
+                    env.as_raw(),
+                    name.as_ptr(),
+                    init,
+                    sys::RT_CREATE | sys::RT_TAKEOVER,
+                    &mut tried,
+                )
+            };
+            (!raw.is_null()).then_some((raw, tried))
+        };
+        let (_, marker_tried) = open(&marker, &NO_CALLBACKS)?;
+        let (raw, tried) = open(&name, &self.init)?;
         self.raw.store(raw, Ordering::Release);
-        true
+        Some(if tried == sys::RT_TAKEOVER {
+            Opened::TakenOver
+        } else if marker_tried == sys::RT_TAKEOVER {
+            Opened::LayoutChanged
+        } else {
+            Opened::Created
+        })
+    }
+
+    fn layout_changed_message(&self) -> String {
+        format!(
+            "hot upgrade: the resource type {} changed (now size {}, align {}, version {}), \
+             so its existing objects are not taken over: they keep the old library's type \
+             and Drop, the old library stays loaded until the last of them is gone, and \
+             this library's functions refuse them",
+            self.rust_name, self.size, self.align, self.version
+        )
+    }
+}
+
+/// The longest name the VM keeps whole: type names become atoms (255 latin-1 bytes).
+const MAX_VM_NAME: usize = 255;
+
+/// The VM names of a type and of its marker: `<base>@<fingerprint>` and
+/// `<base>@layouts`. A base too long to leave room for the suffix is cut and made
+/// unique again with its own hash (the VM would otherwise cut the suffix off).
+fn vm_names(base: &[u8], fingerprint: u64) -> (CString, CString) {
+    const SUFFIX: usize = 17; // "@" + 16 hex digits
+    let mut base = base.to_vec();
+    if base.len() + SUFFIX > MAX_VM_NAME {
+        let mut hash = Fnv::default();
+        hash.write(&base);
+        base.truncate(MAX_VM_NAME - 2 * SUFFIX);
+        base.extend_from_slice(format!("~{:016x}", hash.0).as_bytes());
+    }
+    let with = |suffix: String| {
+        let mut name = base.clone();
+        name.extend_from_slice(suffix.as_bytes());
+        // The base came from a CStr and the suffixes hold no NUL.
+        CString::new(name).unwrap_or_default()
+    };
+    (
+        with(format!("@{fingerprint:016x}")),
+        with("@layouts".to_string()),
+    )
+}
+
+/// 64-bit FNV-1a: a hash whose value never depends on the build.
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ b as u64).wrapping_mul(0x0100_0000_01b3);
+        }
     }
 }
 
@@ -128,11 +271,20 @@ fn not_opened(name: &str) -> ! {
 pub struct ResourceRegistration(pub &'static ResourceType);
 inventory::collect!(ResourceRegistration);
 
-/// Opens every registered resource type; false if one fails.
+/// Opens every registered resource type; false if one fails. A type the old library
+/// had with another layout is reported (not an error: both types live on).
 pub(crate) fn open_all(env: Env<'_>) -> bool {
-    inventory::iter::<ResourceRegistration>
-        .into_iter()
-        .all(|reg| reg.0.open(env))
+    for reg in inventory::iter::<ResourceRegistration> {
+        match reg.0.open(env) {
+            Some(Opened::Created | Opened::TakenOver) => {}
+            // Through the VM's logger (stderr without one), as an error event.
+            Some(Opened::LayoutChanged) => {
+                crate::report::report(Some(env), &reg.0.layout_changed_message())
+            }
+            None => return false,
+        }
+    }
+    true
 }
 
 const _: () = assert!(std::mem::align_of::<u64>() == 8);
@@ -426,5 +578,49 @@ impl<'a, T: Resource> Encode<'a> for ResourceArc<T> {
 impl<'a, T: Resource> Encode<'a> for &ResourceArc<T> {
     fn encode(self, env: Env<'a>) -> Term<'a> {
         self.to_term(env)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vm_names_carry_the_fingerprint() {
+        let (name, marker) = vm_names(b"my_crate::Counter", 0x0123_4567_89ab_cdef);
+        assert_eq!(name.to_bytes(), b"my_crate::Counter@0123456789abcdef");
+        assert_eq!(marker.to_bytes(), b"my_crate::Counter@layouts");
+    }
+
+    #[test]
+    fn long_names_keep_the_fingerprint_within_the_atom_limit() {
+        let long_a = [b'a'; 300];
+        let mut long_b = long_a;
+        long_b[299] = b'b';
+        let (a, marker_a) = vm_names(&long_a, 1);
+        let (b, _) = vm_names(&long_b, 1);
+        let (a2, _) = vm_names(&long_a, 2);
+        assert_eq!(a.to_bytes().len(), MAX_VM_NAME);
+        assert!(marker_a.to_bytes().len() <= MAX_VM_NAME);
+        assert!(a.to_bytes().ends_with(b"@0000000000000001"));
+        // Two long names that differ only past the cut stay distinct; so do two
+        // fingerprints.
+        assert_ne!(a, b);
+        assert_ne!(a, a2);
+        // Exactly at the limit: kept whole.
+        let (fits, _) = vm_names(&[b'c'; MAX_VM_NAME - 17], 3);
+        assert!(fits.to_bytes().starts_with(&[b'c'; MAX_VM_NAME - 17]));
+    }
+
+    #[test]
+    fn fnv1a_matches_its_reference_values() {
+        let hash = |bytes: &[u8]| {
+            let mut h = Fnv::default();
+            h.write(bytes);
+            h.0
+        };
+        assert_eq!(hash(b""), 0xcbf2_9ce4_8422_2325);
+        assert_eq!(hash(b"a"), 0xaf63_dc4c_8601_ec8c);
+        assert_eq!(hash(b"foobar"), 0x8594_4171_f739_67e8);
     }
 }

@@ -3,6 +3,17 @@
 //! Everything comes from the `erl_nif_sys` crate; this module only re-exports it, so the
 //! rest of oxbeam has one place to look for raw symbols. Anything `erl_nif_sys` lacks is
 //! declared here, and only here.
+//!
+//! Audit of the C enums `erl_nif_sys` declares as Rust enums (a Rust enum holding a
+//! value it does not list is undefined behaviour):
+//! - returned by the VM: `enif_term_type` (redeclared below with an `int` return);
+//!   `enif_thread_type` already returns `c_int`.
+//! - written by the VM through a pointer: `tried` of `enif_open_resource_type(_x)`
+//!   (`open_resource_type_x` below takes `*mut c_int`; the non-`_x` form is unused).
+//! - passed *to* the VM (`ErlNifCharEncoding`, `ErlNifMapIteratorEntry`, `ErlNifHash`,
+//!   ...): only values the enum lists are ever made, so these are sound as declared;
+//!   the resource flags are passed as plain bits because `CREATE | TAKEOVER` is not a
+//!   listed value.
 
 pub use erl_nif_sys::*;
 
@@ -29,4 +40,11 @@ extern "C" {
         flags: c_int,
         tried: *mut c_int,
     ) -> *mut ErlNifResourceType;
+
+    /// `enif_term_type` returning the C enum as the `int` it is. `erl_nif_sys` declares
+    /// it as returning a Rust enum, and a value the enum lacks (a term type added by a
+    /// newer VM) would be undefined behaviour; this declaration shadows that one (a
+    /// named item wins over the glob re-export above), so `sys::enif_term_type` is
+    /// always this one. `Term::term_type` maps the value.
+    pub fn enif_term_type(env: *mut ErlNifEnv, term: ERL_NIF_TERM) -> c_int;
 }

@@ -20,7 +20,11 @@ pub struct Term<'a> {
 const _: () = assert!(std::mem::size_of::<Term<'static>>() == 8);
 
 /// The type of a term, as `enif_term_type` reports it.
+///
+/// erl_nif may add term types in later versions: a value this version of oxbeam does not
+/// know is [`TermType::Unknown`] (with the VM's raw value), never undefined behaviour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TermType {
     Atom,
     Bitstring,
@@ -33,6 +37,28 @@ pub enum TermType {
     Port,
     Reference,
     Tuple,
+    /// A type this version of oxbeam does not know (a newer VM): the raw value.
+    Unknown(i32),
+}
+
+impl TermType {
+    /// Maps `enif_term_type`'s return value (erl_nif.h's `ErlNifTermType`).
+    pub(crate) fn from_raw(raw: std::ffi::c_int) -> TermType {
+        match raw {
+            1 => TermType::Atom,
+            2 => TermType::Bitstring,
+            3 => TermType::Float,
+            4 => TermType::Fun,
+            5 => TermType::Integer,
+            6 => TermType::List,
+            7 => TermType::Map,
+            8 => TermType::Pid,
+            9 => TermType::Port,
+            10 => TermType::Reference,
+            11 => TermType::Tuple,
+            other => TermType::Unknown(other),
+        }
+    }
 }
 
 impl<'a> Term<'a> {
@@ -62,24 +88,9 @@ impl<'a> Term<'a> {
 
     /// What kind of term this is.
     pub fn term_type(self, env: Env<'a>) -> TermType {
-        use sys::ErlNifTermType::*;
-        // SAFETY: the term belongs to `env` (same lifetime), as erl_nif requires.
-        match unsafe { sys::enif_term_type(env.as_raw(), self.raw) } {
-            ERL_NIF_TERM_TYPE_ATOM => TermType::Atom,
-            ERL_NIF_TERM_TYPE_BITSTRING => TermType::Bitstring,
-            ERL_NIF_TERM_TYPE_FLOAT => TermType::Float,
-            ERL_NIF_TERM_TYPE_FUN => TermType::Fun,
-            ERL_NIF_TERM_TYPE_INTEGER => TermType::Integer,
-            ERL_NIF_TERM_TYPE_LIST => TermType::List,
-            ERL_NIF_TERM_TYPE_MAP => TermType::Map,
-            ERL_NIF_TERM_TYPE_PID => TermType::Pid,
-            ERL_NIF_TERM_TYPE_PORT => TermType::Port,
-            ERL_NIF_TERM_TYPE_REFERENCE => TermType::Reference,
-            ERL_NIF_TERM_TYPE_TUPLE => TermType::Tuple,
-            ERL_NIF_TERM_TYPE__MISSING_DEFAULT_CASE__READ_THE_MANUAL => {
-                unreachable!("enif_term_type returned an unknown type")
-            }
-        }
+        // SAFETY: the term belongs to `env` (same lifetime), as erl_nif requires; the
+        // declaration in `sys` returns a plain int, so any value is defined.
+        TermType::from_raw(unsafe { sys::enif_term_type(env.as_raw(), self.raw) })
     }
 
     /// Renders the term the way Elixir's `inspect` would (cut when huge), for messages.
@@ -114,5 +125,43 @@ impl<'a> Encode<'a> for Term<'a> {
     #[inline(always)]
     fn encode(self, _env: Env<'a>) -> Term<'a> {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_documented_term_type_maps_to_its_variant() {
+        let known = [
+            (1, TermType::Atom),
+            (2, TermType::Bitstring),
+            (3, TermType::Float),
+            (4, TermType::Fun),
+            (5, TermType::Integer),
+            (6, TermType::List),
+            (7, TermType::Map),
+            (8, TermType::Pid),
+            (9, TermType::Port),
+            (10, TermType::Reference),
+            (11, TermType::Tuple),
+        ];
+        for (raw, expected) in known {
+            assert_eq!(TermType::from_raw(raw), expected, "value {raw}");
+        }
+    }
+
+    #[test]
+    fn a_value_from_a_newer_vm_maps_to_unknown() {
+        // erl_nif.h reserves -1 (`ERL_NIF_TERM_TYPE__MISSING_DEFAULT_CASE__READ_THE_MANUAL`)
+        // to remind that new types may be added; any value we do not know is Unknown.
+        for raw in [-1, 0, 12, 13, 255, i32::MAX, i32::MIN] {
+            assert_eq!(
+                TermType::from_raw(raw),
+                TermType::Unknown(raw),
+                "value {raw}"
+            );
+        }
     }
 }

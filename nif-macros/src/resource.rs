@@ -7,9 +7,7 @@ use syn::spanned::Spanned;
 use syn::{Item, Type};
 
 pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    if !attr.is_empty() {
-        return Err(syn::Error::new(attr.span(), "#[resource] takes no options"));
-    }
+    let version = parse_version(attr)?;
     let item: Item = syn::parse2(item)?;
     match item {
         Item::Struct(s) => {
@@ -17,7 +15,8 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             let ident = &s.ident;
             let ty: Type = syn::parse_quote!(#ident);
             let name = s.ident.to_string();
-            let registration = registration(&ty, &name);
+            let fields = struct_fields(&ty, &s.fields);
+            let registration = registration(&ty, &name, version, fields);
             Ok(quote! {
                 #s
                 impl ::oxbeam::Resource for #ty {}
@@ -28,7 +27,8 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             reject_generics(&e.generics)?;
             let ident = &e.ident;
             let ty: Type = syn::parse_quote!(#ident);
-            let registration = registration(&ty, &ident.to_string());
+            let fields = enum_fields(&ty, &e);
+            let registration = registration(&ty, &ident.to_string(), version, fields);
             Ok(quote! {
                 #e
                 impl ::oxbeam::Resource for #ty {}
@@ -48,7 +48,8 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             reject_generics(&imp.generics)?;
             let ty = (*imp.self_ty).clone();
             let name = ty.to_token_stream().to_string().replace(' ', "");
-            let registration = registration(&ty, &name);
+            // The fields are not visible here: the fingerprint has size and alignment.
+            let registration = registration(&ty, &name, version, quote!(&[]));
             Ok(quote! {
                 #imp
                 #registration
@@ -71,9 +72,107 @@ fn reject_generics(generics: &syn::Generics) -> syn::Result<()> {
     }
 }
 
-/// The hidden `RegisteredResource` impl: a static type cell made for `ty`, registered
-/// for load.
-fn registration(ty: &Type, name: &str) -> TokenStream {
+/// The only option: `version = N` (a `u32`, default 0), part of the layout fingerprint
+/// that decides whether a hot upgrade takes over the old library's objects.
+fn parse_version(attr: TokenStream) -> syn::Result<u32> {
+    let mut version = 0;
+    let parser = syn::meta::parser(|meta| {
+        if meta.path.is_ident("version") {
+            let value: syn::Expr = meta.value()?.parse()?;
+            version = match &value {
+                syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Int(int),
+                    ..
+                }) if int.suffix().is_empty() || int.suffix() == "u32" => {
+                    int.base10_parse::<u32>().ok()
+                }
+                _ => None,
+            }
+            .ok_or_else(|| {
+                syn::Error::new(
+                    value.span(),
+                    "`version` takes an integer literal from 0 to 4294967295 (a u32), e.g. `version = 2`",
+                )
+            })?;
+            Ok(())
+        } else {
+            Err(meta.error("unknown #[resource] option: the only option is `version = N`"))
+        }
+    });
+    syn::parse::Parser::parse2(parser, attr)?;
+    Ok(version)
+}
+
+/// A struct's fields for the fingerprint: each field's type and offset (`offset_of!`:
+/// a reordering, or a compiler laying the struct out otherwise, is seen too).
+/// (A tuple struct with `#[cfg]` fields has indices only the compiler knows: its
+/// fields are listed without offsets.)
+fn struct_fields(ty: &Type, fields: &syn::Fields) -> TokenStream {
+    let is_cfg = |a: &&syn::Attribute| a.path().is_ident("cfg");
+    let indices_known = matches!(fields, syn::Fields::Named(_))
+        || fields.iter().all(|f| !f.attrs.iter().any(|a| is_cfg(&a)));
+    let entries = fields.iter().enumerate().map(|(i, field)| {
+        let cfgs = field.attrs.iter().filter(is_cfg);
+        let field_ty = without_self(&field.ty, ty);
+        let member = match &field.ident {
+            Some(ident) => quote!(#ident),
+            None => syn::Index::from(i).into_token_stream(),
+        };
+        let offset = if indices_known {
+            quote!(::std::mem::offset_of!(#ty, #member))
+        } else {
+            quote!(usize::MAX)
+        };
+        quote!(#(#cfgs)* ("", ::std::any::type_name::<#field_ty>, #offset))
+    });
+    quote!(&[#(#entries),*])
+}
+
+/// An enum's variants and field types for the fingerprint (offsets of enum fields are
+/// not stable Rust; `usize::MAX` stands for "no offset").
+fn enum_fields(ty: &Type, item: &syn::ItemEnum) -> TokenStream {
+    let entries = item.variants.iter().flat_map(|variant| {
+        let cfgs: Vec<_> = variant
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("cfg"))
+            .collect();
+        let name = variant.ident.to_string();
+        let head = quote!(#(#cfgs)* (#name, ::std::any::type_name::<()>, usize::MAX));
+        let fields = variant.fields.iter().map(move |field| {
+            let field_cfgs = field.attrs.iter().filter(|a| a.path().is_ident("cfg"));
+            let field_ty = without_self(&field.ty, ty);
+            let cfgs = cfgs.clone();
+            quote!(#(#cfgs)* #(#field_cfgs)* (#name, ::std::any::type_name::<#field_ty>, usize::MAX))
+        });
+        std::iter::once(head).chain(fields)
+    });
+    quote!(&[#(#entries),*])
+}
+
+/// `field_ty` with `Self` spelled `ty`: the fingerprint is built in a `static`, where
+/// `Self` does not name the type (`next: Option<Box<Self>>`).
+fn without_self(field_ty: &Type, ty: &Type) -> Type {
+    struct ReplaceSelf<'a>(&'a Type);
+    impl syn::visit_mut::VisitMut for ReplaceSelf<'_> {
+        fn visit_type_mut(&mut self, t: &mut Type) {
+            if let Type::Path(p) = t {
+                if p.qself.is_none() && p.path.is_ident("Self") {
+                    *t = self.0.clone();
+                    return;
+                }
+            }
+            syn::visit_mut::visit_type_mut(self, t);
+        }
+    }
+    let mut field_ty = field_ty.clone();
+    syn::visit_mut::VisitMut::visit_type_mut(&mut ReplaceSelf(ty), &mut field_ty);
+    field_ty
+}
+
+/// The hidden `RegisteredResource` impl: a static type cell made for `ty` (with the
+/// user's version and the fields for the layout fingerprint), registered for load.
+fn registration(ty: &Type, name: &str, version: u32, fields: TokenStream) -> TokenStream {
     let vm_name = format!("::{name}\0");
     quote! {
         // SAFETY: the type cell is made by ResourceType::new::<Self>, once for this type.
@@ -85,6 +184,8 @@ fn registration(ty: &Type, name: &str) -> TokenStream {
                     Err(_) => panic!("resource type names contain no NUL"),
                 },
                 #name,
+                #version,
+                #fields,
             );
             ::oxbeam::__rt::inventory::submit! {
                 ::oxbeam::__rt::ResourceRegistration(&TYPE)
@@ -136,6 +237,122 @@ mod tests {
             out.contains("unsafe impl :: oxbeam :: __rt :: RegisteredResource for Watcher"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn version_is_passed_on() {
+        let out = expand(
+            quote!(version = 7),
+            quote!(
+                struct Blob(u64);
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(out.contains("\"Blob\" , 7u32"), "{out}");
+        let out = expand(
+            quote!(),
+            quote!(
+                struct Blob(u64);
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(out.contains("\"Blob\" , 0u32"), "{out}");
+    }
+
+    #[test]
+    fn fields_are_listed_for_the_fingerprint() {
+        let out = expand(
+            quote!(),
+            quote!(
+                struct Counter {
+                    n: u64,
+                    #[cfg(feature = "x")]
+                    extra: u8,
+                }
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(
+            out.contains(
+                "(\"\" , :: std :: any :: type_name :: < u64 > , :: std :: mem :: offset_of ! (Counter , n))"
+            ),
+            "{out}"
+        );
+        assert!(
+            out.contains("# [cfg (feature = \"x\")] (\"\" , :: std :: any :: type_name :: < u8 >"),
+            "{out}"
+        );
+        let out = expand(
+            quote!(),
+            quote!(
+                struct Pair(u32, i8);
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(out.contains("offset_of ! (Pair , 1)"), "{out}");
+        let out = expand(
+            quote!(),
+            quote!(
+                struct Pair(u32, #[cfg(x)] u8, i8);
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(!out.contains("offset_of"), "{out}");
+        let out = expand(
+            quote!(),
+            quote!(
+                enum Shape {
+                    Point,
+                    Circle(f64),
+                }
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(
+            out.contains("(\"Point\" , :: std :: any :: type_name :: < () > , usize :: MAX)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("(\"Circle\" , :: std :: any :: type_name :: < f64 > , usize :: MAX)"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn bad_versions_are_refused() {
+        for attr in [
+            quote!(version = "2"),
+            quote!(version = -1),
+            quote!(version = 4294967296),
+            quote!(version = 2u8),
+        ] {
+            let err = expand(
+                attr,
+                quote!(
+                    struct Blob(u64);
+                ),
+            )
+            .unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains("`version` takes an integer literal"),
+                "{err}"
+            );
+        }
+        let err = expand(
+            quote!(name = "x"),
+            quote!(
+                struct Blob(u64);
+            ),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("the only option is `version = N`"));
     }
 
     #[test]

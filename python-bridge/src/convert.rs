@@ -238,7 +238,8 @@ fn encode_one<'py, 'a>(
             } else if atom == atoms::neg_infinity() {
                 PyFloat::new(py, f64::NEG_INFINITY).into_any()
             } else {
-                PyString::new(py, &atom.name(env)).into_any()
+                let name = atom.name(env).map_err(|_| cannot(env, term))?;
+                PyString::new(py, &name).into_any()
             }
         }
         TermType::Integer => {

@@ -112,7 +112,7 @@ fn global_name<'a>(env: Env<'a>, key: Term<'a>) -> oxbeam::Result<std::borrow::C
         return Ok(name.into());
     }
     if let Ok(atom) = key.decode::<Atom>(env) {
-        return Ok(atom.name(env).into());
+        return Ok(atom.name(env)?.into());
     }
     Err(oxbeam::Error::argument_error(format!(
         "globals keys must be strings or atoms, got: {}",

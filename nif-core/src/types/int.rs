@@ -12,14 +12,30 @@ use std::sync::atomic::{AtomicBool, Ordering};
 // erl_nif does not promise this layout, so `check_immediate_ints` verifies it against
 // `enif_make_int64`/`enif_get_int64` when the library loads, and only then are small
 // integers read and made inline; otherwise every integer goes through erl_nif.
+// `OXBEAM_NO_SMALL_INT_FAST_PATH` (any value but empty or "0") in the VM's environment
+// at load switches the inline path off, so that the fallback can be tested
+// (scripts/test runs the conformance suites once that way).
 static IMMEDIATE_INTS: AtomicBool = AtomicBool::new(false);
 const SMALL_TAG_MASK: u64 = 0xF;
 const SMALL_TAG: u64 = 0xF;
 const SMALL_MIN: i64 = -(1 << 59);
 const SMALL_MAX: i64 = (1 << 59) - 1;
 
-/// Verifies the immediate-integer layout with the VM; enables the inline fast path.
+/// The environment variable that switches the inline path off.
+pub const NO_FAST_PATH_VAR: &str = "OXBEAM_NO_SMALL_INT_FAST_PATH";
+
+/// Whether the value of [`NO_FAST_PATH_VAR`] switches the inline path off.
+fn switched_off(value: Option<&str>) -> bool {
+    !matches!(value, None | Some("") | Some("0"))
+}
+
+/// Verifies the immediate-integer layout with the VM; enables the inline fast path
+/// unless [`NO_FAST_PATH_VAR`] switches it off.
 pub(crate) fn check_immediate_ints(env: Env<'_>) {
+    if switched_off(crate::env::getenv(NO_FAST_PATH_VAR).as_deref()) {
+        IMMEDIATE_INTS.store(false, Ordering::Relaxed);
+        return;
+    }
     let samples = [0, 1, -1, 42, -42, 1 << 40, -(1 << 40), SMALL_MAX, SMALL_MIN];
     let matches = samples.iter().all(|&v| {
         let expected = ((v as u64) << 4) | SMALL_TAG;
@@ -332,5 +348,19 @@ impl<'a> Encode<'a> for BigInteger {
             }
         }
         make_integer(env, self.negative, &self.magnitude)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_switch_is_off_only_when_unset_empty_or_zero() {
+        assert!(!switched_off(None));
+        assert!(!switched_off(Some("")));
+        assert!(!switched_off(Some("0")));
+        assert!(switched_off(Some("1")));
+        assert!(switched_off(Some("true")));
     }
 }

@@ -33,7 +33,7 @@ fn raise_kind<'a>(
     kind: oxbeam::Atom,
     payload: oxbeam::Term<'a>,
 ) -> oxbeam::Result<i64> {
-    let kind = kind.name(env);
+    let kind = kind.name(env)?;
     Err(match kind.as_str() {
         "term" => oxbeam::Error::term(env, payload),
         "atom" => oxbeam::Error::atom(payload.decode::<&str>(env).unwrap_or("bad")),

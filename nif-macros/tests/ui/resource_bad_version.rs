@@ -1,0 +1,6 @@
+#[oxbeam::resource(version = "2")]
+struct Blob {
+    bytes: Vec<u8>,
+}
+
+fn main() {}

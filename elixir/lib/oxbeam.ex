@@ -65,11 +65,22 @@ defmodule Oxbeam do
       end
 
     # Each derived type of the library gets a @type, which the NIFs' specs use.
-    type_defs = for ast <- Metadata.type_asts(types), do: quote(do: @type(unquote(ast)))
+    type_defs =
+      for {attribute, ast} <- Metadata.type_asts(types) do
+        case attribute do
+          :opaque -> quote(do: @opaque(unquote(ast)))
+          :type -> quote(do: @type(unquote(ast)))
+        end
+      end
 
     watched = Enum.map(build.watched, &{&1, Build.stamp(&1)})
     library_file = build.library |> Path.basename() |> Path.rootname()
-    mode_follows_env? = not Keyword.has_key?(opts, :mode)
+    # Only a module whose build mode follows MIX_ENV checks the mode (a constant `false`
+    # in generated code would be a Dialyzer warning in every user module).
+    mode_changed =
+      if Keyword.has_key?(opts, :mode),
+        do: false,
+        else: quote(do: Oxbeam.Build.default_mode() != unquote(config.mode))
 
     quote do
       # Cargo.lock may be written by the build itself, after Mix noted the compile
@@ -80,7 +91,7 @@ defmodule Oxbeam do
 
       @doc false
       def __mix_recompile__? do
-        (unquote(mode_follows_env?) and Oxbeam.Build.default_mode() != unquote(config.mode)) or
+        unquote(mode_changed) or
           Enum.any?(unquote(Macro.escape(watched)), fn {path, stamp} ->
             Oxbeam.Build.stamp(path) != stamp
           end)
@@ -125,7 +136,9 @@ defmodule Oxbeam do
       unquote(spec)
 
       def unquote(name)(unquote_splicing(args)) do
-        Oxbeam.__not_loaded__!(__MODULE__, unquote(name), unquote(arity))
+        # nif_error, not raise: Dialyzer then takes the stub for a function that
+        # returns (the NIF replaces it), so callers keep their checks.
+        :erlang.nif_error(Oxbeam.__not_loaded__(__MODULE__, unquote(name), unquote(arity)))
       end
     end
   end
@@ -193,17 +206,18 @@ defmodule Oxbeam do
   end
 
   @doc false
-  def __not_loaded__!(module, name, arity) do
-    case load_status(module) do
-      :ok ->
-        raise Oxbeam.NotLoadedError,
-          message:
-            "the NIF library for #{inspect(module)} does not define #{name}/#{arity} " <>
-              "(rebuild the crate?)"
+  # The exception a stub raises (through :erlang.nif_error/1) when its NIF is missing.
+  def __not_loaded__(module, name, arity) do
+    message =
+      case load_status(module) do
+        :ok ->
+          "the NIF library for #{inspect(module)} does not define #{name}/#{arity} " <>
+            "(rebuild the crate?)"
 
-      {:error, reason} ->
-        raise Oxbeam.NotLoadedError,
-          message: "the NIF library for #{inspect(module)} is not loaded: #{reason}"
-    end
+        {:error, reason} ->
+          "the NIF library for #{inspect(module)} is not loaded: #{reason}"
+      end
+
+    %Oxbeam.NotLoadedError{message: message}
   end
 end

@@ -30,6 +30,11 @@ pub trait Decode<'a>: Sized {
 )]
 pub trait Encode<'a> {
     fn encode(self, env: Env<'a>) -> Term<'a>;
+
+    /// Set by `#[derive(Encode)]` on an exception type: a `#[nif]` returning
+    /// `Result<T, Self>` raises it on `Err`.
+    #[doc(hidden)]
+    const RAISES_ON_ERR: bool = false;
 }
 
 /// Where, inside a container argument, a decode failed.

@@ -74,8 +74,8 @@ pub mod __rt {
     pub use crate::env::Env;
     pub use crate::init::{entry, Hooks, PrivData};
     pub use crate::nif::{
-        call, decode_arg, CallError, Exception, NifDef, NifRegistration, NifReturn, RaiseException,
-        ReturnAsIs, ReturnSlot, Returned,
+        call, choose_record, decode_arg, CallError, Exception, NifDef, NifRegistration, NifReturn,
+        RaiseException, RaisesOnErr, ReturnAsIs, ReturnSlot, Returned,
     };
     pub use crate::resource::{RegisteredResource, ResourceRegistration, ResourceType};
     pub use crate::schedule::NifHandle;

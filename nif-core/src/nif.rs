@@ -34,7 +34,36 @@ pub struct NifDef {
     /// The metadata record the Elixir side reads from the library file to generate the
     /// stub (name, arity, argument names, typespecs, schedule, doc). Keeping it here
     /// keeps it in the binary.
-    pub record: &'static str,
+    pub record: &'static [u8],
+}
+
+/// Whether a `#[nif]` returning `Result<T, E>` raises `E` on `Err` (`oxbeam::Error`, a
+/// derived exception) or returns `{:error, e}`: decided by type, for the NIF's spec.
+#[doc(hidden)]
+pub trait RaisesOnErr {
+    const RAISES: bool;
+}
+
+impl RaisesOnErr for Error {
+    const RAISES: bool = true;
+}
+
+impl<E: Encode<'static>> RaisesOnErr for E {
+    const RAISES: bool = <E as Encode<'static>>::RAISES_ON_ERR;
+}
+
+/// One of two metadata records, as `N` bytes (the shorter padded with spaces after its
+/// end mark), chosen at compile time: only the chosen one is in the library.
+#[doc(hidden)]
+pub const fn choose_record<const N: usize>(first: bool, a: &str, b: &str) -> [u8; N] {
+    let chosen = if first { a.as_bytes() } else { b.as_bytes() };
+    let mut out = [b' '; N];
+    let mut i = 0;
+    while i < chosen.len() && i < N {
+        out[i] = chosen[i];
+        i += 1;
+    }
+    out
 }
 
 /// Registration of a [`NifDef`], collected by `init!`.

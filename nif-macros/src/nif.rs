@@ -241,6 +241,66 @@ fn doc_text(function: &ItemFn) -> String {
 /// The metadata record the Elixir side reads from the library file (see
 /// `docs/architecture.md`): fields separated by 0x1F, ended by 0x1E.
 pub fn record(spec: &NifSpec) -> String {
+    let ret = match &spec.function.sig.output {
+        ReturnType::Default => ":ok".to_string(),
+        ReturnType::Type(_, ty) => typespec(ty, Position::Return),
+    };
+    record_returning(spec, &ret)
+}
+
+/// For a NIF returning `Result<T, E>`: the two records, `T` alone (when `E` raises on
+/// `Err`: `oxbeam::Error` or a derived exception) and `{:ok, t} | {:error, e}`, and
+/// `E` with its lifetimes made `'static`, for the choice by type (not by name) that
+/// the generated code makes at compile time.
+pub fn result_records(spec: &NifSpec) -> Option<(String, String, Type)> {
+    let ReturnType::Type(_, ty) = &spec.function.sig.output else {
+        return None;
+    };
+    let Type::Path(path) = &**ty else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    if last.ident != "Result" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let types: Vec<&Type> = args
+        .args
+        .iter()
+        .filter_map(|a| match a {
+            syn::GenericArgument::Type(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    let [ok, err] = types.as_slice() else {
+        return None;
+    };
+    let ok_spec = typespec(ok, Position::Return);
+    let err_spec = typespec(err, Position::Return);
+    let mut err = (*err).clone();
+    StaticLifetimes.visit_type_mut(&mut err);
+    Some((
+        record_returning(spec, &ok_spec),
+        record_returning(
+            spec,
+            &format!("{{:ok, {ok_spec}}} | {{:error, {err_spec}}}"),
+        ),
+        err,
+    ))
+}
+
+/// Replaces every lifetime by `'static` (a type named outside the function).
+struct StaticLifetimes;
+
+impl VisitMut for StaticLifetimes {
+    fn visit_lifetime_mut(&mut self, lifetime: &mut syn::Lifetime) {
+        *lifetime = syn::Lifetime::new("'static", lifetime.span());
+    }
+}
+
+fn record_returning(spec: &NifSpec, ret: &str) -> String {
     let clean = |s: &str| s.replace(['\x1d', '\x1e', '\x1f'], " ");
     let arg_names: Vec<String> = spec.args.iter().map(|a| a.name.clone()).collect();
     let arg_specs: Vec<String> = spec
@@ -248,10 +308,6 @@ pub fn record(spec: &NifSpec) -> String {
         .iter()
         .map(|a| typespec(&a.ty, Position::Argument))
         .collect();
-    let ret = match &spec.function.sig.output {
-        ReturnType::Default => ":ok".to_string(),
-        ReturnType::Type(_, ty) => typespec(ty, Position::Return),
-    };
     format!(
         "OXBEAM\x1fnif\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1e",
         clean(&spec.erlang_name),
@@ -287,7 +343,25 @@ pub fn generate(spec: &NifSpec) -> TokenStream {
         Span::call_site(),
     );
     let arg_names: Vec<&str> = spec.args.iter().map(|a| a.name.as_str()).collect();
-    let record = record(spec);
+    // The record is bytes computed at compile time: for `Result<T, E>` the spec depends
+    // on whether `E` raises, which only the type system knows (only the chosen record
+    // ends up in the library).
+    let record = match result_records(spec) {
+        Some((raising, tuple, err)) => {
+            let len = raising.len().max(tuple.len());
+            quote! {
+                &::oxbeam::__rt::choose_record::<#len>(
+                    <#err as ::oxbeam::__rt::RaisesOnErr>::RAISES,
+                    #raising,
+                    #tuple,
+                )
+            }
+        }
+        None => {
+            let record = record(spec);
+            quote!(#record.as_bytes())
+        }
+    };
 
     let mut decodes = Vec::new();
     let mut call_args = Vec::new();

@@ -174,7 +174,15 @@ fn without_self(field_ty: &Type, ty: &Type) -> Type {
 /// user's version and the fields for the layout fingerprint), registered for load.
 fn registration(ty: &Type, name: &str, version: u32, fields: TokenStream) -> TokenStream {
     let vm_name = format!("::{name}\0");
+    // For the Elixir side: the NIFs' specs name this type as an opaque resource type.
+    let record = format!("OXBEAM\x1ftype\x1f{name}\x1fresource\x1freference()\x1e");
     quote! {
+        const _: () = {
+            static RECORD: ::oxbeam::__rt::TypeRecord = ::oxbeam::__rt::TypeRecord(#record);
+            ::oxbeam::__rt::inventory::submit! {
+                ::oxbeam::__rt::TypeRegistration(&RECORD)
+            }
+        };
         // SAFETY: the type cell is made by ResourceType::new::<Self>, once for this type.
         unsafe impl ::oxbeam::__rt::RegisteredResource for #ty {
         fn __resource_type() -> &'static ::oxbeam::__rt::ResourceType {

@@ -1,9 +1,7 @@
 //! Elixir typespecs for Rust types, for the `@spec` of generated stubs. Purely
 //! syntactic: a type oxbeam does not know by name becomes `oxbeam_type(Name)`, which
-//! the Elixir side resolves to the `@type` of a derived type of that name (the derive
-//! embeds one in the library), or to `term()`. A `Result<T, E>` with such an `E`
-//! becomes `oxbeam_result(t, Name)`: `t` alone when `E` is a derived exception (its
-//! `Err` raises), `{:ok, t} | {:error, e}` otherwise.
+//! the Elixir side resolves to the `@type` of a derived or resource type of that name
+//! (the derive and `#[resource]` embed one in the library), or to `term()`.
 
 use syn::{GenericArgument, PathArguments, Type};
 
@@ -44,7 +42,10 @@ pub fn typespec(ty: &Type, position: Position) -> String {
                 ("LocalPid", _) => "pid()".into(),
                 ("Term", _) => "term()".into(),
                 ("ListIterator", _) => "list()".into(),
-                ("Vec", [inner]) => slice_spec(inner, position),
+                // A Vec is a list both ways, bytes included (`&[u8]` is the binary).
+                ("Vec", [inner]) => format!("[{}]", element_spec(inner, position)),
+                // A resource handle: the resource type's opaque @type.
+                ("ResourceArc", [inner]) => typespec(inner, position),
                 ("Option", [inner]) => format!("{} | nil", typespec(inner, position)),
                 ("HashMap" | "BTreeMap", [k, v, ..]) => format!(
                     "%{{optional({}) => {}}}",
@@ -52,12 +53,8 @@ pub fn typespec(ty: &Type, position: Position) -> String {
                     typespec(v, position)
                 ),
                 ("Result", [ok]) => typespec(ok, position),
-                ("Result", [ok, err]) if is_oxbeam_error(err) => typespec(ok, position),
-                ("Result", [ok, err]) if derived_name(err).is_some() => format!(
-                    "oxbeam_result({}, {})",
-                    typespec(ok, position),
-                    derived_name(err).unwrap_or_default()
-                ),
+                // A top-level `Result<T, E>` whose `E` raises is specced by `#[nif]` itself
+                // (nif::result_records, decided by type); anywhere else it is a value.
                 ("Result", [ok, err]) => format!(
                     "{{:ok, {}}} | {{:error, {}}}",
                     typespec(ok, position),
@@ -83,9 +80,25 @@ fn derived_name(ty: &Type) -> Option<String> {
     let name = last.ident.to_string();
     let known = matches!(
         name.as_str(),
-        "Vec" | "Option" | "HashMap" | "BTreeMap" | "Result" | "Term" | "Atom" | "String"
+        "Vec"
+            | "Option"
+            | "HashMap"
+            | "BTreeMap"
+            | "Result"
+            | "Term"
+            | "Atom"
+            | "String"
+            | "ResourceArc"
     );
     (!known && name.starts_with(|c: char| c.is_ascii_uppercase())).then_some(name)
+}
+
+/// A list element: `u8` is `byte()`.
+fn element_spec(elem: &Type, position: Position) -> String {
+    match elem {
+        Type::Path(p) if p.path.is_ident("u8") => "byte()".into(),
+        _ => typespec(elem, position),
+    }
 }
 
 fn slice_spec(elem: &Type, position: Position) -> String {
@@ -109,11 +122,6 @@ fn generic_types(args: &PathArguments) -> Vec<&Type> {
             .collect(),
         _ => Vec::new(),
     }
-}
-
-/// `Error`, `oxbeam::Error`: a `Result` with it raises on `Err`.
-pub fn is_oxbeam_error(ty: &Type) -> bool {
-    matches!(ty, Type::Path(p) if p.path.segments.last().is_some_and(|s| s.ident == "Error"))
 }
 
 #[cfg(test)]
@@ -142,6 +150,12 @@ mod tests {
     #[test]
     fn containers() {
         assert_eq!(arg(parse_quote!(Vec<i64>)), "[integer()]");
+        assert_eq!(arg(parse_quote!(Vec<u8>)), "[byte()]");
+        assert_eq!(arg(parse_quote!(&[u8])), "binary()");
+        assert_eq!(
+            ret(parse_quote!(ResourceArc<Counter>)),
+            "oxbeam_type(Counter)"
+        );
         assert_eq!(arg(parse_quote!((i64, String))), "{integer(), String.t()}");
         assert_eq!(arg(parse_quote!(Option<bool>)), "boolean() | nil");
         assert_eq!(
@@ -149,7 +163,6 @@ mod tests {
             "%{optional(String.t()) => integer()}"
         );
         assert_eq!(ret(parse_quote!(oxbeam::Result<i64>)), "integer()");
-        assert_eq!(ret(parse_quote!(Result<i64, oxbeam::Error>)), "integer()");
         assert_eq!(
             ret(parse_quote!(Result<i64, String>)),
             "{:ok, integer()} | {:error, String.t()}"
@@ -158,7 +171,7 @@ mod tests {
         assert_eq!(arg(parse_quote!(Vec<crate::Point>)), "[oxbeam_type(Point)]");
         assert_eq!(
             ret(parse_quote!(Result<i64, NotFound>)),
-            "oxbeam_result(integer(), NotFound)"
+            "{:ok, integer()} | {:error, oxbeam_type(NotFound)}"
         );
     }
 }

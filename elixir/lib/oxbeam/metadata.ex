@@ -3,11 +3,11 @@ defmodule Oxbeam.Metadata do
   # Reads the records `#[nif]` and `init!` embed in a library (docs/architecture.md):
   #   OXBEAM 0x1F init 0x1F <module> 0x1E
   #   OXBEAM 0x1F nif 0x1F name 0x1F arity 0x1F argnames 0x1F specs 0x1F ret 0x1F schedule 0x1F doc 0x1E
-  #   OXBEAM 0x1F type 0x1F RustName 0x1F exception|value 0x1F spec 0x1E   (derived types)
+  #   OXBEAM 0x1F type 0x1F RustName 0x1F exception|value|resource 0x1F spec 0x1E
+  #   (derived types and resource types)
   #
-  # Specs may hold `oxbeam_type(Name)` (a type the Rust side does not know by name) and
-  # `oxbeam_result(t, Name)` (a `Result<T, Name>`): `resolve/2` turns them into the
-  # derived type's `@type`, or `term()`.
+  # Specs may hold `oxbeam_type(Name)` (a type the Rust side does not know by name):
+  # `resolve/2` turns it into the derived or resource type's `@type`, or `term()`.
 
   @us <<0x1F>>
   @rs <<0x1E>>
@@ -42,7 +42,7 @@ defmodule Oxbeam.Metadata do
       rest = binary_part(binary, pos + len, byte_size(binary) - pos - len)
 
       with [record | _] <- :binary.split(rest, @rs),
-           [name, kind, spec] when kind in ["exception", "value"] and name != "" <-
+           [name, kind, spec] when kind in ["exception", "value", "resource"] and name != "" <-
              :binary.split(record, @us, [:global]) do
         Map.put_new(acc, name, %Type{
           name: name,
@@ -62,20 +62,23 @@ defmodule Oxbeam.Metadata do
   end
 
   @doc """
-  The quoted `@type` definitions (`name :: spec`) of the derived types; a type whose
-  spec does not parse is left out.
+  The quoted type definitions of the derived and resource types, as `{:type | :opaque,
+  name :: spec}`; a type whose spec does not parse is left out.
   """
   def type_asts(types) do
     for {_, %Type{} = type} <- Enum.sort(types),
         {:ok, ast} <- [Code.string_to_quoted(type.spec)] do
-      {:"::", [], [{type.type_name, [], []}, resolve(ast, types)]}
+      {type_attribute(type), {:"::", [], [{type.type_name, [], []}, resolve(ast, types)]}}
     end
   end
 
+  # A resource is opaque: callers get it from a NIF and pass it back.
+  defp type_attribute(%Type{kind: "resource"}), do: :opaque
+  defp type_attribute(%Type{}), do: :type
+
   @doc """
-  Replaces `oxbeam_type(Name)` and `oxbeam_result(t, Name)` in a quoted type: a known
-  derived type becomes its `@type`, anything else `term()`; a `Result` whose error is
-  a derived exception is its `Ok` type (an `Err` raises).
+  Replaces `oxbeam_type(Name)` in a quoted type: a known derived or resource type
+  becomes its `@type`, anything else `term()`.
   """
   def resolve(ast, types) do
     Macro.prewalk(ast, fn
@@ -84,18 +87,6 @@ defmodule Oxbeam.Metadata do
           %Type{type_name: type_name} -> {type_name, [], []}
           nil -> {:term, [], []}
         end
-
-      {:oxbeam_result, _, [ok, name]} ->
-        error =
-          case Map.get(types, name_of(name)) do
-            %Type{kind: "exception"} -> nil
-            %Type{type_name: type_name} -> {type_name, [], []}
-            nil -> {:term, [], []}
-          end
-
-        if error,
-          do: {:|, [], [{:ok, ok}, {:error, error}]},
-          else: ok
 
       other ->
         other

@@ -272,6 +272,20 @@ defmodule Oxbeam.NIF.DerivesTest do
       assert type(:wrapper) == "wrapper() :: %{value: term(), count: non_neg_integer()}"
     end
 
+    test "resources are opaque types; Vec<u8> is a list of bytes, &[u8] a binary" do
+      assert spec(:counter_new, 1) == "counter_new(integer()) :: counter()"
+      assert spec(:counter_bump, 1) == "counter_bump(counter()) :: integer()"
+      {:ok, types} = Code.Typespec.fetch_types(NIF)
+      assert [_] = for({:opaque, {:counter, _, []} = t} <- types, do: t)
+      assert spec(:spec_bytes, 2) == "spec_bytes([byte()], binary()) :: [byte()]"
+      assert NIF.spec_bytes([1, 2], <<3>>) == [1, 2, 3]
+    end
+
+    test "Result<T, E> is T when E raises (by type: oxbeam::Error, a derived exception)" do
+      assert spec(:spec_full_result, 1) == "spec_full_result(integer()) :: integer()"
+      assert spec(:checked_half, 1) == "checked_half(integer()) :: integer()"
+    end
+
     test "Result with a derived exception is its Ok type; with another type, the tuple union" do
       assert spec(:derive_find, 1) == "derive_find(String.t()) :: String.t()"
 

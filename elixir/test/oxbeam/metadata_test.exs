@@ -114,15 +114,23 @@ defmodule Oxbeam.MetadataTest do
 
     assert resolve.("[oxbeam_type(Point)]") == "[point()]"
     assert resolve.("oxbeam_type(Unknown)") == "term()"
-    assert resolve.("oxbeam_result(integer(), NotFound)") == "integer()"
-    assert resolve.("oxbeam_result(integer(), Point)") == "{:ok, integer()} | {:error, point()}"
-    assert resolve.("oxbeam_result(integer(), Unknown)") == "{:ok, integer()} | {:error, term()}"
 
-    assert Enum.map(Metadata.type_asts(types), &Macro.to_string/1) == [
-             "map_value() :: %{}",
-             "not_found() :: %My.NotFound{path: String.t()}",
-             "point() :: %{x: float()}"
-           ]
+    assert resolve.("{:ok, integer()} | {:error, oxbeam_type(Point)}") ==
+             "{:ok, integer()} | {:error, point()}"
+
+    assert Enum.map(Metadata.type_asts(types), fn {kind, ast} -> {kind, Macro.to_string(ast)} end) ==
+             [
+               type: "map_value() :: %{}",
+               type: "not_found() :: %My.NotFound{path: String.t()}",
+               type: "point() :: %{x: float()}"
+             ]
+
+    [{:opaque, ast}] =
+      Metadata.type_asts(
+        Metadata.types("OXBEAM\x1Ftype\x1FCounter\x1Fresource\x1Freference()\x1E")
+      )
+
+    assert Macro.to_string(ast) == "counter() :: reference()"
   end
 
   test "arg_vars gives valid, unique variable names" do

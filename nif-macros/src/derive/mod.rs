@@ -306,9 +306,19 @@ fn encode_impl(model: &Model) -> TokenStream {
         },
         _ => quote!(),
     };
+    // As the runtime decides (the Exception marker, for exceptions without generics).
+    let raises_on_err = matches!(
+        model.shape,
+        Shape::Struct {
+            exception: true,
+            ..
+        }
+    ) && model.generics.params.is_empty();
     quote! {
         #[automatically_derived]
         impl #impl_generics ::oxbeam::__rt::Encode<#lt> for #ident #ty_generics #where_clause {
+            const RAISES_ON_ERR: bool = #raises_on_err;
+
             #[inline]
             fn encode(self, env: ::oxbeam::__rt::Env<#lt>) -> ::oxbeam::__rt::Term<#lt> {
                 #declarations

@@ -292,6 +292,18 @@ fn derive_box_get(boxed: &PointBox) -> Point {
         .clone()
 }
 
+/// `Result<T, oxbeam::Error>` written out: raises on `Err`, as `oxbeam::Result<T>`.
+#[nif]
+fn spec_full_result(n: i64) -> Result<i64, oxbeam::Error> {
+    Ok(n)
+}
+
+/// Bytes as a list (`Vec<u8>`) and as a binary (`&[u8]`).
+#[nif]
+fn spec_bytes(list: Vec<u8>, binary: &[u8]) -> Vec<u8> {
+    list.into_iter().chain(binary.iter().copied()).collect()
+}
+
 /// Encodes without decoding: the term a value makes.
 #[nif]
 fn derive_encode_samples(env: Env<'_>) -> Vec<Term<'_>> {

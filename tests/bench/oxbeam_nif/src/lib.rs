@@ -47,4 +47,6 @@ fn make_map(n: i64) -> HashMap<String, i64> {
     (0..n).map(|i| (format!("k{i}"), i)).collect()
 }
 
+include!("../../oxbeam_derives.rs");
+
 oxbeam::init!("Elixir.Bench.Oxbeam");

@@ -77,4 +77,6 @@ fn make_map<'a>(env: Env<'a>, n: i64) -> MapFromIter<impl Iterator<Item = (Term<
     }))
 }
 
+include!("../../oxbeam_derives.rs");
+
 oxbeam::init!("Elixir.Bench.OxbeamZeroCopy");

@@ -90,11 +90,13 @@ defmodule Oxbeam.Build do
 
     if config.skip_compilation? do
       library =
-        Path.join(dir, config.library_name <> "-*.so")
-        |> Path.wildcard()
-        |> Enum.max_by(&File.stat!(&1, time: :posix).mtime, fn ->
-          fail!("skip_compilation?: true but there is no #{config.library_name}-*.so in #{dir}")
-        end)
+        case Path.wildcard(Path.join(dir, config.library_name <> "-*.so")) do
+          [] ->
+            fail!("skip_compilation?: true but there is no #{config.library_name}-*.so in #{dir}")
+
+          found ->
+            Enum.max_by(found, &File.stat!(&1, time: :posix).mtime)
+        end
 
       %{library: library, watched: []}
     else
@@ -268,6 +270,7 @@ defmodule Oxbeam.Build do
   end
 
   @doc false
+  @spec fail!(String.t()) :: no_return()
   def fail!(message) do
     if Code.ensure_loaded?(Mix) and function_exported?(Mix, :raise, 1) do
       Mix.raise(message)

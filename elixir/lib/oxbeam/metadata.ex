@@ -225,5 +225,6 @@ defmodule Oxbeam.Metadata do
     end
   end
 
+  @spec fail!(String.t()) :: no_return()
   defp fail!(message), do: Oxbeam.Build.fail!(message)
 end

@@ -39,6 +39,9 @@ impl Schedule {
 pub struct Options {
     pub name: Option<String>,
     pub schedule: Schedule,
+    /// `spec = "..."`: the NIF's `@spec`, as written after `@spec`, instead of the one
+    /// derived from the Rust types.
+    pub spec: Option<String>,
 }
 
 /// One argument the Erlang side passes.
@@ -56,6 +59,8 @@ pub struct NifSpec {
     pub takes_env: bool,
     pub args: Vec<Arg>,
     pub doc: String,
+    /// The `@spec` written with `spec = "..."`, if any.
+    pub spec: Option<String>,
 }
 
 /// Whether the function returns `Result<...>` (any path ending in `Result` with two
@@ -84,6 +89,7 @@ pub fn parse_options(attr: TokenStream) -> syn::Result<Options> {
     let mut options = Options {
         name: None,
         schedule: Schedule::Normal,
+        spec: None,
     };
     let parser = syn::meta::parser(|meta| {
         if meta.path.is_ident("name") {
@@ -113,6 +119,17 @@ pub fn parse_options(attr: TokenStream) -> syn::Result<Options> {
                 }
             };
             Ok(())
+        } else if meta.path.is_ident("spec") {
+            let value: LitStr = meta.value()?.parse()?;
+            let spec = value.value();
+            if !spec.contains("::") || spec.contains(['\x1d', '\x1e', '\x1f']) {
+                return Err(syn::Error::new(
+                    value.span(),
+                    "`spec` is the NIF's typespec as written after @spec, e.g. `spec = \"add(integer(), integer()) :: integer()\"`",
+                ));
+            }
+            options.spec = Some(spec);
+            Ok(())
         } else {
             let shown = meta
                 .path
@@ -120,7 +137,7 @@ pub fn parse_options(attr: TokenStream) -> syn::Result<Options> {
                 .map(|i| i.to_string())
                 .unwrap_or_else(|| "this".into());
             Err(meta.error(format!(
-                "unknown #[nif] option `{shown}`: expected `name = \"...\"` or `schedule = \"...\"`"
+                "unknown #[nif] option `{shown}`: expected `name = \"...\"`, `schedule = \"...\"` or `spec = \"...\"`"
             )))
         }
     });
@@ -209,6 +226,7 @@ pub fn analyze(function: ItemFn, options: Options) -> syn::Result<NifSpec> {
         takes_env,
         args,
         doc,
+        spec: options.spec,
     })
 }
 
@@ -309,14 +327,15 @@ fn record_returning(spec: &NifSpec, ret: &str) -> String {
         .map(|a| typespec(&a.ty, Position::Argument))
         .collect();
     format!(
-        "OXBEAM\x1fnif\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1e",
+        "OXBEAM\x1fnif\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1e",
         clean(&spec.erlang_name),
         spec.args.len(),
         arg_names.join(","),
         arg_specs.join("\x1d"),
         ret,
         spec.schedule.as_str(),
-        clean(&spec.doc)
+        clean(&spec.doc),
+        spec.spec.as_deref().map(clean).unwrap_or_default()
     )
 }
 
@@ -465,7 +484,8 @@ mod tests {
             parse_options(quote!(name = "valid?", schedule = "dirty_io")).unwrap(),
             Options {
                 name: Some("valid?".into()),
-                schedule: Schedule::DirtyIo
+                schedule: Schedule::DirtyIo,
+                spec: None,
             }
         );
         let err = parse_options(quote!(speed = "fast"))
@@ -540,8 +560,22 @@ mod tests {
         .unwrap();
         assert_eq!(
             record(&spec),
-            "OXBEAM\x1fnif\x1fadd!\x1f2\x1fa,b\x1finteger()\x1dnumber()\x1ffloat()\x1fdirty_cpu\x1fAdds.\n\nReally.\x1e"
+            "OXBEAM\x1fnif\x1fadd!\x1f2\x1fa,b\x1finteger()\x1dnumber()\x1ffloat()\x1fdirty_cpu\x1fAdds.\n\nReally.\x1f\x1e"
         );
+    }
+
+    #[test]
+    fn a_written_spec_goes_into_the_record() {
+        let spec = spec_of(
+            quote!(spec = "add(pos_integer(), pos_integer()) :: pos_integer()"),
+            quote! { fn add(a: i64, b: i64) -> i64 { a + b } },
+        )
+        .unwrap();
+        assert!(
+            record(&spec).ends_with("\x1fadd(pos_integer(), pos_integer()) :: pos_integer()\x1e")
+        );
+        let error = parse_options(quote!(spec = "integer()")).err().unwrap();
+        assert!(error.to_string().contains("as written after @spec"));
     }
 
     #[test]

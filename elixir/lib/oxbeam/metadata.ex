@@ -2,7 +2,8 @@ defmodule Oxbeam.Metadata do
   @moduledoc false
   # Reads the records `#[nif]` and `init!` embed in a library (docs/architecture.md):
   #   OXBEAM 0x1F init 0x1F <module> 0x1E
-  #   OXBEAM 0x1F nif 0x1F name 0x1F arity 0x1F argnames 0x1F specs 0x1F ret 0x1F schedule 0x1F doc 0x1E
+  #   OXBEAM 0x1F nif 0x1F name 0x1F arity 0x1F argnames 0x1F specs 0x1F ret 0x1F schedule 0x1F doc
+  #     0x1F written_spec 0x1E   (written_spec: #[nif(spec = "...")], may be empty)
   #   OXBEAM 0x1F type 0x1F RustName 0x1F exception|value|resource 0x1F spec 0x1E
   #   (derived types and resource types)
   #
@@ -15,7 +16,8 @@ defmodule Oxbeam.Metadata do
 
   defmodule Nif do
     @moduledoc false
-    defstruct [:name, :arity, :arg_names, :arg_specs, :return_spec, :schedule, :doc]
+    # `spec` is the @spec written with #[nif(spec = "...")], or "".
+    defstruct [:name, :arity, :arg_names, :arg_specs, :return_spec, :schedule, :doc, spec: ""]
   end
 
   defmodule Type do
@@ -151,7 +153,11 @@ defmodule Oxbeam.Metadata do
       ["init", module] ->
         {:ok, {:init, module}}
 
-      ["nif", name, arity, arg_names, arg_specs, ret, schedule, doc] ->
+      # A record without the written-spec field (libraries built before it existed).
+      ["nif", _, _, _, _, _, _, _] ->
+        parse(record <> @us)
+
+      ["nif", name, arity, arg_names, arg_specs, ret, schedule, doc, spec] ->
         with {arity, ""} <- Integer.parse(arity) do
           names = if arg_names == "", do: [], else: String.split(arg_names, ",")
           specs = if arg_specs == "", do: [], else: :binary.split(arg_specs, @gs, [:global])
@@ -164,7 +170,8 @@ defmodule Oxbeam.Metadata do
              arg_specs: specs,
              return_spec: ret,
              schedule: schedule,
-             doc: doc
+             doc: doc,
+             spec: spec
            }}
         end
 
@@ -204,7 +211,23 @@ defmodule Oxbeam.Metadata do
   The quoted `name(args) :: return` of a NIF's `@spec`, or `:error` if one of the
   type strings does not parse (the stub then has no `@spec`).
   """
-  def spec_ast(%Nif{} = nif, types \\ %{}) do
+  def spec_ast(nif, types \\ %{})
+
+  def spec_ast(%Nif{spec: written} = nif, types) when written != "" do
+    case Code.string_to_quoted(written) do
+      {:ok, {:"::", _, [{name, _, args}, _]} = ast}
+      when name == nif.name and is_list(args) and length(args) == nif.arity ->
+        {:ok, resolve(ast, types)}
+
+      _ ->
+        fail!(
+          "the spec written for #{nif.name}/#{nif.arity} with #[nif(spec = ...)] is not a " <>
+            "typespec for #{nif.name}/#{nif.arity}: #{inspect(written)}"
+        )
+    end
+  end
+
+  def spec_ast(%Nif{} = nif, types) do
     with {:ok, args} <- quote_types(nif.arg_specs),
          {:ok, [ret]} <- quote_types([nif.return_spec]) do
       args = Enum.map(args, &resolve(&1, types))

@@ -281,6 +281,10 @@ defmodule Oxbeam.NIF.DerivesTest do
       assert NIF.spec_bytes([1, 2], <<3>>) == [1, 2, 3]
     end
 
+    test "#[nif(spec = ...)] replaces the derived spec" do
+      assert spec(:spec_written, 1) == "spec_written(pos_integer()) :: pos_integer()"
+    end
+
     test "Result<T, E> is T when E raises (by type: oxbeam::Error, a derived exception)" do
       assert spec(:spec_full_result, 1) == "spec_full_result(integer()) :: integer()"
       assert spec(:checked_half, 1) == "checked_half(integer()) :: integer()"

@@ -100,6 +100,42 @@ defmodule Oxbeam.StubsTest do
     refute Map.has_key?(specs, {:mine, 1})
   end
 
+  test "a spec written with #[nif(spec = ...)] replaces the derived one; a bad one is a compile error" do
+    written = fn spec ->
+      fn module ->
+        [
+          "OXBEAM\x1Finit\x1F#{module}\x1E",
+          "OXBEAM\x1Fnif\x1Fadd\x1F2\x1Fa,b\x1Finteger()\x1Dinteger()\x1Finteger()\x1Fnormal\x1F\x1F" <>
+            spec <> "\x1E"
+        ]
+      end
+    end
+
+    {_, beam, _} = compile("", written.("add(pos_integer(), pos_integer()) :: pos_integer()"))
+
+    {:ok, [{{:add, 2}, [spec]}]} = Code.Typespec.fetch_specs(beam)
+
+    assert Macro.to_string(Code.Typespec.spec_to_quoted(:add, spec)) ==
+             "add(pos_integer(), pos_integer()) :: pos_integer()"
+
+    for bad <- ["sub(integer(), integer()) :: integer()", "add(integer()) :: integer()", "add(("] do
+      assert_raise Mix.Error,
+                   "the spec written for add/2 with #[nif(spec = ...)] is not a typespec for add/2: #{inspect(bad)}",
+                   fn -> compile("", written.(bad)) end
+    end
+  end
+
+  test "a function the module writes itself wins over the stub, without a warning" do
+    warnings =
+      ExUnit.CaptureIO.capture_io(:stderr, fn ->
+        {module, _, _} = compile("def add(a, b), do: {:mine, a, b}", &records/1)
+
+        assert module.add(1, 2) == {:mine, 1, 2}
+      end)
+
+    assert warnings == ""
+  end
+
   test "a stub of a NIF the loaded library lacks names the function" do
     {module, _, _} = compile("", &records/1)
     key = {Oxbeam, module}

@@ -132,6 +132,9 @@ defmodule Oxbeam.Build do
     Path.join([Mix.Project.build_path(), "lib", Atom.to_string(config.otp_app), "priv", "native"])
   end
 
+  # cargo's progress lines (kept out of what is shown).
+  @progress ~r/^\s*(Compiling|Finished|Fresh|Blocking|Updating|Locking|Adding|Downloaded|Downloading|Checking|Running)\b/
+
   defp cargo_build!(config) do
     manifest = Path.join(config.path, "Cargo.toml")
 
@@ -164,9 +167,19 @@ defmodule Oxbeam.Build do
     {json, text} = Enum.split_with(lines, &String.starts_with?(&1, "{\"reason\":"))
 
     if status != 0 do
-      fail!(
+      # cargo's errors only (no progress lines), with paths editors can open from the
+      # Mix project's root; and no stack trace of this build code under them.
+      errors =
+        text
+        |> Enum.reject(&Regex.match?(@progress, &1))
+        |> Enum.map(&project_relative(&1, config.path))
+        |> Enum.join("\n")
+        |> String.replace(~r/\n{3,}/, "\n\n")
+        |> String.trim()
+
+      fail_without_trace!(
         "cargo failed to build the crate #{inspect(config.crate)} at #{config.path}:\n\n" <>
-          (text |> Enum.join("\n") |> String.trim())
+          errors
       )
     end
 
@@ -237,8 +250,37 @@ defmodule Oxbeam.Build do
     end)
   end
 
-  @progress ~r/^\s*(Compiling|Finished|Fresh|Blocking|Updating|Locking|Adding|Downloaded|Downloading|Checking|Running)\b/
   defp progress_line?(line), do: String.trim(line) == "" or Regex.match?(@progress, line)
+
+  # `  --> src/lib.rs:3:5` (relative to the crate or its cargo workspace) becomes
+  # relative to the Mix project's root, where `mix compile` runs.
+  @location ~r/^(\s*--> )([^\s:][^:]*)(:\d+:\d+.*)$/
+  defp project_relative(line, crate_dir) do
+    case Regex.run(@location, line) do
+      [_, arrow, path, position] ->
+        arrow <> locate(path, Path.expand(crate_dir)) <> position
+
+      nil ->
+        line
+    end
+  end
+
+  defp locate(path, crate_dir) do
+    if Path.type(path) == :absolute do
+      Path.relative_to_cwd(path)
+    else
+      # The crate's directory, then its parents (the workspace root cargo used).
+      crate_dir
+      |> Stream.iterate(&Path.dirname/1)
+      |> Enum.take_while(&(&1 != Path.dirname(&1)))
+      |> Enum.map(&Path.join(&1, path))
+      |> Enum.find(&File.exists?/1)
+      |> case do
+        nil -> path
+        found -> Path.relative_to_cwd(found)
+      end
+    end
+  end
 
   # cargo writes `<artifact>.d` (make syntax) listing every source file the library was
   # built from, path dependencies included.
@@ -262,11 +304,24 @@ defmodule Oxbeam.Build do
   end
 
   @doc "A file's modification stamp: changes when the file changes or disappears."
+  # The content's digest: an edit within the same second that keeps the size is seen.
   def stamp(path) do
-    case File.stat(path, time: :posix) do
-      {:ok, stat} -> {stat.mtime, stat.size}
+    case File.read(path) do
+      {:ok, content} -> :erlang.md5(content)
       {:error, _} -> :missing
     end
+  end
+
+  # A compile error whose report is the message alone: a stack trace of the build code
+  # would only bury cargo's errors.
+  @spec fail_without_trace!(String.t()) :: no_return()
+  defp fail_without_trace!(message) do
+    exception =
+      if Code.ensure_loaded?(Mix.Error),
+        do: Mix.Error.exception(message: message),
+        else: CompileError.exception(description: message)
+
+    :erlang.raise(:error, exception, [])
   end
 
   @doc false

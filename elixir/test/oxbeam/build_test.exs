@@ -187,7 +187,9 @@ defmodule Oxbeam.BuildTest do
     assert {"42", 0} = call(p, "IO.puts(DemoA.answer())")
 
     # Cargo.toml changed.
-    touch_later(Path.join(p.crate_dir, "Cargo.toml"))
+    cargo_toml = Path.join(p.crate_dir, "Cargo.toml")
+    File.write!(cargo_toml, File.read!(cargo_toml) <> "# edited\n")
+    touch_later(cargo_toml)
     {_, 0} = mix(p, ["compile"])
     assert cargo_runs(p) == 4
 
@@ -218,7 +220,12 @@ defmodule Oxbeam.BuildTest do
     assert status != 0
     assert out =~ "cargo failed to build the crate \"demo_b_nif\" at #{p.crate_dir}:"
     assert out =~ "error"
-    assert out =~ "src/lib.rs"
+    # cargo's errors only: paths from the project's root, no progress lines, no stack
+    # trace of the build code.
+    assert out =~ ~r"--> native/demo_b_nif/src/lib.rs:\d+:\d+"
+    refute out =~ ~r/^\s+Compiling \S+ v\d/m
+    refute out =~ "lib/oxbeam/build.ex"
+    refute out =~ "Mix.raise"
     refute out =~ "could not load"
 
     # Fixed: compiles and runs.
@@ -245,6 +252,21 @@ defmodule Oxbeam.BuildTest do
                "could not build the crate \"demo_b_nif\" at #{p.crate_dir}: " <>
                  "cargo was not found (install Rust: https://rustup.rs)"
     end
+  end
+
+  @tag :tmp_dir
+  test "a build input's stamp is its content: a same-second, same-size edit is seen", %{
+    tmp_dir: dir
+  } do
+    path = Path.join(dir, "lib.rs")
+    File.write!(path, "fn a() -> i64 { 1 }")
+    File.touch!(path, 1_700_000_000)
+    before = Oxbeam.Build.stamp(path)
+    File.write!(path, "fn a() -> i64 { 2 }")
+    File.touch!(path, 1_700_000_000)
+    assert File.stat!(path, time: :posix).mtime == 1_700_000_000
+    assert Oxbeam.Build.stamp(path) != before
+    assert Oxbeam.Build.stamp(Path.join(dir, "missing.rs")) == :missing
   end
 
   test "a crate whose init! names another module", context do

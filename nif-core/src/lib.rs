@@ -41,6 +41,8 @@ mod panic;
 mod report;
 pub mod resource;
 pub mod schedule;
+#[cfg(unix)]
+pub mod select;
 pub mod sync;
 pub mod sys;
 pub mod term;

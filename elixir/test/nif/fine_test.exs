@@ -200,6 +200,202 @@ defmodule Oxbeam.NIF.FineTest do
     end
   end
 
+  describe "destructor hooks with an environment" do
+    test "the hook runs before Drop with an Env that sends, when the term is collected" do
+      {before_hooked, _} = NIF.closer_drops()
+      me = self()
+      spawn(fn -> NIF.closer_new(me, 1, :env) end)
+      assert_receive {:closed, 1}, 5_000
+      {after_hooked, _} = NIF.closer_drops()
+      assert after_hooked - before_hooked >= 1
+    end
+
+    test "OwnedEnv::send_and_clear works inside the hook (a VM thread)" do
+      me = self()
+      spawn(fn -> NIF.closer_new(me, 2, :owned_env) end)
+      assert_receive {:closed, 2}, 5_000
+    end
+
+    test "the hook runs when the last ResourceArc is dropped inside a NIF" do
+      assert NIF.closer_drop_here(self(), 3, :env) == :closed
+      assert_receive {:closed, 3}, 1_000
+      assert NIF.closer_drop_here(self(), 4, :owned_env) == :closed
+      assert_receive {:closed, 4}, 1_000
+    end
+
+    test "OwnedEnv::send_and_clear in a NIF (outside a callback) is an error, not an abort" do
+      assert_raise RuntimeError,
+                   "OwnedEnv::send_and_clear called on a VM thread outside a resource callback: use Env::send inside a NIF",
+                   fn -> NIF.owned_env_send_in_nif(self()) end
+    end
+
+    @tag capture_log: true
+    test "a panic or raise in the hook is logged, and Drop still runs" do
+      :ok = :logger.add_handler(:oxbeam_fine_hooks, __MODULE__, %{config: %{pid: self()}})
+      on_exit(fn -> :logger.remove_handler(:oxbeam_fine_hooks) end)
+
+      {_, without_before} = NIF.closer_drops()
+      {hooked_before, _} = NIF.closer_drops()
+      NIF.closer_drop_here(self(), 5, :panic)
+
+      assert_receive {:logged,
+                      "oxbeam: Oxbeam.Test.Conformance: the destructor hook of resource Closer failed: " <>
+                        rest},
+                     5_000
+
+      assert rest =~
+               ~r"^panicked at tests/conformance/src/fine.rs:\d+:\d+: boom in the destructor hook$"
+
+      NIF.closer_drop_here(self(), 6, :raise)
+
+      assert_receive {:logged,
+                      "oxbeam: Oxbeam.Test.Conformance: the destructor hook of resource Closer failed: " <>
+                        rest},
+                     5_000
+
+      assert rest =~
+               ~r"^raised at tests/conformance/src/fine.rs:\d+:\d+: \(ArgumentError\) raised in the destructor hook$"
+
+      # Drop ran after each failed hook (the hook had set its flag first).
+      {hooked_after, without_after} = NIF.closer_drops()
+      assert hooked_after - hooked_before >= 2
+      assert without_after == without_before
+    end
+
+    test "in a child VM: the hook on a thread of the library's own sends through Env and OwnedEnv" do
+      {out, status} =
+        Oxbeam.Test.NifChild.run("""
+        alias Oxbeam.Test.Conformance, as: NIF
+        :closed = NIF.closer_drop_on_thread(self(), 7, :owned_env)
+        :closed = NIF.closer_drop_on_thread(self(), 8, :env)
+        for id <- [7, 8] do
+          receive do
+            {:closed, ^id} -> IO.puts("closed \#{id}")
+            other -> IO.inspect(other)
+          after
+            2_000 -> IO.puts("no message for \#{id}")
+          end
+        end
+        IO.inspect(NIF.closer_drops())
+        """)
+
+      assert status == 0, out
+      assert out =~ "closed 7\nclosed 8\n{2, 0}\n"
+    end
+  end
+
+  describe "select" do
+    test "readable: {:select, resource, ref, :ready_input} once data arrives, once per select" do
+      pipe = NIF.pipe_new(self())
+      ref = NIF.pipe_select(pipe, false)
+      refute_receive {:select, _, _, _}, 100
+      assert NIF.pipe_feed(pipe, "hello") == 5
+      assert_receive {:select, ^pipe, ^ref, :ready_input}, 2_000
+      assert NIF.pipe_read(pipe) == {:ok, "hello"}
+      # One message per select: nothing more until selected again.
+      NIF.pipe_feed(pipe, "again")
+      refute_receive {:select, _, _, _}, 100
+      ref2 = NIF.pipe_select(pipe, false)
+      assert_receive {:select, ^pipe, ^ref2, :ready_input}, 2_000
+      assert NIF.pipe_read(pipe) == {:ok, "again"}
+      assert NIF.pipe_read(pipe) == :error
+      assert NIF.pipe_stop(pipe) in [:called, :scheduled]
+      assert_receive {:stopped, _direct}, 2_000
+    end
+
+    test "writable: :ready_output once the send buffer drains" do
+      pipe = NIF.pipe_new(self())
+      assert NIF.pipe_fill(pipe) > 0
+      ref = NIF.pipe_select(pipe, true)
+      refute_receive {:select, _, _, _}, 100
+      assert NIF.pipe_drain(pipe) > 0
+      assert_receive {:select, ^pipe, ^ref, :ready_output}, 2_000
+      NIF.pipe_stop(pipe)
+      assert_receive {:stopped, _}, 2_000
+    end
+
+    test "another process is notified, with :undefined as the ref" do
+      pipe = NIF.pipe_new(self())
+      me = self()
+
+      listener =
+        spawn(fn ->
+          receive do
+            msg -> send(me, {:listener_got, msg})
+          end
+        end)
+
+      assert NIF.pipe_select_for(pipe, listener) == :ok
+      NIF.pipe_feed(pipe, "x")
+      assert_receive {:listener_got, {:select, ^pipe, :undefined, :ready_input}}, 2_000
+      NIF.pipe_stop(pipe)
+    end
+
+    test "cancel: a pending select sends nothing; cancelling none says so" do
+      pipe = NIF.pipe_new(self())
+      _ref = NIF.pipe_select(pipe, false)
+      assert NIF.pipe_cancel(pipe, false) == true
+      NIF.pipe_feed(pipe, "data")
+      refute_receive {:select, _, _, _}, 200
+      assert NIF.pipe_cancel(pipe, false) == false
+      NIF.pipe_stop(pipe)
+      assert_receive {:stopped, _}, 2_000
+    end
+
+    test "stop without a pending select calls the stop callback directly" do
+      pipe = NIF.pipe_new(self())
+      _ref = NIF.pipe_select(pipe, false)
+      NIF.pipe_cancel(pipe, false)
+      result = NIF.pipe_stop(pipe)
+      assert result in [:called, :scheduled]
+      assert_receive {:stopped, direct}, 2_000
+      assert direct == (result == :called)
+    end
+
+    test "many processes wait on their own pipes at once without blocking a scheduler" do
+      pipes = for _ <- 1..50, do: NIF.pipe_new(self())
+      refs = for pipe <- pipes, do: {pipe, NIF.pipe_select(pipe, false)}
+      for pipe <- Enum.shuffle(pipes), do: NIF.pipe_feed(pipe, "go")
+
+      for {pipe, ref} <- refs do
+        assert_receive {:select, ^pipe, ^ref, :ready_input}, 5_000
+        assert NIF.pipe_read(pipe) == {:ok, "go"}
+        NIF.pipe_stop(pipe)
+      end
+
+      for _ <- pipes, do: assert_receive({:stopped, _}, 5_000)
+    end
+
+    test "in a child VM: a descriptor that is not open is refused with an exact error" do
+      {out, status} =
+        Oxbeam.Test.NifChild.run("""
+        alias Oxbeam.Test.Conformance, as: NIF
+        pipe = NIF.pipe_new(self())
+        try do
+          NIF.pipe_select_bad_fd(pipe)
+        rescue
+          e in ArgumentError -> IO.puts(Exception.message(e))
+        end
+        IO.puts(NIF.add(1, 2))
+        """)
+
+      assert status == 0, out
+      assert out == "select: fd 1000000: not a valid file descriptor\n3\n"
+    end
+  end
+
+  # Forwards :logger events to the test process (the hook tests).
+  def log(%{msg: msg}, %{config: %{pid: pid}}) do
+    text =
+      case msg do
+        {:string, string} -> IO.chardata_to_string(string)
+        {format, args} when is_list(args) -> :io_lib.format(format, args) |> to_string()
+        {:report, report} -> inspect(report)
+      end
+
+    send(pid, {:logged, text})
+  end
+
   defp collect(queue, acc) do
     case NIF.queue_pop(queue, 5_000) do
       {:ok, item} -> collect(queue, [item | acc])

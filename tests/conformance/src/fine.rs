@@ -3,10 +3,14 @@
 //! atoms as ordered keys, exception structs with arbitrary fields, destructor hooks
 //! with an environment, and I/O readiness with `enif_select`.
 
+use oxbeam::select::{Interest, Stopped};
 use oxbeam::sync::{Condvar, Mutex, RwLock};
 use oxbeam::tagged::{self, Tagged};
-use oxbeam::{nif, Atom, Encode, Env, Term};
+use oxbeam::{nif, Atom, Encode, Env, LocalPid, OwnedEnv, Reference, Resource, ResourceArc, Term};
 use std::collections::{BTreeMap, HashSet, VecDeque};
+use std::io::{Read, Write};
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -449,4 +453,237 @@ fn raise_fine_error_overriding_struct() -> oxbeam::Result<()> {
             ]
         },
     ))
+}
+
+// ---------------------------------------------------------------------------------
+// Destructor hooks with an environment
+
+mod hook_atoms {
+    oxbeam::atoms! { closed, env, owned_env, panic, raise }
+}
+
+/// How many `Closer`s were dropped after their hook ran / without it.
+static DROPPED_AFTER_HOOK: AtomicU64 = AtomicU64::new(0);
+static DROPPED_WITHOUT_HOOK: AtomicU64 = AtomicU64::new(0);
+
+/// Tells its owner `{:closed, id}` from its destructor hook (Fine's
+/// `destructor(ErlNifEnv*)`), through the hook's `Env` or an `OwnedEnv`; or panics or
+/// raises there.
+pub struct Closer {
+    owner: LocalPid,
+    id: i64,
+    how: Atom,
+    hooked: bool,
+}
+
+#[oxbeam::resource]
+impl Resource for Closer {
+    fn destructor<'a>(&mut self, env: Env<'a>) {
+        self.hooked = true;
+        let message = (hook_atoms::closed(), self.id);
+        if self.how == hook_atoms::env() {
+            let _ = env.send(&self.owner, message);
+        } else if self.how == hook_atoms::owned_env() {
+            let mut owned = OwnedEnv::new();
+            if let Err(error) = owned.send_and_clear(&self.owner, |env| message.encode(env)) {
+                let _ = env.send(&self.owner, error.to_term(env));
+            }
+        } else if self.how == hook_atoms::panic() {
+            panic!("boom in the destructor hook");
+        } else if self.how == hook_atoms::raise() {
+            oxbeam::raise(oxbeam::Error::argument_error(
+                "raised in the destructor hook",
+            ));
+        }
+    }
+}
+
+impl Drop for Closer {
+    fn drop(&mut self) {
+        if self.hooked {
+            DROPPED_AFTER_HOOK.fetch_add(1, Ordering::SeqCst);
+        } else {
+            DROPPED_WITHOUT_HOOK.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+fn closer(owner: LocalPid, id: i64, how: Atom) -> ResourceArc<Closer> {
+    ResourceArc::new(Closer {
+        owner,
+        id,
+        how,
+        hooked: false,
+    })
+}
+
+/// A closer held by the returned term: its hook runs when the term is collected.
+#[nif]
+fn closer_new(owner: LocalPid, id: i64, how: Atom) -> ResourceArc<Closer> {
+    closer(owner, id, how)
+}
+
+/// A closer whose last reference is dropped inside this NIF (the hook runs in it).
+#[nif]
+fn closer_drop_here(owner: LocalPid, id: i64, how: Atom) -> Atom {
+    drop(closer(owner, id, how));
+    hook_atoms::closed()
+}
+
+/// A closer made and dropped on a thread of the library's own.
+#[nif]
+fn closer_drop_on_thread(owner: LocalPid, id: i64, how: Atom) -> Atom {
+    let made = closer(owner, id, how);
+    let _ = std::thread::spawn(move || drop(made)).join();
+    hook_atoms::closed()
+}
+
+/// `{dropped after their hook, dropped without}`.
+#[nif]
+fn closer_drops() -> (u64, u64) {
+    (
+        DROPPED_AFTER_HOOK.load(Ordering::SeqCst),
+        DROPPED_WITHOUT_HOOK.load(Ordering::SeqCst),
+    )
+}
+
+/// `OwnedEnv::send_and_clear` in a NIF (a VM thread outside a callback): the error.
+#[nif]
+fn owned_env_send_in_nif(to: LocalPid) -> oxbeam::Result<Atom> {
+    OwnedEnv::new().send_and_clear(&to, |env| hook_atoms::closed().encode(env))?;
+    Ok(hook_atoms::closed())
+}
+
+// ---------------------------------------------------------------------------------
+// enif_select
+
+mod select_atoms {
+    oxbeam::atoms! { stopped, called, scheduled }
+}
+
+/// A socket pair: the NIFs watch `ours`, the tests write to and read from `theirs`.
+pub struct Pipe {
+    ours: UnixStream,
+    theirs: UnixStream,
+    /// Who to tell `{:stopped, direct}` when the stop callback runs.
+    notify: LocalPid,
+}
+
+#[oxbeam::resource]
+impl Resource for Pipe {
+    fn stop<'a>(&self, env: Env<'a>, fd: std::os::fd::RawFd, direct: bool) {
+        debug_assert_eq!(fd, self.ours.as_raw_fd());
+        let _ = env.send(&self.notify, (select_atoms::stopped(), direct));
+    }
+}
+
+#[nif]
+fn pipe_new(notify: LocalPid) -> oxbeam::Result<ResourceArc<Pipe>> {
+    let (ours, theirs) = UnixStream::pair()?;
+    ours.set_nonblocking(true)?;
+    theirs.set_nonblocking(true)?;
+    Ok(ResourceArc::new(Pipe {
+        ours,
+        theirs,
+        notify,
+    }))
+}
+
+fn interest(write: bool) -> Interest {
+    if write {
+        Interest::Write
+    } else {
+        Interest::Read
+    }
+}
+
+/// Watches our end for reading (or writing): returns the reference the message
+/// carries.
+#[nif]
+fn pipe_select<'a>(
+    env: Env<'a>,
+    pipe: ResourceArc<Pipe>,
+    write: bool,
+) -> oxbeam::Result<Reference<'a>> {
+    let reference = Reference::new(env);
+    pipe.select(
+        env,
+        |p| p.ours.as_fd(),
+        interest(write),
+        None,
+        Some(reference),
+    )?;
+    Ok(reference)
+}
+
+/// Watches our end for reading on behalf of `pid`, with `:undefined` as the ref.
+#[nif]
+fn pipe_select_for(env: Env<'_>, pipe: ResourceArc<Pipe>, pid: LocalPid) -> oxbeam::Result<()> {
+    pipe.select(env, |p| p.ours.as_fd(), Interest::Read, Some(&pid), None)?;
+    Ok(())
+}
+
+/// Watches the *other* end through a closure returning a 'static descriptor that is
+/// not open (fd 1_000_000): the VM's refusal, as an error.
+#[nif]
+fn pipe_select_bad_fd(env: Env<'_>, pipe: ResourceArc<Pipe>) -> oxbeam::Result<()> {
+    // SAFETY (test): the number is never used to read or write; the VM only checks it.
+    let bad = unsafe { std::os::fd::BorrowedFd::borrow_raw(1_000_000) };
+    pipe.select(env, |_| bad, Interest::Read, None, None)?;
+    Ok(())
+}
+
+#[nif]
+fn pipe_cancel(env: Env<'_>, pipe: ResourceArc<Pipe>, write: bool) -> oxbeam::Result<bool> {
+    pipe.select_cancel(env, |p| p.ours.as_fd(), interest(write))
+}
+
+#[nif]
+fn pipe_stop(env: Env<'_>, pipe: ResourceArc<Pipe>) -> oxbeam::Result<Atom> {
+    Ok(match pipe.select_stop(env, |p| p.ours.as_fd())? {
+        Stopped::Called => select_atoms::called(),
+        Stopped::Scheduled => select_atoms::scheduled(),
+    })
+}
+
+/// Writes `data` into the other end (so ours becomes readable).
+#[nif]
+fn pipe_feed(pipe: &Pipe, data: &[u8]) -> oxbeam::Result<usize> {
+    Ok((&pipe.theirs).write(data)?)
+}
+
+/// Reads what is available at our end, without blocking: `{:ok, bytes}` or `:error`
+/// when nothing is there (would block).
+#[nif]
+fn pipe_read(pipe: &Pipe) -> Tagged<(String,)> {
+    let mut buf = vec![0; 4096];
+    match (&pipe.ours).read(&mut buf) {
+        Ok(n) => Tagged::Ok((String::from_utf8_lossy(&buf[..n]).into_owned(),)),
+        Err(_) => Tagged::Error(()),
+    }
+}
+
+/// Fills our end's send buffer until it would block: the bytes written.
+#[nif]
+fn pipe_fill(pipe: &Pipe) -> usize {
+    let chunk = [0u8; 65536];
+    let mut total = 0;
+    while let Ok(n) = (&pipe.ours).write(&chunk) {
+        total += n;
+    }
+    total
+}
+
+/// Drains the other end: the bytes read.
+#[nif]
+fn pipe_drain(pipe: &Pipe) -> usize {
+    let mut buf = [0u8; 65536];
+    let mut total = 0;
+    while let Ok(n) = (&pipe.theirs).read(&mut buf) {
+        if n == 0 {
+            break;
+        }
+        total += n;
+    }
+    total
 }

@@ -366,6 +366,51 @@ defmodule Oxbeam.NIF.FineTest do
       for _ <- pipes, do: assert_receive({:stopped, _}, 5_000)
     end
 
+    test "the VM keeps a selected resource (and so its descriptor) alive until stop" do
+      me = self()
+      gc = fn -> Enum.each(Process.list(), &:erlang.garbage_collect/1) end
+
+      # Control: an unselected pipe whose last term dies is dropped.
+      before = NIF.pipes_dropped()
+      spawn(fn -> send(me, {:made, NIF.pipe_new(me) |> is_reference()}) end)
+      assert_receive {:made, _}
+      Process.sleep(50)
+      gc.()
+      assert Oxbeam.Test.Eventually.eventually(fn -> NIF.pipes_dropped() == before + 1 end)
+
+      # Selected: its last term dies, yet it is not dropped.
+      spawn(fn ->
+        pipe = NIF.pipe_new(me)
+        NIF.pipe_select(pipe, false)
+        send(me, :selected)
+      end)
+
+      assert_receive :selected
+      Process.sleep(50)
+      gc.()
+      Process.sleep(200)
+      assert NIF.pipes_dropped() == before + 1
+    end
+
+    @tag capture_log: true
+    test "a panic in the stop callback is logged, and the VM carries on" do
+      :ok = :logger.add_handler(:oxbeam_fine_stop, __MODULE__, %{config: %{pid: self()}})
+      on_exit(fn -> :logger.remove_handler(:oxbeam_fine_stop) end)
+      pipe = NIF.pipe_new(self())
+      _ref = NIF.pipe_select(pipe, false)
+      assert NIF.pipe_arm_stop_panic(pipe)
+      assert NIF.pipe_stop(pipe) in [:called, :scheduled]
+
+      assert_receive {:logged,
+                      "oxbeam: Oxbeam.Test.Conformance: the stop callback of resource Pipe failed: " <>
+                        rest},
+                     5_000
+
+      assert rest =~ ~r"^panicked at tests/conformance/src/fine.rs:\d+:\d+: boom in stop$"
+      refute_received {:stopped, _}
+      assert NIF.add(1, 2) == 3
+    end
+
     test "in a child VM: a descriptor that is not open is refused with an exact error" do
       {out, status} =
         Oxbeam.Test.NifChild.run("""

@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::io::{Read, Write};
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -567,12 +567,17 @@ pub struct Pipe {
     theirs: UnixStream,
     /// Who to tell `{:stopped, direct}` when the stop callback runs.
     notify: LocalPid,
+    /// Set by `pipe_arm_stop_panic/1`: the stop callback panics.
+    panic_in_stop: AtomicBool,
 }
 
 #[oxbeam::resource]
 impl Resource for Pipe {
     fn stop<'a>(&self, env: Env<'a>, fd: std::os::fd::RawFd, direct: bool) {
         debug_assert_eq!(fd, self.ours.as_raw_fd());
+        if self.panic_in_stop.load(Ordering::SeqCst) {
+            panic!("boom in stop");
+        }
         let _ = env.send(&self.notify, (select_atoms::stopped(), direct));
     }
 }
@@ -586,7 +591,28 @@ fn pipe_new(notify: LocalPid) -> oxbeam::Result<ResourceArc<Pipe>> {
         ours,
         theirs,
         notify,
+        panic_in_stop: AtomicBool::new(false),
     }))
+}
+
+/// How many `Pipe`s were dropped.
+static PIPES_DROPPED: AtomicU64 = AtomicU64::new(0);
+
+impl Drop for Pipe {
+    fn drop(&mut self) {
+        PIPES_DROPPED.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[nif]
+fn pipes_dropped() -> u64 {
+    PIPES_DROPPED.load(Ordering::SeqCst)
+}
+
+#[nif]
+fn pipe_arm_stop_panic(pipe: &Pipe) -> bool {
+    pipe.panic_in_stop.store(true, Ordering::SeqCst);
+    true
 }
 
 fn interest(write: bool) -> Interest {

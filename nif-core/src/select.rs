@@ -56,7 +56,7 @@ pub enum Stopped {
     Called,
     /// The `stop` callback will run on a scheduler thread soon (the VM was still
     /// polling the descriptor).
-    Scheduled,
+    Deferred,
 }
 
 // erl_nif.h's result bits.
@@ -143,7 +143,7 @@ impl<T: Resource> ResourceArc<T> {
         if rc & STOP_CALLED != 0 {
             Ok(Stopped::Called)
         } else if rc & STOP_SCHEDULED != 0 {
-            Ok(Stopped::Scheduled)
+            Ok(Stopped::Deferred)
         } else {
             Err(Error::runtime_error(format!(
                 "select_stop: the VM answered {rc:#x} for fd {raw_fd}"

@@ -668,7 +668,7 @@ fn pipe_cancel(env: Env<'_>, pipe: ResourceArc<Pipe>, write: bool) -> oxbeam::Re
 fn pipe_stop(env: Env<'_>, pipe: ResourceArc<Pipe>) -> oxbeam::Result<Atom> {
     Ok(match pipe.select_stop(env, |p| p.ours.as_fd())? {
         Stopped::Called => select_atoms::called(),
-        Stopped::Scheduled => select_atoms::scheduled(),
+        Stopped::Deferred => select_atoms::scheduled(),
     })
 }
 

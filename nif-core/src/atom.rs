@@ -11,7 +11,13 @@ use crate::term::Term;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// An Erlang atom.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// Equality is identity (`==` is `=:=`: one name, one atom). `Hash` and `Ord` use the
+/// atom's term word, which the VM never changes while it runs: the order is total and
+/// stable for the life of the VM (so atoms can key a `BTreeMap` or a `HashMap`), but
+/// it is neither alphabetical nor Erlang's term order (which compares atoms by name),
+/// and it differs from one VM run to the next.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Atom(sys::ERL_NIF_TERM);
 
 /// The longest atom name the VM accepts, in characters (whatever their UTF-8 size).

@@ -7,6 +7,7 @@
 
 use crate::atom::Atom;
 use crate::atoms;
+use crate::codec::Encode;
 use crate::env::Env;
 use crate::sys;
 use crate::term::Term;
@@ -72,6 +73,49 @@ impl Error {
         Error {
             kind: Kind::Term(SavedTerm::new(env, term)),
         }
+    }
+
+    /// Raises the exception struct `module` with the fields `fields` builds, as
+    /// `raise %MyLib.MyError{data: 42}` would (Fine's `fine::raise(env, ExMyError{42})`):
+    ///
+    /// ```ignore
+    /// Error::exception_with("MyLib.MyError", |env| vec![("data", 42.encode(env))])
+    /// ```
+    ///
+    /// The map gets `__struct__: module` and `__exception__: true` (these two win over
+    /// fields of the same name; of two fields with one name, the last wins). Fields
+    /// the module declares but `fields` leaves out are absent, so the module's
+    /// `message/1` must not need them. The `Elixir.` prefix is added when missing.
+    pub fn exception_with(
+        module: impl Into<String>,
+        fields: impl for<'a> FnOnce(Env<'a>) -> Vec<(&'static str, Term<'a>)>,
+    ) -> Error {
+        let mut module = module.into();
+        if !module.starts_with("Elixir.") {
+            module.insert_str(0, "Elixir.");
+        }
+        Error::encoded(move |env| {
+            let Some(module) = Atom::try_from_str(env, &module) else {
+                let message = format!("bad exception module name {module:?}");
+                return exception_term(env, "Elixir.ArgumentError", &message);
+            };
+            let mut entries = Vec::new();
+            for (name, value) in fields(env) {
+                match Atom::try_from_str(env, name) {
+                    Some(key) => entries.push((key.to_term(env), value)),
+                    None => {
+                        let message = format!("bad exception field name {name:?}");
+                        return exception_term(env, "Elixir.ArgumentError", &message);
+                    }
+                }
+            }
+            entries.push((atoms::__struct__().to_term(env), module.to_term(env)));
+            entries.push((
+                atoms::__exception__().to_term(env),
+                atoms::true_().to_term(env),
+            ));
+            crate::types::map::MapFromIter(entries).encode(env)
+        })
     }
 
     /// Raises the term `encode` builds (in an environment of the error's own, so the

@@ -44,24 +44,37 @@ impl OwnedEnv {
 
     /// Builds a message with `f` and sends it to `pid`, then clears the environment.
     ///
-    /// Must be called from a thread the VM does not manage (one you spawned): from a
-    /// NIF, use [`Env::send`]. Returns `Err` if the process is not alive or the
-    /// thread is a scheduler thread.
+    /// Works from a thread the VM does not manage (one you spawned) and inside a
+    /// resource callback ([`Resource::destructor`](crate::Resource::destructor),
+    /// `down`, `stop`), on whatever thread the VM runs it. From a NIF, use
+    /// [`Env::send`]. Returns `Err` if the process is not alive or the thread is a VM
+    /// thread outside a resource callback (erl_nif needs the caller's environment
+    /// there).
     pub fn send_and_clear(
         &mut self,
         pid: &LocalPid,
         f: impl for<'a> FnOnce(Env<'a>) -> Term<'a>,
     ) -> Result<(), Error> {
         // SAFETY: enif_thread_type has no preconditions.
-        if unsafe { sys::enif_thread_type() } as u32 != sys::ERL_NIF_THR_UNDEFINED {
-            return Err(Error::runtime_error(
-                "OwnedEnv::send_and_clear called on a VM thread: use Env::send inside a NIF",
-            ));
-        }
+        let caller = if unsafe { sys::enif_thread_type() } as u32 == sys::ERL_NIF_THR_UNDEFINED {
+            std::ptr::null_mut()
+        } else {
+            match CallbackEnv::current() {
+                Some(env) => env,
+                None => {
+                    return Err(Error::runtime_error(
+                        "OwnedEnv::send_and_clear called on a VM thread outside a resource \
+                         callback: use Env::send inside a NIF",
+                    ))
+                }
+            }
+        };
         let message = self.run(|env| f(env).as_raw());
-        // SAFETY: NULL caller env is required from non-VM threads; the message is a
-        // term of self.raw, which enif_send invalidates (we clear it right after).
-        let sent = unsafe { sys::enif_send(std::ptr::null_mut(), pid.as_raw(), self.raw, message) };
+        // SAFETY: caller is NULL on a thread the VM does not manage (as erl_nif
+        // requires there), else the environment of the resource callback running on
+        // this thread (CallbackEnv, set only for the callback's duration); the message
+        // is a term of self.raw, which enif_send invalidates (we clear it right after).
+        let sent = unsafe { sys::enif_send(caller, pid.as_raw(), self.raw, message) };
         self.clear();
         if sent != 0 {
             Ok(())
@@ -112,5 +125,37 @@ impl SavedTerm {
     pub fn get<'a>(&self, env: Env<'a>) -> Term<'a> {
         // SAFETY: self.term is a term of self.env, alive as long as self.
         unsafe { Term::from_raw(sys::enif_make_copy(env.as_raw(), self.term)) }
+    }
+}
+
+thread_local! {
+    /// The environment of the resource callback running on this thread, if any.
+    static CALLBACK_ENV: std::cell::Cell<*mut sys::ErlNifEnv> =
+        const { std::cell::Cell::new(std::ptr::null_mut()) };
+}
+
+/// Marks a resource callback's environment as this thread's caller environment for
+/// its duration (so [`OwnedEnv::send_and_clear`] can pass it to `enif_send`); the
+/// previous one (a callback nested in another, e.g. a destructor run by a `down`) is
+/// restored on drop, also on unwind.
+pub(crate) struct CallbackEnv {
+    previous: *mut sys::ErlNifEnv,
+}
+
+impl CallbackEnv {
+    pub(crate) fn enter(env: Env<'_>) -> CallbackEnv {
+        let previous = CALLBACK_ENV.with(|cell| cell.replace(env.as_raw()));
+        CallbackEnv { previous }
+    }
+
+    fn current() -> Option<*mut sys::ErlNifEnv> {
+        let env = CALLBACK_ENV.with(|cell| cell.get());
+        (!env.is_null()).then_some(env)
+    }
+}
+
+impl Drop for CallbackEnv {
+    fn drop(&mut self) {
+        CALLBACK_ENV.with(|cell| cell.set(self.previous));
     }
 }

@@ -53,6 +53,26 @@ pub trait Resource: RegisteredResource + Send + Sync + Sized + 'static {
     /// Called when a process this resource monitors (see [`ResourceArc::monitor`])
     /// exits. Runs on a scheduler thread: keep it short.
     fn down<'a>(&self, _env: Env<'a>, _pid: LocalPid, _monitor: Monitor) {}
+
+    /// Called once when the last reference is gone, right before `Drop`, with the VM's
+    /// environment for this callback (Fine's `destructor(ErlNifEnv*)`): e.g. to send
+    /// an owner process a "closed" message with [`Env::send`] or
+    /// [`OwnedEnv::send_and_clear`](crate::OwnedEnv::send_and_clear), which work here.
+    /// Terms made in `env` live until the hook returns.
+    ///
+    /// It runs on whatever thread drops the last reference (a scheduler during garbage
+    /// collection, or a thread of yours dropping the last `ResourceArc`): keep it short,
+    /// never block. A panic or raise in it is logged through the VM's logger, and
+    /// `Drop` still runs. If the VM passes no environment (no supported VM does), the
+    /// hook is skipped and `Drop` runs.
+    fn destructor<'a>(&mut self, _env: Env<'a>) {}
+
+    /// The `stop` callback of [`select`](crate::select): called once the VM no longer
+    /// watches `fd` for this resource, after [`ResourceArc::select_stop`]. From then
+    /// on the descriptor may be closed. `direct` is true when it runs inside the
+    /// `select_stop` call itself, false when the VM runs it later on a scheduler. A
+    /// panic or raise in it is logged through the VM's logger.
+    fn stop<'a>(&self, _env: Env<'a>, _fd: std::os::fd::RawFd, _direct: bool) {}
 }
 
 /// The VM resource type of `Self`, implemented by `#[oxbeam::resource]`.
@@ -139,7 +159,7 @@ impl ResourceType {
             raw: AtomicPtr::new(std::ptr::null_mut()),
             init: sys::ErlNifResourceTypeInit {
                 dtor: Some(destructor::<T>),
-                stop: None,
+                stop: Some(stop::<T>),
                 down: Some(down::<T>),
             },
         }
@@ -299,9 +319,29 @@ unsafe fn callback_env<'a>(env: *mut sys::ErlNifEnv) -> Option<Env<'a>> {
 }
 
 unsafe extern "C" fn destructor<T: Resource>(env: *mut sys::ErlNifEnv, obj: *mut c_void) {
-    // A panicking or raising Drop must not unwind into the VM: it is reported.
+    // A panicking or raising hook or Drop must not unwind into the VM: it is reported.
     // SAFETY: env is this callback's environment or NULL.
     let env = unsafe { callback_env(env) };
+    if let Some(hook_env) = env {
+        let _callback = crate::owned_env::CallbackEnv::enter(hook_env);
+        crate::report::catching(
+            || {
+                format!(
+                    "the destructor hook of resource {}",
+                    T::__resource_type().rust_name
+                )
+            },
+            env,
+            || {
+                // SAFETY: the VM calls the destructor once, when the last reference is
+                // gone, so nothing else can reach the value: a unique borrow is sound.
+                // obj holds the T written by ResourceArc::new (still alive: Drop runs
+                // below, whatever the hook did).
+                let value = unsafe { &mut *(obj as *mut T) };
+                value.destructor(hook_env);
+            },
+        );
+    }
     crate::report::catching(
         || {
             format!(
@@ -339,9 +379,37 @@ unsafe extern "C" fn down<T: Resource>(
             // the pid and monitor of the exited process, all valid during the callback.
             unsafe {
                 let env = Env::from_raw(env);
+                let _callback = crate::owned_env::CallbackEnv::enter(env);
                 let value = &*(obj as *const T);
                 value.down(env, LocalPid::from_raw(*pid), Monitor { raw: *monitor });
             }
+        },
+    );
+}
+
+unsafe extern "C" fn stop<T: Resource>(
+    env: *mut sys::ErlNifEnv,
+    obj: *mut c_void,
+    fd: sys::ErlNifEvent,
+    is_direct_call: std::ffi::c_int,
+) {
+    // SAFETY: env is this callback's environment or NULL.
+    let report_env = unsafe { callback_env(env) };
+    let Some(env) = report_env else { return };
+    crate::report::catching(
+        || {
+            format!(
+                "the stop callback of resource {}",
+                T::__resource_type().rust_name
+            )
+        },
+        report_env,
+        || {
+            let _callback = crate::owned_env::CallbackEnv::enter(env);
+            // SAFETY: the VM keeps a reference to a selected object until its stop
+            // callback has run, so obj is a live T for the whole call.
+            let value = unsafe { &*(obj as *const T) };
+            value.stop(env, fd, is_direct_call != 0);
         },
     );
 }
@@ -480,6 +548,11 @@ impl<T: Resource> ResourceArc<T> {
                 slice.len(),
             ))
         }
+    }
+
+    /// The object's address, for erl_nif calls on it.
+    pub(crate) fn as_ptr(&self) -> *mut T {
+        self.ptr.as_ptr()
     }
 
     /// Whether two handles point at the same resource.

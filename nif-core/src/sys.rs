@@ -47,4 +47,22 @@ extern "C" {
     /// named item wins over the glob re-export above), so `sys::enif_term_type` is
     /// always this one. `Term::term_type` maps the value.
     pub fn enif_term_type(env: *mut ErlNifEnv, term: ERL_NIF_TERM) -> c_int;
+
+    /// `enif_select` with integer mode bits: `erl_nif_sys` types the mode as a Rust
+    /// enum, which cannot hold `CANCEL | READ` (9) without undefined behaviour.
+    #[link_name = "enif_select"]
+    pub fn select_raw(
+        env: *mut ErlNifEnv,
+        event: ErlNifEvent,
+        mode: c_int,
+        obj: *mut std::ffi::c_void,
+        pid: *const ErlNifPid,
+        reference: ERL_NIF_TERM,
+    ) -> c_int;
 }
+
+/// `ERL_NIF_SELECT_*` mode bits for [`select_raw`].
+pub const SELECT_READ: c_int = 1;
+pub const SELECT_WRITE: c_int = 2;
+pub const SELECT_STOP: c_int = 4;
+pub const SELECT_CANCEL: c_int = 8;

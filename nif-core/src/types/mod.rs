@@ -12,6 +12,7 @@ pub mod pid;
 pub mod reference;
 pub mod result;
 pub mod string;
+pub mod tagged;
 pub mod tuple;
 
 use crate::sys;

@@ -5,6 +5,7 @@ mod atoms;
 mod basics;
 mod derives;
 mod errors;
+mod fine;
 mod resources;
 mod schedule;
 mod soundness;

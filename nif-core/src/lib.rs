@@ -26,6 +26,9 @@ compile_error!(
      `panic = \"abort\"` from the [profile] of your Cargo.toml."
 );
 
+// The hidden NIFs of `testing` use `#[nif]`, whose code names `::oxbeam`.
+extern crate self as oxbeam;
+
 pub mod alloc;
 pub mod atom;
 pub mod codec;
@@ -46,6 +49,8 @@ pub mod select;
 pub mod sync;
 pub mod sys;
 pub mod term;
+#[doc(hidden)]
+pub mod testing;
 pub mod types;
 
 pub use atom::Atom;
@@ -53,7 +58,7 @@ pub use codec::{Decode, DecodeError, Encode};
 pub use env::Env;
 pub use error::{raise, Error, Result};
 pub use owned_env::{OwnedEnv, SavedTerm};
-pub use oxbeam_macros::{init, nif, resource, Decode, Encode};
+pub use oxbeam_macros::{init, nif, resource, test, Decode, Encode};
 pub use resource::{Monitor, Resource, ResourceArc};
 pub use schedule::{Next, NifHandle, Scheduled};
 pub use term::{Term, TermType};
@@ -84,6 +89,7 @@ pub mod __rt {
     pub use crate::schedule::NifHandle;
     pub use crate::sys;
     pub use crate::term::Term;
+    pub use crate::testing::{TestCase, TestOutcome};
     pub use crate::types::int::immediate_ints_enabled;
     pub use inventory;
 }

@@ -8,6 +8,7 @@ mod derive;
 mod init;
 mod nif;
 mod resource;
+mod test;
 mod typespec;
 
 /// Makes a plain Rust function callable from Erlang/Elixir. See the `oxbeam` crate.
@@ -56,6 +57,17 @@ pub fn derive_encode(input: TokenStream) -> TokenStream {
 #[proc_macro_derive(Decode, attributes(oxbeam))]
 pub fn derive_decode(input: TokenStream) -> TokenStream {
     derive::expand(input.into(), derive::Which::Decode)
+        .unwrap_or_else(syn::Error::into_compile_error)
+        .into()
+}
+
+/// A Rust test with a real `Env`, run inside the BEAM by `mix test` (see
+/// `oxbeam::testing`): `#[oxbeam::test] fn name(env: Env<'_>) { ... }` (the `env`
+/// parameter is optional; the function may return `Result<(), E>`). Compiled into
+/// the NIF library in debug builds only.
+#[proc_macro_attribute]
+pub fn test(attr: TokenStream, item: TokenStream) -> TokenStream {
+    test::expand(attr.into(), item.into())
         .unwrap_or_else(syn::Error::into_compile_error)
         .into()
 }

@@ -7,6 +7,7 @@ mod derives;
 mod errors;
 mod fine;
 mod resources;
+mod rust_tests;
 mod schedule;
 mod soundness;
 mod types;

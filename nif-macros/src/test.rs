@@ -28,7 +28,10 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
         ));
     }
     let call = match sig.inputs.len() {
-        0 => quote!({ let _ = env; __oxbeam_test_fn() }),
+        0 => quote!({
+            let _ = env;
+            __oxbeam_test_fn()
+        }),
         1 => match sig.inputs.first() {
             Some(FnArg::Typed(_)) => quote!(__oxbeam_test_fn(env)),
             _ => {

@@ -42,6 +42,17 @@ pub fn typespec(ty: &Type, position: Position) -> String {
                 ("LocalPid", _) => "pid()".into(),
                 ("Term", _) => "term()".into(),
                 ("ListIterator", _) => "list()".into(),
+                // Fine's result shapes (`oxbeam::tagged`): `:ok`, `{:ok, a, b}`, ...
+                ("Ok", []) => ":ok".into(),
+                ("Error", []) if in_tagged(&p.path) => ":error".into(),
+                ("Ok", [values]) => tagged_spec("ok", values, position),
+                ("Error", [values]) => tagged_spec("error", values, position),
+                ("Tagged", [ok]) => format!("{} | :error", tagged_spec("ok", ok, position)),
+                ("Tagged", [ok, error]) => format!(
+                    "{} | {}",
+                    tagged_spec("ok", ok, position),
+                    tagged_spec("error", error, position)
+                ),
                 // A Vec is a list both ways, bytes included (`&[u8]` is the binary).
                 ("Vec", [inner]) => format!("[{}]", element_spec(inner, position)),
                 // A resource handle: the resource type's opaque @type.
@@ -89,8 +100,26 @@ fn derived_name(ty: &Type) -> Option<String> {
             | "Atom"
             | "String"
             | "ResourceArc"
+            | "Tagged"
     );
     (!known && name.starts_with(|c: char| c.is_ascii_uppercase())).then_some(name)
+}
+
+/// `tagged::Error`: the path names the `tagged` module.
+fn in_tagged(path: &syn::Path) -> bool {
+    path.segments.iter().any(|s| s.ident == "tagged")
+}
+
+/// `:tag` for `()`, `{:tag, a, b}` for `(A, B)`: a tag followed by the tuple's values.
+fn tagged_spec(tag: &str, values: &Type, position: Position) -> String {
+    match values {
+        Type::Tuple(t) if t.elems.is_empty() => format!(":{tag}"),
+        Type::Tuple(t) => {
+            let specs: Vec<String> = t.elems.iter().map(|e| typespec(e, position)).collect();
+            format!("{{:{tag}, {}}}", specs.join(", "))
+        }
+        other => format!("{{:{tag}, {}}}", typespec(other, position)),
+    }
 }
 
 /// A list element: `u8` is `byte()`.
@@ -151,6 +180,17 @@ mod tests {
     fn containers() {
         assert_eq!(arg(parse_quote!(Vec<i64>)), "[integer()]");
         assert_eq!(arg(parse_quote!(Vec<u8>)), "[byte()]");
+        assert_eq!(ret(parse_quote!(tagged::Ok<()>)), ":ok");
+        assert_eq!(ret(parse_quote!(tagged::Ok)), ":ok");
+        assert_eq!(ret(parse_quote!(tagged::Error)), ":error");
+        assert_eq!(
+            ret(parse_quote!(Ok<(i64, f64)>)),
+            "{:ok, integer(), float()}"
+        );
+        assert_eq!(
+            ret(parse_quote!(Tagged<(i64, i64), (String,)>)),
+            "{:ok, integer(), integer()} | {:error, String.t()}"
+        );
         assert_eq!(arg(parse_quote!(&[u8])), "binary()");
         assert_eq!(
             ret(parse_quote!(ResourceArc<Counter>)),

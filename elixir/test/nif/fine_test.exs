@@ -459,4 +459,24 @@ defmodule Oxbeam.NIF.FineTest do
       wait_until_empty(queue, tries - 1)
     end
   end
+
+  test "the result shapes are specced as the shapes" do
+    {:ok, specs} = Code.Typespec.fetch_specs(NIF)
+
+    spec = fn name, arity ->
+      [spec] = for {{^name, ^arity}, [spec]} <- specs, do: spec
+
+      Code.Typespec.spec_to_quoted(name, spec)
+      |> Macro.to_string()
+      |> String.replace(~r/\s+/, " ")
+    end
+
+    assert spec.(:shape_ok, 0) == "shape_ok() :: :ok"
+
+    assert spec.(:shape_ok2, 2) ==
+             "shape_ok2(integer(), String.t()) :: {:ok, integer(), String.t()}"
+
+    assert spec.(:divmod, 2) ==
+             "divmod(integer(), integer()) :: {:ok, integer(), integer()} | {:error, String.t()}"
+  end
 end

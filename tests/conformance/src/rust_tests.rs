@@ -21,7 +21,10 @@ fn atoms_made_at_load_are_there(env: Env<'_>) {
 
 #[oxbeam::test]
 fn runs_in_the_calling_process(env: Env<'_>) {
-    assert!(env.try_pid().is_some(), "a test runs in the test's own process");
+    assert!(
+        env.try_pid().is_some(),
+        "a test runs in the test's own process"
+    );
 }
 
 #[oxbeam::test]

@@ -75,7 +75,9 @@ fn init(
     site_dirs: Vec<String>,
     executable: Option<String>,
     io_sink: LocalPid,
+    map_set_fields: Vec<(Atom, i64)>,
 ) -> oxbeam::Result<Atom> {
+    crate::convert::set_map_set_fields(map_set_fields);
     let wanted = Setup { site_dirs };
     let mut setup = SETUP.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(current) = setup.as_ref() {
@@ -121,9 +123,11 @@ fn init(
         let source = CString::new(HELPER_SOURCE).expect("no NUL in the helper");
         let helper = PyModule::new(py, "oxbeam").map_err(py_error)?;
         helper.setattr("_native", &native).map_err(py_error)?;
-        helper
-            .setattr("Pid", py.get_type::<PyPid>())
-            .map_err(py_error)?;
+        for name in ["PID", "Pid"] {
+            helper
+                .setattr(name, py.get_type::<PyPid>())
+                .map_err(py_error)?;
+        }
         py.run(&source, Some(&helper.dict()), None)
             .map_err(py_error)?;
         sys.getattr("modules")

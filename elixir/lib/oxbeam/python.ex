@@ -90,8 +90,45 @@ defmodule Oxbeam.Python do
   @spec init(String.t(), keyword()) :: :ok
   def init(python, opts \\ [])
 
-  def init(python, opts) when is_binary(python) do
-    _ = opts
+  def init(python, opts) when is_binary(python) and is_list(opts) do
+    opts = Keyword.validate!(opts, sys_paths: [])
+    start(python, opts[:sys_paths])
+  end
+
+  def init(python, _opts) do
+    raise ArgumentError,
+          "init: expected the path or name of a Python executable (a string), got: #{inspect(python)}"
+  end
+
+  @doc """
+  Pythonx's low-level form: `python_dl_path` (the shared libpython), `python_home_path`
+  (the directory with `lib/pythonX.Y`) and `python_executable_path`. Options:
+  `:sys_paths`, directories added to `sys.path`. Code written for `Pythonx.init/4`
+  runs unchanged; the checks and their messages are Pythonx's.
+  """
+  @spec init(String.t(), String.t(), String.t(), keyword()) :: :ok
+  def init(python_dl_path, python_home_path, python_executable_path, opts \\ [])
+      when is_binary(python_dl_path) and is_binary(python_home_path) and
+             is_binary(python_executable_path) and is_list(opts) do
+    opts = Keyword.validate!(opts, sys_paths: [])
+
+    if not File.exists?(python_dl_path) do
+      raise ArgumentError, "the given dynamic library file does not exist: #{python_dl_path}"
+    end
+
+    if not File.dir?(python_home_path) do
+      raise ArgumentError, "the given python home directory does not exist: #{python_home_path}"
+    end
+
+    if not File.exists?(python_executable_path) do
+      raise ArgumentError,
+            "the given python executable does not exist: #{python_executable_path}"
+    end
+
+    start(python_executable_path, opts[:sys_paths])
+  end
+
+  defp start(python, sys_paths) do
     {built_executable, built_version} = NIF.python_info()
 
     python =
@@ -122,12 +159,22 @@ defmodule Oxbeam.Python do
               "rebuild with PYO3_PYTHON pointing at the one you want"
     end
 
-    NIF.init(site_dirs, python, Oxbeam.Python.IoSink.pid())
+    NIF.init(site_dirs ++ sys_paths, python, Oxbeam.Python.IoSink.pid(), map_set_fields())
   end
 
-  def init(python, _opts) do
-    raise ArgumentError,
-          "init: expected the path or name of a Python executable (a string), got: #{inspect(python)}"
+  # The fields of this Elixir's MapSet besides :map (`version: 2` up to 1.14, none
+  # since), so that the NIF builds sets equal to MapSet.new/1's.
+  defp map_set_fields do
+    fields = MapSet.new() |> Map.from_struct() |> Map.delete(:map) |> Map.to_list()
+
+    if MapSet.new([0]) |> Map.fetch!(:map) != %{0 => []} or
+         not Enum.all?(fields, fn {_, value} -> is_integer(value) end) do
+      raise RuntimeError,
+            "Oxbeam.Python does not know how this Elixir version builds a MapSet: " <>
+              inspect(MapSet.new([0]), structs: false)
+    end
+
+    fields
   end
 
   defp not_python!(python, output, status) do
@@ -157,15 +204,18 @@ defmodule Oxbeam.Python do
           {Object.t() | nil, %{optional(String.t()) => Object.t()}}
   def eval(code, globals, opts \\ [])
 
+  @eval_options [:stdout_device, :stderr_device, :binary_as, :timeout]
+
   # Without options (the common case): no option parsing on the way.
   def eval(code, globals, []) when is_binary(code) and is_map(globals) do
-    group_leader = Process.group_leader()
-    run_eval(code, globals, group_leader, group_leader, false, nil)
+    stdout = Oxbeam.Python.IoSink.local(Process.group_leader())
+    run_eval(code, globals, stdout, standard_error(), false, nil)
   end
 
   def eval(code, globals, opts) when is_binary(code) and is_map(globals) and is_list(opts) do
+    opts = Keyword.validate!(opts, @eval_options)
     stdout = Keyword.get_lazy(opts, :stdout_device, &Process.group_leader/0)
-    stderr = Keyword.get(opts, :stderr_device, stdout_default(opts, stdout))
+    stderr = Keyword.get_lazy(opts, :stderr_device, &standard_error/0)
 
     timeout =
       case Keyword.get(opts, :timeout, :infinity) do
@@ -210,11 +260,15 @@ defmodule Oxbeam.Python do
     {object(result), objects(globals)}
   end
 
-  defp stdout_default(opts, stdout) do
-    if Keyword.has_key?(opts, :stdout_device), do: Process.group_leader(), else: stdout
+  # Python's stderr goes to :standard_error, as in Pythonx (the group leader when that
+  # process is not running).
+  defp standard_error do
+    Process.whereis(:standard_error) || Oxbeam.Python.IoSink.local(Process.group_leader())
   end
 
-  defp device(pid, _option) when is_pid(pid), do: pid
+  # The NIF sends IO requests to local processes; a device on another node (the group
+  # leader of an :erpc call or a remote shell) gets a local forwarder.
+  defp device(pid, _option) when is_pid(pid), do: Oxbeam.Python.IoSink.local(pid)
 
   defp device(name, _option) when is_atom(name),
     do: Process.whereis(name) || raise(ArgumentError, "no process named #{inspect(name)}")
@@ -240,8 +294,14 @@ defmodule Oxbeam.Python do
 
   Multi-letter sigils need Elixir 1.15 or later; on older versions call the macro by
   name: `sigil_PY(<<"y = x + 1">>, [])`. The code is analyzed at compile time with the
-  interpreter the bridge is built against. Names that cannot be Elixir variables
-  (capitalized ones, like most classes) are not bound.
+  interpreter the bridge is built against, with Python's scoping rules: a name is
+  read from Elixir when the code reads it before assigning it (`x += 1` reads `x`),
+  also from inside functions, but not a function's, lambda's or comprehension's own
+  locals; names that are only Python builtins (`len`, `sum`) are never taken from
+  Elixir unless the code assigns them too. Defined are the names the code assigns at
+  module level, `:=` in comprehensions, `match` captures, imports, functions and
+  classes (uppercase names too: `ANSWER = 42` binds `ANSWER`); `except ... as e`
+  leaves an Elixir `e` alone.
   '''
   defmacro sigil_PY({:<<>>, _meta, [code]}, modifiers) when is_binary(code) do
     if modifiers != [], do: raise(ArgumentError, "~PY takes no modifiers, got: #{modifiers}")
@@ -255,15 +315,18 @@ defmodule Oxbeam.Python do
         {name, Macro.var(String.to_atom(name), nil)}
       end
 
-    # Names that cannot be Elixir variables (capitalized ones, like most classes) are
-    # not bound.
+    # Every name is bound, uppercase ones too (`ANSWER`: a variable made by a macro).
     bindings =
-      for name <- defines, name =~ ~r/^[a-z_][a-zA-Z0-9_]*$/ do
+      for name <- defines do
         var = Macro.var(String.to_atom(name), nil)
 
-        quote do
-          unquote(var) = Map.get(globals, unquote(name))
-          _ = unquote(var)
+        if String.starts_with?(name, "_") do
+          quote do: unquote(var) = Map.get(globals, unquote(name))
+        else
+          quote do
+            unquote(var) = Map.get(globals, unquote(name))
+            _ = unquote(var)
+          end
         end
       end
 
@@ -298,6 +361,9 @@ defmodule Oxbeam.Python do
   @spec encode!(term(), Oxbeam.Python.Encoder.encoder() | keyword()) :: Object.t()
   def encode!(term, encoder_or_opts \\ [])
 
+  # An object is returned as it is (the same term), as in Pythonx.
+  def encode!(%Object{} = object, opts) when is_list(opts), do: object
+
   def encode!(term, opts) when is_list(opts) do
     binary_as_str = binary_as_str?(opts)
     with_encoded_structs(term, &Oxbeam.Python.Encoder.encode/2, &encode_data(&1, binary_as_str))
@@ -321,10 +387,44 @@ defmodule Oxbeam.Python do
   end
 
   @doc false
-  # The Encoder implementation of plain data: the whole value in one NIF call, with
-  # structs inside it encoded by `encoder` first.
-  def __encode_data__(term, encoder),
-    do: with_encoded_structs(term, encoder, &encode_data(&1, false))
+  # The Encoder implementation of plain data. With the default encoder: the whole
+  # value in one NIF call, with structs inside it encoded by `encoder` first. With a
+  # custom encoder (a function given to `encode!/2`), as in Pythonx: `encoder` is
+  # applied to each element of a container (it may encode tuples as lists, say), and
+  # the container of objects it gives is made in one call.
+  def __encode_data__(term, encoder) do
+    if encoder == (&Oxbeam.Python.Encoder.encode/2),
+      do: with_encoded_structs(term, encoder, &encode_data(&1, false)),
+      else: encode_each(term, encoder)
+  end
+
+  defp encode_each(list, encoder) when is_list(list),
+    do: encode_data(encode_list(list, encoder), false)
+
+  defp encode_each(tuple, encoder) when is_tuple(tuple) do
+    tuple
+    |> Tuple.to_list()
+    |> Enum.map(&encoder.(&1, encoder))
+    |> List.to_tuple()
+    |> encode_data(false)
+  end
+
+  defp encode_each(%MapSet{} = set, encoder),
+    do: set |> MapSet.new(&encoder.(&1, encoder)) |> encode_data(false)
+
+  defp encode_each(map, encoder) when is_map(map),
+    do:
+      map
+      |> Map.new(fn {k, v} -> {encoder.(k, encoder), encoder.(v, encoder)} end)
+      |> encode_data(false)
+
+  defp encode_each(term, _encoder), do: encode_data(term, false)
+
+  # An improper tail is kept as is: the NIF reports it.
+  defp encode_list([head | tail], encoder),
+    do: [encoder.(head, encoder) | encode_list(tail, encoder)]
+
+  defp encode_list(tail, _encoder), do: tail
 
   defp encode_data(term, binary_as_str), do: %Object{resource: NIF.encode(term, binary_as_str)}
 
@@ -385,6 +485,10 @@ defmodule Oxbeam.Python do
   defp prepare(tuple, encoder) when is_tuple(tuple),
     do: tuple |> Tuple.to_list() |> Enum.map(&prepare(&1, encoder)) |> List.to_tuple()
 
+  # A bitstring that is not a binary: the Encoder raises Protocol.UndefinedError.
+  defp prepare(bits, encoder) when is_bitstring(bits) and not is_binary(bits),
+    do: encoder.(bits, encoder)
+
   defp prepare(other, _encoder), do: other
 
   defp prepare_list([], _encoder), do: []
@@ -396,9 +500,20 @@ defmodule Oxbeam.Python do
   defp prepare_list(tail, encoder), do: prepare(tail, encoder)
 end
 
-defimpl Oxbeam.Python.Encoder,
-  for: [Integer, Float, BitString, Atom, List, Map, Tuple, MapSet, PID] do
+defimpl Oxbeam.Python.Encoder, for: [Integer, Float, Atom, List, Map, Tuple, MapSet, PID] do
   def encode(term, encoder), do: Oxbeam.Python.__encode_data__(term, encoder)
+end
+
+defimpl Oxbeam.Python.Encoder, for: BitString do
+  def encode(binary, encoder) when is_binary(binary),
+    do: Oxbeam.Python.__encode_data__(binary, encoder)
+
+  def encode(bits, _encoder) do
+    raise Protocol.UndefinedError,
+      protocol: @protocol,
+      value: bits,
+      description: "cannot encode a bitstring as a Python object"
+  end
 end
 
 defimpl Oxbeam.Python.Encoder, for: Oxbeam.Python.Object do

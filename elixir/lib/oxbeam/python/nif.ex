@@ -12,7 +12,7 @@ defmodule Oxbeam.Python.NIF do
 
     for {name, arity} <- [
           python_info: 0,
-          init: 3,
+          init: 4,
           eval: 6,
           encode: 2,
           decode: 1,

@@ -214,10 +214,11 @@ impl<'py, 'a> Encoding<'py, 'a> {
 fn set_list_item(list: &Bound<'_, PyList>, filled: &mut usize, object: Bound<'_, PyAny>) {
     // SAFETY: the list was made by PyList_New with one slot per item of the Elixir list,
     // and `filled` counts the slots filled so far, each once, in order: this slot
-    // exists and is NULL. PyList_SET_ITEM steals the new reference. A list dropped
+    // exists and is NULL (PyList_SetItem, of the stable ABI, also checks the index).
+    // PyList_SetItem steals the new reference, also when it fails. A list dropped
     // before it is full is fine (CPython skips NULL slots).
     unsafe {
-        pyo3::ffi::PyList_SET_ITEM(
+        pyo3::ffi::PyList_SetItem(
             list.as_ptr(),
             *filled as pyo3::ffi::Py_ssize_t,
             object.into_ptr(),

@@ -58,15 +58,6 @@ pub fn not_initialized() -> oxbeam::Error {
     )
 }
 
-/// The CPython this library was built against.
-#[nif]
-fn python_info() -> (String, String) {
-    (
-        env!("OXBEAM_PYTHON_EXECUTABLE").to_string(),
-        env!("OXBEAM_PYTHON_VERSION").to_string(),
-    )
-}
-
 /// Starts the interpreter with `site_dirs` added to `sys.path` (a venv's
 /// site-packages), `executable` as `sys.executable`, and IO replies going to `io_sink`.
 /// Idempotent for the same setup; a different setup raises.

@@ -125,41 +125,90 @@ defmodule Oxbeam.Python do
             "the given python executable does not exist: #{python_executable_path}"
     end
 
-    start(python_executable_path, opts[:sys_paths])
+    start(python_executable_path, opts[:sys_paths], python_dl_path)
   end
 
-  defp start(python, sys_paths) do
-    {built_executable, built_version} = NIF.python_info()
-
+  defp start(python, sys_paths, libpython \\ nil) do
     python =
       System.find_executable(python) ||
         raise ArgumentError, "Python executable not found: #{inspect(python)}"
 
-    script =
-      "import site, sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}'); " <>
-        "print('\\n'.join(site.getsitepackages()))"
+    {version, found_libpython, site_dirs} = interpreter_info!(python)
+    libpython = libpython || found_libpython
+
+    if Version.compare("#{version}.0", "3.10.0") == :lt do
+      raise ArgumentError,
+            "#{python} is Python #{version}; Oxbeam.Python needs CPython 3.10 or later"
+    end
+
+    load_libpython!(libpython)
+    :persistent_term.put({__MODULE__, :executable}, python)
+    NIF.init(site_dirs ++ sys_paths, python, Oxbeam.Python.IoSink.pid(), map_set_fields())
+  end
+
+  # The version, shared libpython and site-packages directories of `python`.
+  defp interpreter_info!(python) do
+    script = """
+    import os, site, sys, sysconfig
+    print(f"{sys.version_info[0]}.{sys.version_info[1]}")
+    shared = sysconfig.get_config_var("Py_ENABLE_SHARED")
+    libdir, library = sysconfig.get_config_var("LIBDIR"), sysconfig.get_config_var("LDLIBRARY")
+    print(os.path.join(libdir, library) if shared and libdir and library else "")
+    print("\\n".join(site.getsitepackages()))
+    """
 
     {output, status} = System.cmd(python, ["-c", script], stderr_to_stdout: true)
 
-    {version, site_dirs} =
-      case {status, String.split(output, "\n", trim: true)} do
-        {0, [version | site_dirs]} ->
-          if version =~ ~r/^\d+\.\d+$/,
-            do: {version, site_dirs},
-            else: not_python!(python, output, status)
+    case {status, String.split(output, "\n")} do
+      {0, [version, libpython | site_dirs]} ->
+        if not (version =~ ~r/^\d+\.\d+$/), do: not_python!(python, output, status)
 
-        _ ->
-          not_python!(python, output, status)
-      end
+        if libpython == "" do
+          raise ArgumentError,
+                "#{python} (Python #{version}) has no shared libpython, which Oxbeam.Python " <>
+                  "loads: use a CPython built with --enable-shared (pyenv: " <>
+                  "PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install ...)"
+        end
 
-    if version != built_version do
-      raise ArgumentError,
-            "#{python} is Python #{version}, but Oxbeam.Python is built against Python " <>
-              "#{built_version} (#{built_executable}); use a #{built_version} interpreter or " <>
-              "rebuild with PYO3_PYTHON pointing at the one you want"
+        {version, libpython, Enum.reject(site_dirs, &(&1 == ""))}
+
+      _ ->
+        not_python!(python, output, status)
+    end
+  end
+
+  # The bridge links no libpython (stable ABI): the chosen one is loaded with global
+  # symbols, then the bridge's NIF library (whose load at boot could not resolve its
+  # Python symbols yet). One libpython per VM.
+  defp load_libpython!(libpython) do
+    case :persistent_term.get({__MODULE__, :libpython}, nil) do
+      nil ->
+        case Oxbeam.Python.Loader.load_global(libpython) do
+          {:ok, true} ->
+            :persistent_term.put({__MODULE__, :libpython}, libpython)
+
+          {:error, message} ->
+            raise ArgumentError, "could not load #{libpython}: #{message}"
+        end
+
+      ^libpython ->
+        :ok
+
+      loaded ->
+        raise RuntimeError,
+              "Python interpreter is already initialized with a different environment " <>
+                "(#{loaded}); restart the VM to use #{libpython}"
     end
 
-    NIF.init(site_dirs ++ sys_paths, python, Oxbeam.Python.IoSink.pid(), map_set_fields())
+    # load_nif/2 runs in the NIF module's own code (its load function, called again).
+    # (Loading the module first runs its on_load, which, before, could not load it.)
+    Code.ensure_loaded(NIF)
+    if function_exported?(NIF, :__oxbeam_load__, 0), do: apply(NIF, :__oxbeam_load__, [])
+
+    case Oxbeam.load_error(NIF) do
+      nil -> :ok
+      error -> raise RuntimeError, "could not load Oxbeam.Python's NIF library: #{error}"
+    end
   end
 
   # The fields of this Elixir's MapSet besides :map (`version: 2` up to 1.14, none
@@ -426,7 +475,11 @@ defmodule Oxbeam.Python do
 
   defp encode_list(tail, _encoder), do: tail
 
-  defp encode_data(term, binary_as_str), do: %Object{resource: NIF.encode(term, binary_as_str)}
+  defp encode_data(term, binary_as_str) do
+    %Object{resource: NIF.encode(term, binary_as_str)}
+  rescue
+    error in Oxbeam.NotLoadedError -> not_loaded!(error, __STACKTRACE__)
+  end
 
   # The NIFs return bare resources; the struct is cheaper to build here.
   defp object(nil), do: nil
@@ -442,6 +495,19 @@ defmodule Oxbeam.Python do
     call.(value)
   catch
     :error, :oxbeam_python_needs_encoder -> call.(prepare(value, encoder))
+    :error, %Oxbeam.NotLoadedError{} = error -> not_loaded!(error, __STACKTRACE__)
+  end
+
+  # The bridge's NIF library loads at init (after the chosen libpython): before that,
+  # its functions say so.
+  defp not_loaded!(error, stacktrace) do
+    if :persistent_term.get({__MODULE__, :libpython}, nil) == nil do
+      raise RuntimeError,
+            "Python interpreter is not initialized: call Oxbeam.Python.uv_init/2 or " <>
+              "Oxbeam.Python.init/1 first"
+    else
+      reraise error, stacktrace
+    end
   end
 
   defp binary_as_str?(opts) do

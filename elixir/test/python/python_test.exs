@@ -13,15 +13,9 @@ defmodule Oxbeam.PythonTest do
 
   describe "uv_init" do
     test "the same pyproject reuses its environment" do
-      [marker] =
-        Path.wildcard(Path.expand("~/.cache/oxbeam_python/projects/*/.oxbeam-synced"),
-          match_dot: true
-        )
-        |> Enum.filter(
-          &(File.read!(Path.join(Path.dirname(&1), "pyproject.toml")) ==
-              Oxbeam.Test.PythonEnv.pyproject())
-        )
-
+      cache = System.get_env("OXBEAM_PYTHON_CACHE") || Path.expand("~/.cache/oxbeam_python")
+      dir = Oxbeam.Python.Uv.project_dir(cache, Oxbeam.Test.PythonEnv.pyproject(), nil)
+      marker = Path.join(dir, ".oxbeam-synced")
       before = File.stat!(marker, time: :posix).mtime
       assert :ok = Oxbeam.Test.PythonEnv.init!()
       assert File.stat!(marker, time: :posix).mtime == before

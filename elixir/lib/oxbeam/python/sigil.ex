@@ -2,8 +2,8 @@ defmodule Oxbeam.Python.Sigil do
   @moduledoc false
   # Compile-time support of `~PY`: which names the Python code reads from its globals
   # before defining them and which it defines at module level, found with Python's
-  # own `ast` and its scoping rules (run with the interpreter the bridge is built
-  # against): the same variables go in and come out as with Pythonx's sigil.
+  # own `ast` and its scoping rules (run with the interpreter this VM initialized, or
+  # python3): the same variables go in and come out as with Pythonx's sigil.
 
   @analyzer ~S"""
   import ast, builtins, sys
@@ -262,9 +262,18 @@ defmodule Oxbeam.Python.Sigil do
       print("S " + name)
   """
 
+  # The interpreter this VM initialized (its `ast`), else the `python3` on PATH.
+  defp python! do
+    :persistent_term.get({Oxbeam.Python, :executable}, nil) || System.find_executable("python3") ||
+      raise CompileError,
+        description:
+          "~PY analyzes the Python code at compile time and needs a Python interpreter: " <>
+            "initialize Oxbeam.Python first, or put python3 on PATH"
+  end
+
   @doc "The names `code` reads and the names it defines at module level."
   def analyze!(code) do
-    {python, _version} = Oxbeam.Python.NIF.python_info()
+    python = python!()
     input = Path.join(System.tmp_dir!(), "oxbeam_sigil_#{System.unique_integer([:positive])}.py")
     File.write!(input, code)
 

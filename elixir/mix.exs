@@ -15,7 +15,7 @@ defmodule Oxbeam.MixProject do
   end
 
   def application do
-    [extra_applications: [:logger]]
+    [extra_applications: [:logger], mod: {Oxbeam.Application, []}]
   end
 
   # test_sigil/ is written with multi-letter sigils (~PY"..."), which Elixir 1.14

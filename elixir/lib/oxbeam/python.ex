@@ -78,6 +78,65 @@ defmodule Oxbeam.Python do
     init(python)
   end
 
+  # Compile-time configuration, as Pythonx's:
+  #
+  #     config :oxbeam, :uv_init, pyproject_toml: "..."
+  #
+  # The environment is made now, while :oxbeam compiles, inside its build (priv/uv/),
+  # so that `mix release` carries it; the :oxbeam application initializes it when it
+  # starts. Options: `:python` (see uv_init/2).
+  @uv_init_config Application.compile_env(:oxbeam, :uv_init)
+
+  if @uv_init_config do
+    pyproject = Keyword.fetch!(@uv_init_config, :pyproject_toml)
+
+    Oxbeam.Python.Uv.sync_into!(
+      Path.join(Mix.Project.app_path(), "priv/uv/project"),
+      pyproject,
+      Keyword.take(@uv_init_config, [:python])
+    )
+  end
+
+  @doc false
+  # Called when the :oxbeam application starts.
+  def __init_configured__ do
+    if @uv_init_config do
+      init(Path.join(:code.priv_dir(:oxbeam), "uv/project/.venv/bin/python"))
+    else
+      :ok
+    end
+  end
+
+  @doc """
+  The directories the running Python environment lives in: its virtual environment
+  (when the interpreter is a venv's) and the base CPython installation (with its
+  libpython). Another node (a FLAME runner, a peer) needs them at the same paths to
+  run the same environment. `[]` before `init`.
+  """
+  @spec install_paths() :: [String.t()]
+  def install_paths do
+    case :persistent_term.get({__MODULE__, :paths}, nil) do
+      nil -> []
+      {prefix, base_prefix} -> Enum.uniq([prefix, base_prefix])
+    end
+  end
+
+  @doc """
+  Environment variables for starting another node (or OS process) that sets up the
+  same Python environment: `OXBEAM_PYTHON_CACHE` (where `uv_init/2` keeps its
+  environments: the same pyproject reuses them) and, when set, `PYENV_ROOT` (where
+  uv_init looks for CPythons).
+  """
+  @spec install_env() :: %{optional(String.t()) => String.t()}
+  def install_env do
+    env = %{"OXBEAM_PYTHON_CACHE" => Oxbeam.Python.Uv.default_cache()}
+
+    case System.get_env("PYENV_ROOT") do
+      nil -> env
+      root -> Map.put(env, "PYENV_ROOT", root)
+    end
+  end
+
   @doc """
   Initializes the interpreter with the environment of the Python executable
   `python` (a virtual environment's `bin/python`, or the base interpreter): its
@@ -133,7 +192,7 @@ defmodule Oxbeam.Python do
       System.find_executable(python) ||
         raise ArgumentError, "Python executable not found: #{inspect(python)}"
 
-    {version, found_libpython, site_dirs} = interpreter_info!(python)
+    {version, found_libpython, prefixes, site_dirs} = interpreter_info!(python)
     libpython = libpython || found_libpython
 
     if Version.compare("#{version}.0", "3.10.0") == :lt do
@@ -142,8 +201,13 @@ defmodule Oxbeam.Python do
     end
 
     load_libpython!(libpython)
+
+    result =
+      NIF.init(site_dirs ++ sys_paths, python, Oxbeam.Python.IoSink.pid(), map_set_fields())
+
     :persistent_term.put({__MODULE__, :executable}, python)
-    NIF.init(site_dirs ++ sys_paths, python, Oxbeam.Python.IoSink.pid(), map_set_fields())
+    :persistent_term.put({__MODULE__, :paths}, prefixes)
+    result
   end
 
   # The version, shared libpython and site-packages directories of `python`.
@@ -154,13 +218,15 @@ defmodule Oxbeam.Python do
     shared = sysconfig.get_config_var("Py_ENABLE_SHARED")
     libdir, library = sysconfig.get_config_var("LIBDIR"), sysconfig.get_config_var("LDLIBRARY")
     print(os.path.join(libdir, library) if shared and libdir and library else "")
+    print(sys.prefix)
+    print(sys.base_prefix)
     print("\\n".join(site.getsitepackages()))
     """
 
     {output, status} = System.cmd(python, ["-c", script], stderr_to_stdout: true)
 
     case {status, String.split(output, "\n")} do
-      {0, [version, libpython | site_dirs]} ->
+      {0, [version, libpython, prefix, base_prefix | site_dirs]} ->
         if not (version =~ ~r/^\d+\.\d+$/), do: not_python!(python, output, status)
 
         if libpython == "" do
@@ -170,7 +236,7 @@ defmodule Oxbeam.Python do
                   "PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install ...)"
         end
 
-        {version, libpython, Enum.reject(site_dirs, &(&1 == ""))}
+        {version, libpython, {prefix, base_prefix}, Enum.reject(site_dirs, &(&1 == ""))}
 
       _ ->
         not_python!(python, output, status)

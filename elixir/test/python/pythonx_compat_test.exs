@@ -188,6 +188,20 @@ defmodule Oxbeam.Python.PythonxCompatTest do
     end
   end
 
+  describe "install_paths/0 and install_env/0" do
+    test "name the running environment's directories and the variables that find it again" do
+      {result, _} = Py.eval("import sys\n(sys.base_prefix, sys.executable)", %{})
+      {base_prefix, executable} = Py.decode(result)
+      venv = executable |> Path.dirname() |> Path.dirname()
+      assert Py.install_paths() == [venv, base_prefix]
+      assert File.exists?(Path.join(venv, "pyvenv.cfg"))
+
+      cache = System.get_env("OXBEAM_PYTHON_CACHE") || Path.expand("~/.cache/oxbeam_python")
+      assert %{"OXBEAM_PYTHON_CACHE" => ^cache} = Py.install_env()
+      assert String.starts_with?(venv, cache)
+    end
+  end
+
   describe "~PY" do
     test "augmented assignment reads the Elixir variable" do
       x = 1

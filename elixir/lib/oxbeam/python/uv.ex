@@ -11,11 +11,22 @@ defmodule Oxbeam.Python.Uv do
   def sync!(pyproject, opts) do
     python = Keyword.get(opts, :python)
     cache = Keyword.get_lazy(opts, :cache_dir, &default_cache/0)
-    dir = project_dir(cache, pyproject, python)
+    sync_into!(project_dir(cache, pyproject, python), pyproject, opts)
+  end
+
+  @doc """
+  Creates (or reuses) the environment of `pyproject` in `dir` (its `.venv`); returns
+  its python executable. uv's own cache stays under the cache directory.
+  """
+  def sync_into!(dir, pyproject, opts) do
+    python = Keyword.get(opts, :python)
+    cache = Keyword.get_lazy(opts, :cache_dir, &default_cache/0)
     venv_python = Path.join([dir, ".venv", "bin", "python"])
     done = Path.join(dir, ".oxbeam-synced")
 
-    if File.exists?(done) and File.exists?(venv_python) and not Keyword.get(opts, :force, false) do
+    synced? = File.exists?(done) and File.read!(done) == pyproject and File.exists?(venv_python)
+
+    if synced? and not Keyword.get(opts, :force, false) do
       venv_python
     else
       File.mkdir_p!(dir)
@@ -44,7 +55,7 @@ defmodule Oxbeam.Python.Uv do
                 "(with #{python || "the CPythons on this host"}):\n\n" <> String.trim(output)
       end
 
-      File.write!(done, "")
+      File.write!(done, pyproject)
       venv_python
     end
   end
@@ -81,7 +92,8 @@ defmodule Oxbeam.Python.Uv do
       else: []
   end
 
-  defp default_cache do
+  @doc "The cache directory: `$OXBEAM_PYTHON_CACHE`, or `~/.cache/oxbeam_python`."
+  def default_cache do
     System.get_env("OXBEAM_PYTHON_CACHE") ||
       Path.join([System.user_home!(), ".cache", "oxbeam_python"])
   end

@@ -266,8 +266,8 @@ defmodule Oxbeam.NIF.DerivesTest do
                  "{:labeled, %{label: String.t(), sides: non_neg_integer()}}"
 
       assert type(:polygon) ==
-               "polygon() :: %Oxbeam.Test.Polygon{ color: color() | nil, name: String.t(), " <>
-                 "pairs: [{color(), pair()}], points: [point()], shapes: %{optional(String.t()) => shape()} }"
+               "polygon() :: %Oxbeam.Test.Polygon{ name: String.t(), points: [point()], color: color() | nil, " <>
+                 "shapes: %{optional(String.t()) => shape()}, pairs: [{color(), pair()}] }"
 
       assert type(:wrapper) == "wrapper() :: %{value: term(), count: non_neg_integer()}"
     end

@@ -9,8 +9,3 @@ defmodule Hello do
   """
   use Oxbeam, otp_app: :hello, crate: "hello"
 end
-
-defmodule Hello.Point do
-  @moduledoc "A point: `Hello.scale/2` takes and returns it (a derived Rust type)."
-  defstruct [:x, :y]
-end

@@ -1,6 +1,10 @@
 // An environment and everything that borrows from it belong to the calling thread's
 // NIF call: none of them may cross to another thread.
-use oxbeam::{Binary, DecodeError, Env, ListIterator, MapView, NewBinary, Scheduled, Term};
+use oxbeam::types::list::DecodeEach;
+use oxbeam::{
+    Binary, DecodeError, Env, IoData, ListIterator, MapIter, MapView, NewBinary, Next, Reference,
+    Scheduled, Term,
+};
 
 fn send<T: Send>() {}
 fn sync<T: Sync>() {}
@@ -16,4 +20,9 @@ fn main() {
     send::<NewBinary<'static>>();
     send::<DecodeError<'static>>();
     send::<Scheduled<'static>>();
+    send::<Next<'static, i64>>();
+    send::<Reference<'static>>();
+    send::<IoData<'static>>();
+    send::<MapIter<'static>>();
+    send::<DecodeEach<'static, i64>>();
 }

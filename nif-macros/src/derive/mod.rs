@@ -85,9 +85,26 @@ pub fn type_spec(model: &Model) -> String {
         format!("{{{}}}", parts.join(", "))
     };
     match &model.shape {
-        Shape::Struct { module, fields, .. } => {
-            let map = atom_map(fields);
-            format!("%{}{}", module.trim_start_matches("Elixir."), &map[1..])
+        Shape::Struct {
+            module,
+            exception,
+            fields,
+        } => {
+            // Written as a map with `__struct__`, which needs no compiled struct module
+            // (a `%Mod{}` type would make the stub module wait for it, or fail).
+            let mut entries = vec![format!(
+                "__struct__: {}",
+                module.trim_start_matches("Elixir.")
+            )];
+            if *exception {
+                entries.push("__exception__: true".into());
+            }
+            entries.extend(
+                kept(fields)
+                    .into_iter()
+                    .map(|(name, spec)| format!("{}: {spec}", map_key(&name))),
+            );
+            format!("%{{{}}}", entries.join(", "))
         }
         Shape::Map {
             string_keys: false,
@@ -952,7 +969,7 @@ mod tests {
                     points: Vec<Point>,
                 }
             )),
-            "%MyApp.Point{x: float(), points: [oxbeam_type(Point)]}"
+            "%{__struct__: MyApp.Point, x: float(), points: [oxbeam_type(Point)]}"
         );
         assert_eq!(
             spec_of(quote!(

@@ -18,9 +18,10 @@ defmodule Oxbeam.Python do
       nested value under one GIL hold.
     * Objects held by Elixir are released when Erlang garbage-collects them, without
       blocking a scheduler on the GIL.
-    * `print` and writes to `sys.stdout`/`sys.stderr` go to the calling process's group
-      leader (also from threads the eval starts), or to the devices given in options;
-      reading `sys.stdin` raises in Python.
+    * `print` and writes to `sys.stdout` go to the calling process's group leader
+      (also on another node), `sys.stderr` to `:standard_error` (also from threads the
+      eval starts), or to the devices given in options; reading `sys.stdin` raises
+      `RuntimeError: stdin not supported`, as in Pythonx.
     * From Python, `import oxbeam` gives `oxbeam.send_tagged_object(pid, tag, obj)`,
       which sends `{tag, %Oxbeam.Python.Object{}}` to an Elixir process. `tag` must be
       the name of an existing atom (atoms are never made from Python data); another
@@ -46,7 +47,7 @@ defmodule Oxbeam.Python do
   | lists, tuples | `list`, `tuple` | lists, tuples |
   | maps | `dict` | maps (keys decoded too) |
   | `MapSet` | `set` | `MapSet` (also from `frozenset`) |
-  | pids | `oxbeam.Pid` | `Oxbeam.Python.Object` |
+  | pids | `oxbeam.PID` | the same pids |
   | `Oxbeam.Python.Object` | the object | other objects |
   """
 
@@ -67,8 +68,9 @@ defmodule Oxbeam.Python do
   The environment is cached by content (the same pyproject reuses its venv) under
   `~/.cache/oxbeam_python` (or `$OXBEAM_PYTHON_CACHE`, or the `:cache_dir` option).
   uv is taken from PATH, or installed from PyPI into the cache. uv never downloads an
-  interpreter: the venv is based on the CPython the bridge is built against (or
-  `:python`); a `requires-python` that excludes it is an error with uv's explanation.
+  interpreter: it chooses by `requires-python` among the host's CPythons 3.10+ (PATH,
+  then pyenv's, newest first), or takes `:python`; a `requires-python` that none
+  satisfies is an error with uv's explanation.
   `[[tool.uv.index]]` sections are honoured (uv reads them). Options: `:python`,
   `:cache_dir`, `:force` (recreate the environment).
   """
@@ -142,9 +144,10 @@ defmodule Oxbeam.Python do
   `python` (a virtual environment's `bin/python`, or the base interpreter): its
   site-packages directories are added to `sys.path`.
 
-  The bridge is built against one CPython (the `python3` on PATH at compile time, or
-  `PYO3_PYTHON`); `python` must be of the same version. Calling `init` again with the
-  same environment is a no-op; with a different one it raises.
+  Any CPython 3.10+ with a shared libpython: the bridge is built against the stable
+  ABI, and `init` loads that interpreter's libpython. Options: `:sys_paths`, more
+  directories for `sys.path`. Calling `init` again with the same environment is a
+  no-op; with a different one it raises (one interpreter per VM).
   """
   @spec init(String.t(), keyword()) :: :ok
   def init(python, opts \\ [])
@@ -305,7 +308,8 @@ defmodule Oxbeam.Python do
   if the code ends with a statement) and every global the code ends with, as objects.
   Each eval gets a fresh `__main__` namespace: nothing leaks between evals.
 
-  Options: `:stdout_device` and `:stderr_device` (default: the group leader),
+  Options (any other raises `ArgumentError`): `:stdout_device` (default: the group
+  leader) and `:stderr_device` (default: `:standard_error`),
   `:binary_as` (`:bytes`, default, or `:str` to pass valid UTF-8 binaries as `str`),
   `:timeout` (milliseconds from the call, default `:infinity`): the Python code is
   interrupted with `KeyboardInterrupt` and `Oxbeam.Python.TimeoutError` is raised; if
@@ -409,7 +413,7 @@ defmodule Oxbeam.Python do
 
   Multi-letter sigils need Elixir 1.15 or later; on older versions call the macro by
   name: `sigil_PY(<<"y = x + 1">>, [])`. The code is analyzed at compile time with the
-  interpreter the bridge is built against, with Python's scoping rules: a name is
+  initialized interpreter (else `python3`), with Python's scoping rules: a name is
   read from Elixir when the code reads it before assigning it (`x += 1` reads `x`),
   also from inside functions, but not a function's, lambda's or comprehension's own
   locals; names that are only Python builtins (`len`, `sum`) are never taken from

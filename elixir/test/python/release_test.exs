@@ -55,7 +55,13 @@ defmodule Oxbeam.Python.ReleaseTest do
 
     # Debug builds of the NIF crates (the workspace's target dir is reused): a release
     # build with LTO takes minutes.
-    env = [{"MIX_ENV", "prod"}, {"OXBEAM_MODE", "debug"}]
+    # The test run's own Mix settings (MIX_BUILD_PATH: scripts/test's Elixir 1.18 run)
+    # must not reach the release's build, or it would build into this run's _build.
+    env =
+      [{"MIX_ENV", "prod"}, {"OXBEAM_MODE", "debug"}] ++
+        for var <-
+              ~w(MIX_BUILD_PATH MIX_BUILD_ROOT MIX_DEPS_PATH MIX_EXS MIX_LOCKFILE MIX_TARGET),
+            do: {var, nil}
 
     assert {output, 0} =
              ChildVM.cmd("mix", ["release", "--overwrite", "--quiet"],

@@ -10,7 +10,7 @@
 //! | binaries | `bytes` (or `str`, if asked and valid UTF-8) |
 //! | lists, tuples, maps | `list`, `tuple`, `dict` |
 //! | `MapSet` | `set` |
-//! | pids | `oxbeam.Pid` |
+//! | pids | `oxbeam.PID` (decodes back to the pid) |
 //! | `%Oxbeam.Python.Object{}` | the object |
 //!
 //! Decoding maps `str` and `bytes` to binaries, `set`/`frozenset` to `MapSet`, and any
@@ -34,11 +34,20 @@ use std::collections::HashSet;
 
 pub mod atoms {
     oxbeam::atoms! {
-        nil, nan, infinity, neg_infinity, resource, map, version,
+        nil, nan, infinity, neg_infinity, resource, map,
         __struct__,
         object_struct = "Elixir.Oxbeam.Python.Object",
         map_set = "Elixir.MapSet",
     }
+}
+
+/// The fields of a `MapSet` struct besides `__struct__` and `map` (`version: 2` up to
+/// Elixir 1.14, none since 1.15), as the running Elixir makes them: given by
+/// `Oxbeam.Python.init`, so decoded sets equal `MapSet.new/1`'s on every version.
+static MAP_SET_FIELDS: std::sync::OnceLock<Vec<(Atom, i64)>> = std::sync::OnceLock::new();
+
+pub fn set_map_set_fields(fields: Vec<(Atom, i64)>) {
+    let _ = MAP_SET_FIELDS.set(fields);
 }
 
 #[derive(Clone, Copy, Default)]
@@ -205,10 +214,11 @@ impl<'py, 'a> Encoding<'py, 'a> {
 fn set_list_item(list: &Bound<'_, PyList>, filled: &mut usize, object: Bound<'_, PyAny>) {
     // SAFETY: the list was made by PyList_New with one slot per item of the Elixir list,
     // and `filled` counts the slots filled so far, each once, in order: this slot
-    // exists and is NULL. PyList_SET_ITEM steals the new reference. A list dropped
+    // exists and is NULL (PyList_SetItem, of the stable ABI, also checks the index).
+    // PyList_SetItem steals the new reference, also when it fails. A list dropped
     // before it is full is fine (CPython skips NULL slots).
     unsafe {
-        pyo3::ffi::PyList_SET_ITEM(
+        pyo3::ffi::PyList_SetItem(
             list.as_ptr(),
             *filled as pyo3::ffi::Py_ssize_t,
             object.into_ptr(),
@@ -261,7 +271,9 @@ fn encode_one<'py, 'a>(
             PyFloat::new(py, term.decode::<f64>(env).map_err(|_| cannot(env, term))?).into_any()
         }
         TermType::Bitstring => {
-            let bytes: &[u8] = term.decode(env).map_err(|_| cannot(env, term))?;
+            // A bitstring that is not a binary: the Encoder protocol raises for it
+            // (Protocol.UndefinedError, as in Pythonx).
+            let bytes: &[u8] = term.decode(env).map_err(|_| EncodeError::NeedsEncoder)?;
             match options.binary_as_str.then(|| std::str::from_utf8(bytes)) {
                 Some(Ok(text)) => PyString::new(py, text).into_any(),
                 _ => PyBytes::new(py, bytes).into_any(),
@@ -574,14 +586,16 @@ impl<'py, 'a> Decoding<'py, 'a> {
             Decoding::Set { items, .. } => {
                 let empty = Vec::<Term>::new().encode(env);
                 let inner = MapFromIter(items.into_iter().map(|item| (item, empty))).encode(env);
-                let fields = [
+                let mut fields = vec![
                     (
                         atoms::__struct__().to_term(env),
                         atoms::map_set().to_term(env),
                     ),
                     (atoms::map().to_term(env), inner),
-                    (atoms::version().to_term(env), 2i64.encode(env)),
                 ];
+                for (name, value) in MAP_SET_FIELDS.get().into_iter().flatten() {
+                    fields.push((name.to_term(env), value.encode(env)));
+                }
                 MapFromIter(fields).encode(env)
             }
         }
@@ -639,6 +653,9 @@ fn decode_one<'py, 'a>(
     }
     if let Ok(b) = object.cast::<PyBytes>() {
         return Ok(Decoded::Term(b.as_bytes().encode(env)));
+    }
+    if let Ok(pid) = object.cast_exact::<PyPid>() {
+        return Ok(Decoded::Term(pid.get().pid.encode(env)));
     }
     let container = if let Ok(list) = object.cast::<PyList>() {
         Decoding::List {

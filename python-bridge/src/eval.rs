@@ -27,15 +27,16 @@ struct Compiled {
 }
 
 impl Compiled {
-    /// Runs the snippet in `globals`; the value of the final expression, or None.
-    fn run<'py>(&self, globals: &Bound<'py, PyDict>) -> PyResult<Bound<'py, PyAny>> {
+    /// Runs the snippet in `globals`; the value of the final expression (`None`
+    /// included), or nothing when the code ends with a statement.
+    fn run<'py>(&self, globals: &Bound<'py, PyDict>) -> PyResult<Option<Bound<'py, PyAny>>> {
         let py = globals.py();
         if let Some(statements) = &self.statements {
             run_code(statements.bind(py), globals)?;
         }
         match &self.last {
-            Some(last) => run_code(last.bind(py), globals),
-            None => Ok(py.None().into_bound(py)),
+            Some(last) => run_code(last.bind(py), globals).map(Some),
+            None => Ok(None),
         }
     }
 }
@@ -172,10 +173,11 @@ fn eval<'a>(
             }
             (Err(error), _) => return Err(fail(error)),
         };
-        let result = if result.is_none() {
-            crate::convert::atoms::nil().to_term(env)
-        } else {
-            object_resource(env, &result)
+        // Code ending in an expression gives an object, even for `None` (as in
+        // Pythonx); code ending in a statement gives nil.
+        let result = match result {
+            Some(result) => object_resource(env, &result),
+            None => crate::convert::atoms::nil().to_term(env),
         };
         let mut out = Vec::new();
         for (key, value) in dict.iter() {

@@ -58,15 +58,6 @@ pub fn not_initialized() -> oxbeam::Error {
     )
 }
 
-/// The CPython this library was built against.
-#[nif]
-fn python_info() -> (String, String) {
-    (
-        env!("OXBEAM_PYTHON_EXECUTABLE").to_string(),
-        env!("OXBEAM_PYTHON_VERSION").to_string(),
-    )
-}
-
 /// Starts the interpreter with `site_dirs` added to `sys.path` (a venv's
 /// site-packages), `executable` as `sys.executable`, and IO replies going to `io_sink`.
 /// Idempotent for the same setup; a different setup raises.
@@ -75,7 +66,9 @@ fn init(
     site_dirs: Vec<String>,
     executable: Option<String>,
     io_sink: LocalPid,
+    map_set_fields: Vec<(Atom, i64)>,
 ) -> oxbeam::Result<Atom> {
+    crate::convert::set_map_set_fields(map_set_fields);
     let wanted = Setup { site_dirs };
     let mut setup = SETUP.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(current) = setup.as_ref() {
@@ -121,9 +114,11 @@ fn init(
         let source = CString::new(HELPER_SOURCE).expect("no NUL in the helper");
         let helper = PyModule::new(py, "oxbeam").map_err(py_error)?;
         helper.setattr("_native", &native).map_err(py_error)?;
-        helper
-            .setattr("Pid", py.get_type::<PyPid>())
-            .map_err(py_error)?;
+        for name in ["PID", "Pid"] {
+            helper
+                .setattr(name, py.get_type::<PyPid>())
+                .map_err(py_error)?;
+        }
         py.run(&source, Some(&helper.dict()), None)
             .map_err(py_error)?;
         sys.getattr("modules")

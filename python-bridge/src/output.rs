@@ -10,10 +10,18 @@ mod atoms {
     oxbeam::atoms! { io_request, put_chars, unicode, oxbeam_python_output }
 }
 
-/// An Elixir pid, as seen from Python.
-#[pyclass(frozen, module = "oxbeam", name = "Pid")]
+/// An Elixir pid, as seen from Python (`oxbeam.PID`, as Pythonx's `pythonx.PID`); it
+/// decodes back to the same pid.
+#[pyclass(frozen, module = "oxbeam", name = "PID")]
 pub struct PyPid {
     pub pid: LocalPid,
+}
+
+#[pymethods]
+impl PyPid {
+    fn __repr__(&self) -> &'static str {
+        "<oxbeam.PID>"
+    }
 }
 
 thread_local! {

@@ -43,12 +43,12 @@ class _Output:
 
 
 class _Input:
-    """sys.stdin: there is no input in the BEAM."""
+    """sys.stdin: there is no input in the BEAM (the error is Pythonx's)."""
 
     encoding = "utf-8"
 
     def _fail(self, *args, **kwargs):
-        raise OSError("reading from stdin is not supported in Oxbeam.Python")
+        raise RuntimeError("stdin not supported")
 
     read = readline = readlines = _fail
 

@@ -18,9 +18,10 @@ defmodule Oxbeam.Python do
       nested value under one GIL hold.
     * Objects held by Elixir are released when Erlang garbage-collects them, without
       blocking a scheduler on the GIL.
-    * `print` and writes to `sys.stdout`/`sys.stderr` go to the calling process's group
-      leader (also from threads the eval starts), or to the devices given in options;
-      reading `sys.stdin` raises in Python.
+    * `print` and writes to `sys.stdout` go to the calling process's group leader
+      (also on another node), `sys.stderr` to `:standard_error` (also from threads the
+      eval starts), or to the devices given in options; reading `sys.stdin` raises
+      `RuntimeError: stdin not supported`, as in Pythonx.
     * From Python, `import oxbeam` gives `oxbeam.send_tagged_object(pid, tag, obj)`,
       which sends `{tag, %Oxbeam.Python.Object{}}` to an Elixir process. `tag` must be
       the name of an existing atom (atoms are never made from Python data); another
@@ -46,7 +47,7 @@ defmodule Oxbeam.Python do
   | lists, tuples | `list`, `tuple` | lists, tuples |
   | maps | `dict` | maps (keys decoded too) |
   | `MapSet` | `set` | `MapSet` (also from `frozenset`) |
-  | pids | `oxbeam.Pid` | `Oxbeam.Python.Object` |
+  | pids | `oxbeam.PID` | the same pids |
   | `Oxbeam.Python.Object` | the object | other objects |
   """
 
@@ -67,8 +68,9 @@ defmodule Oxbeam.Python do
   The environment is cached by content (the same pyproject reuses its venv) under
   `~/.cache/oxbeam_python` (or `$OXBEAM_PYTHON_CACHE`, or the `:cache_dir` option).
   uv is taken from PATH, or installed from PyPI into the cache. uv never downloads an
-  interpreter: the venv is based on the CPython the bridge is built against (or
-  `:python`); a `requires-python` that excludes it is an error with uv's explanation.
+  interpreter: it chooses by `requires-python` among the host's CPythons 3.10+ (PATH,
+  then pyenv's, newest first), or takes `:python`; a `requires-python` that none
+  satisfies is an error with uv's explanation.
   `[[tool.uv.index]]` sections are honoured (uv reads them). Options: `:python`,
   `:cache_dir`, `:force` (recreate the environment).
   """
@@ -78,56 +80,219 @@ defmodule Oxbeam.Python do
     init(python)
   end
 
+  # Compile-time configuration, as Pythonx's:
+  #
+  #     config :oxbeam, :uv_init, pyproject_toml: "..."
+  #
+  # The environment is made now, while :oxbeam compiles, inside its build (priv/uv/),
+  # so that `mix release` carries it; the :oxbeam application initializes it when it
+  # starts. Options: `:python` (see uv_init/2).
+  @uv_init_config Application.compile_env(:oxbeam, :uv_init)
+
+  if @uv_init_config do
+    pyproject = Keyword.fetch!(@uv_init_config, :pyproject_toml)
+
+    Oxbeam.Python.Uv.sync_into!(
+      Path.join(Mix.Project.app_path(), "priv/uv/project"),
+      pyproject,
+      Keyword.take(@uv_init_config, [:python])
+    )
+  end
+
+  @doc false
+  # Called when the :oxbeam application starts.
+  def __init_configured__ do
+    if @uv_init_config do
+      init(Path.join(:code.priv_dir(:oxbeam), "uv/project/.venv/bin/python"))
+    else
+      :ok
+    end
+  end
+
+  @doc """
+  The directories the running Python environment lives in: its virtual environment
+  (when the interpreter is a venv's) and the base CPython installation (with its
+  libpython). Another node (a FLAME runner, a peer) needs them at the same paths to
+  run the same environment. `[]` before `init`.
+  """
+  @spec install_paths() :: [String.t()]
+  def install_paths do
+    case :persistent_term.get({__MODULE__, :paths}, nil) do
+      nil -> []
+      {prefix, base_prefix} -> Enum.uniq([prefix, base_prefix])
+    end
+  end
+
+  @doc """
+  Environment variables for starting another node (or OS process) that sets up the
+  same Python environment: `OXBEAM_PYTHON_CACHE` (where `uv_init/2` keeps its
+  environments: the same pyproject reuses them) and, when set, `PYENV_ROOT` (where
+  uv_init looks for CPythons).
+  """
+  @spec install_env() :: %{optional(String.t()) => String.t()}
+  def install_env do
+    env = %{"OXBEAM_PYTHON_CACHE" => Oxbeam.Python.Uv.default_cache()}
+
+    case System.get_env("PYENV_ROOT") do
+      nil -> env
+      root -> Map.put(env, "PYENV_ROOT", root)
+    end
+  end
+
   @doc """
   Initializes the interpreter with the environment of the Python executable
   `python` (a virtual environment's `bin/python`, or the base interpreter): its
   site-packages directories are added to `sys.path`.
 
-  The bridge is built against one CPython (the `python3` on PATH at compile time, or
-  `PYO3_PYTHON`); `python` must be of the same version. Calling `init` again with the
-  same environment is a no-op; with a different one it raises.
+  Any CPython 3.10+ with a shared libpython: the bridge is built against the stable
+  ABI, and `init` loads that interpreter's libpython. Options: `:sys_paths`, more
+  directories for `sys.path`. Calling `init` again with the same environment is a
+  no-op; with a different one it raises (one interpreter per VM).
   """
   @spec init(String.t(), keyword()) :: :ok
   def init(python, opts \\ [])
 
-  def init(python, opts) when is_binary(python) do
-    _ = opts
-    {built_executable, built_version} = NIF.python_info()
-
-    python =
-      System.find_executable(python) ||
-        raise ArgumentError, "Python executable not found: #{inspect(python)}"
-
-    script =
-      "import site, sys; print(f'{sys.version_info[0]}.{sys.version_info[1]}'); " <>
-        "print('\\n'.join(site.getsitepackages()))"
-
-    {output, status} = System.cmd(python, ["-c", script], stderr_to_stdout: true)
-
-    {version, site_dirs} =
-      case {status, String.split(output, "\n", trim: true)} do
-        {0, [version | site_dirs]} ->
-          if version =~ ~r/^\d+\.\d+$/,
-            do: {version, site_dirs},
-            else: not_python!(python, output, status)
-
-        _ ->
-          not_python!(python, output, status)
-      end
-
-    if version != built_version do
-      raise ArgumentError,
-            "#{python} is Python #{version}, but Oxbeam.Python is built against Python " <>
-              "#{built_version} (#{built_executable}); use a #{built_version} interpreter or " <>
-              "rebuild with PYO3_PYTHON pointing at the one you want"
-    end
-
-    NIF.init(site_dirs, python, Oxbeam.Python.IoSink.pid())
+  def init(python, opts) when is_binary(python) and is_list(opts) do
+    opts = Keyword.validate!(opts, sys_paths: [])
+    start(python, opts[:sys_paths])
   end
 
   def init(python, _opts) do
     raise ArgumentError,
           "init: expected the path or name of a Python executable (a string), got: #{inspect(python)}"
+  end
+
+  @doc """
+  Pythonx's low-level form: `python_dl_path` (the shared libpython), `python_home_path`
+  (the directory with `lib/pythonX.Y`) and `python_executable_path`. Options:
+  `:sys_paths`, directories added to `sys.path`. Code written for `Pythonx.init/4`
+  runs unchanged; the checks and their messages are Pythonx's.
+  """
+  @spec init(String.t(), String.t(), String.t(), keyword()) :: :ok
+  def init(python_dl_path, python_home_path, python_executable_path, opts \\ [])
+      when is_binary(python_dl_path) and is_binary(python_home_path) and
+             is_binary(python_executable_path) and is_list(opts) do
+    opts = Keyword.validate!(opts, sys_paths: [])
+
+    if not File.exists?(python_dl_path) do
+      raise ArgumentError, "the given dynamic library file does not exist: #{python_dl_path}"
+    end
+
+    if not File.dir?(python_home_path) do
+      raise ArgumentError, "the given python home directory does not exist: #{python_home_path}"
+    end
+
+    if not File.exists?(python_executable_path) do
+      raise ArgumentError,
+            "the given python executable does not exist: #{python_executable_path}"
+    end
+
+    start(python_executable_path, opts[:sys_paths], python_dl_path)
+  end
+
+  defp start(python, sys_paths, libpython \\ nil) do
+    python =
+      System.find_executable(python) ||
+        raise ArgumentError, "Python executable not found: #{inspect(python)}"
+
+    {version, found_libpython, prefixes, site_dirs} = interpreter_info!(python)
+    libpython = libpython || found_libpython
+
+    if Version.compare("#{version}.0", "3.10.0") == :lt do
+      raise ArgumentError,
+            "#{python} is Python #{version}; Oxbeam.Python needs CPython 3.10 or later"
+    end
+
+    load_libpython!(libpython)
+
+    result =
+      NIF.init(site_dirs ++ sys_paths, python, Oxbeam.Python.IoSink.pid(), map_set_fields())
+
+    :persistent_term.put({__MODULE__, :executable}, python)
+    :persistent_term.put({__MODULE__, :paths}, prefixes)
+    result
+  end
+
+  # The version, shared libpython and site-packages directories of `python`.
+  defp interpreter_info!(python) do
+    script = """
+    import os, site, sys, sysconfig
+    print(f"{sys.version_info[0]}.{sys.version_info[1]}")
+    shared = sysconfig.get_config_var("Py_ENABLE_SHARED")
+    libdir, library = sysconfig.get_config_var("LIBDIR"), sysconfig.get_config_var("LDLIBRARY")
+    print(os.path.join(libdir, library) if shared and libdir and library else "")
+    print(sys.prefix)
+    print(sys.base_prefix)
+    print("\\n".join(site.getsitepackages()))
+    """
+
+    {output, status} = System.cmd(python, ["-c", script], stderr_to_stdout: true)
+
+    case {status, String.split(output, "\n")} do
+      {0, [version, libpython, prefix, base_prefix | site_dirs]} ->
+        if not (version =~ ~r/^\d+\.\d+$/), do: not_python!(python, output, status)
+
+        if libpython == "" do
+          raise ArgumentError,
+                "#{python} (Python #{version}) has no shared libpython, which Oxbeam.Python " <>
+                  "loads: use a CPython built with --enable-shared (pyenv: " <>
+                  "PYTHON_CONFIGURE_OPTS=--enable-shared pyenv install ...)"
+        end
+
+        {version, libpython, {prefix, base_prefix}, Enum.reject(site_dirs, &(&1 == ""))}
+
+      _ ->
+        not_python!(python, output, status)
+    end
+  end
+
+  # The bridge links no libpython (stable ABI): the chosen one is loaded with global
+  # symbols, then the bridge's NIF library (whose load at boot could not resolve its
+  # Python symbols yet). One libpython per VM.
+  defp load_libpython!(libpython) do
+    case :persistent_term.get({__MODULE__, :libpython}, nil) do
+      nil ->
+        case Oxbeam.Python.Loader.load_global(libpython) do
+          {:ok, true} ->
+            :persistent_term.put({__MODULE__, :libpython}, libpython)
+
+          {:error, message} ->
+            raise ArgumentError, "could not load #{libpython}: #{message}"
+        end
+
+      ^libpython ->
+        :ok
+
+      loaded ->
+        raise RuntimeError,
+              "Python interpreter is already initialized with a different environment " <>
+                "(#{loaded}); restart the VM to use #{libpython}"
+    end
+
+    # load_nif/2 runs in the NIF module's own code (its load function, called again).
+    # (Loading the module first runs its on_load, which, before, could not load it.)
+    Code.ensure_loaded(NIF)
+    if function_exported?(NIF, :__oxbeam_load__, 0), do: apply(NIF, :__oxbeam_load__, [])
+
+    case Oxbeam.load_error(NIF) do
+      nil -> :ok
+      error -> raise RuntimeError, "could not load Oxbeam.Python's NIF library: #{error}"
+    end
+  end
+
+  # The fields of this Elixir's MapSet besides :map (`version: 2` up to 1.14, none
+  # since), so that the NIF builds sets equal to MapSet.new/1's.
+  defp map_set_fields do
+    fields = MapSet.new() |> Map.from_struct() |> Map.delete(:map) |> Map.to_list()
+
+    if MapSet.new([0]) |> Map.fetch!(:map) != %{0 => []} or
+         not Enum.all?(fields, fn {_, value} -> is_integer(value) end) do
+      raise RuntimeError,
+            "Oxbeam.Python does not know how this Elixir version builds a MapSet: " <>
+              inspect(MapSet.new([0]), structs: false)
+    end
+
+    fields
   end
 
   defp not_python!(python, output, status) do
@@ -143,7 +308,8 @@ defmodule Oxbeam.Python do
   if the code ends with a statement) and every global the code ends with, as objects.
   Each eval gets a fresh `__main__` namespace: nothing leaks between evals.
 
-  Options: `:stdout_device` and `:stderr_device` (default: the group leader),
+  Options (any other raises `ArgumentError`): `:stdout_device` (default: the group
+  leader) and `:stderr_device` (default: `:standard_error`),
   `:binary_as` (`:bytes`, default, or `:str` to pass valid UTF-8 binaries as `str`),
   `:timeout` (milliseconds from the call, default `:infinity`): the Python code is
   interrupted with `KeyboardInterrupt` and `Oxbeam.Python.TimeoutError` is raised; if
@@ -157,15 +323,18 @@ defmodule Oxbeam.Python do
           {Object.t() | nil, %{optional(String.t()) => Object.t()}}
   def eval(code, globals, opts \\ [])
 
+  @eval_options [:stdout_device, :stderr_device, :binary_as, :timeout]
+
   # Without options (the common case): no option parsing on the way.
   def eval(code, globals, []) when is_binary(code) and is_map(globals) do
-    group_leader = Process.group_leader()
-    run_eval(code, globals, group_leader, group_leader, false, nil)
+    stdout = Oxbeam.Python.IoSink.local(Process.group_leader())
+    run_eval(code, globals, stdout, standard_error(), false, nil)
   end
 
   def eval(code, globals, opts) when is_binary(code) and is_map(globals) and is_list(opts) do
+    opts = Keyword.validate!(opts, @eval_options)
     stdout = Keyword.get_lazy(opts, :stdout_device, &Process.group_leader/0)
-    stderr = Keyword.get(opts, :stderr_device, stdout_default(opts, stdout))
+    stderr = Keyword.get_lazy(opts, :stderr_device, &standard_error/0)
 
     timeout =
       case Keyword.get(opts, :timeout, :infinity) do
@@ -210,11 +379,15 @@ defmodule Oxbeam.Python do
     {object(result), objects(globals)}
   end
 
-  defp stdout_default(opts, stdout) do
-    if Keyword.has_key?(opts, :stdout_device), do: Process.group_leader(), else: stdout
+  # Python's stderr goes to :standard_error, as in Pythonx (the group leader when that
+  # process is not running).
+  defp standard_error do
+    Process.whereis(:standard_error) || Oxbeam.Python.IoSink.local(Process.group_leader())
   end
 
-  defp device(pid, _option) when is_pid(pid), do: pid
+  # The NIF sends IO requests to local processes; a device on another node (the group
+  # leader of an :erpc call or a remote shell) gets a local forwarder.
+  defp device(pid, _option) when is_pid(pid), do: Oxbeam.Python.IoSink.local(pid)
 
   defp device(name, _option) when is_atom(name),
     do: Process.whereis(name) || raise(ArgumentError, "no process named #{inspect(name)}")
@@ -240,8 +413,14 @@ defmodule Oxbeam.Python do
 
   Multi-letter sigils need Elixir 1.15 or later; on older versions call the macro by
   name: `sigil_PY(<<"y = x + 1">>, [])`. The code is analyzed at compile time with the
-  interpreter the bridge is built against. Names that cannot be Elixir variables
-  (capitalized ones, like most classes) are not bound.
+  initialized interpreter (else `python3`), with Python's scoping rules: a name is
+  read from Elixir when the code reads it before assigning it (`x += 1` reads `x`),
+  also from inside functions, but not a function's, lambda's or comprehension's own
+  locals; names that are only Python builtins (`len`, `sum`) are never taken from
+  Elixir unless the code assigns them too. Defined are the names the code assigns at
+  module level, `:=` in comprehensions, `match` captures, imports, functions and
+  classes (uppercase names too: `ANSWER = 42` binds `ANSWER`); `except ... as e`
+  leaves an Elixir `e` alone.
   '''
   defmacro sigil_PY({:<<>>, _meta, [code]}, modifiers) when is_binary(code) do
     if modifiers != [], do: raise(ArgumentError, "~PY takes no modifiers, got: #{modifiers}")
@@ -255,15 +434,18 @@ defmodule Oxbeam.Python do
         {name, Macro.var(String.to_atom(name), nil)}
       end
 
-    # Names that cannot be Elixir variables (capitalized ones, like most classes) are
-    # not bound.
+    # Every name is bound, uppercase ones too (`ANSWER`: a variable made by a macro).
     bindings =
-      for name <- defines, name =~ ~r/^[a-z_][a-zA-Z0-9_]*$/ do
+      for name <- defines do
         var = Macro.var(String.to_atom(name), nil)
 
-        quote do
-          unquote(var) = Map.get(globals, unquote(name))
-          _ = unquote(var)
+        if String.starts_with?(name, "_") do
+          quote do: unquote(var) = Map.get(globals, unquote(name))
+        else
+          quote do
+            unquote(var) = Map.get(globals, unquote(name))
+            _ = unquote(var)
+          end
         end
       end
 
@@ -298,6 +480,9 @@ defmodule Oxbeam.Python do
   @spec encode!(term(), Oxbeam.Python.Encoder.encoder() | keyword()) :: Object.t()
   def encode!(term, encoder_or_opts \\ [])
 
+  # An object is returned as it is (the same term), as in Pythonx.
+  def encode!(%Object{} = object, opts) when is_list(opts), do: object
+
   def encode!(term, opts) when is_list(opts) do
     binary_as_str = binary_as_str?(opts)
     with_encoded_structs(term, &Oxbeam.Python.Encoder.encode/2, &encode_data(&1, binary_as_str))
@@ -321,12 +506,50 @@ defmodule Oxbeam.Python do
   end
 
   @doc false
-  # The Encoder implementation of plain data: the whole value in one NIF call, with
-  # structs inside it encoded by `encoder` first.
-  def __encode_data__(term, encoder),
-    do: with_encoded_structs(term, encoder, &encode_data(&1, false))
+  # The Encoder implementation of plain data. With the default encoder: the whole
+  # value in one NIF call, with structs inside it encoded by `encoder` first. With a
+  # custom encoder (a function given to `encode!/2`), as in Pythonx: `encoder` is
+  # applied to each element of a container (it may encode tuples as lists, say), and
+  # the container of objects it gives is made in one call.
+  def __encode_data__(term, encoder) do
+    if encoder == (&Oxbeam.Python.Encoder.encode/2),
+      do: with_encoded_structs(term, encoder, &encode_data(&1, false)),
+      else: encode_each(term, encoder)
+  end
 
-  defp encode_data(term, binary_as_str), do: %Object{resource: NIF.encode(term, binary_as_str)}
+  defp encode_each(list, encoder) when is_list(list),
+    do: encode_data(encode_list(list, encoder), false)
+
+  defp encode_each(tuple, encoder) when is_tuple(tuple) do
+    tuple
+    |> Tuple.to_list()
+    |> Enum.map(&encoder.(&1, encoder))
+    |> List.to_tuple()
+    |> encode_data(false)
+  end
+
+  defp encode_each(%MapSet{} = set, encoder),
+    do: set |> MapSet.new(&encoder.(&1, encoder)) |> encode_data(false)
+
+  defp encode_each(map, encoder) when is_map(map),
+    do:
+      map
+      |> Map.new(fn {k, v} -> {encoder.(k, encoder), encoder.(v, encoder)} end)
+      |> encode_data(false)
+
+  defp encode_each(term, _encoder), do: encode_data(term, false)
+
+  # An improper tail is kept as is: the NIF reports it.
+  defp encode_list([head | tail], encoder),
+    do: [encoder.(head, encoder) | encode_list(tail, encoder)]
+
+  defp encode_list(tail, _encoder), do: tail
+
+  defp encode_data(term, binary_as_str) do
+    %Object{resource: NIF.encode(term, binary_as_str)}
+  rescue
+    error in Oxbeam.NotLoadedError -> not_loaded!(error, __STACKTRACE__)
+  end
 
   # The NIFs return bare resources; the struct is cheaper to build here.
   defp object(nil), do: nil
@@ -342,6 +565,19 @@ defmodule Oxbeam.Python do
     call.(value)
   catch
     :error, :oxbeam_python_needs_encoder -> call.(prepare(value, encoder))
+    :error, %Oxbeam.NotLoadedError{} = error -> not_loaded!(error, __STACKTRACE__)
+  end
+
+  # The bridge's NIF library loads at init (after the chosen libpython): before that,
+  # its functions say so.
+  defp not_loaded!(error, stacktrace) do
+    if :persistent_term.get({__MODULE__, :libpython}, nil) == nil do
+      raise RuntimeError,
+            "Python interpreter is not initialized: call Oxbeam.Python.uv_init/2 or " <>
+              "Oxbeam.Python.init/1 first"
+    else
+      reraise error, stacktrace
+    end
   end
 
   defp binary_as_str?(opts) do
@@ -385,6 +621,10 @@ defmodule Oxbeam.Python do
   defp prepare(tuple, encoder) when is_tuple(tuple),
     do: tuple |> Tuple.to_list() |> Enum.map(&prepare(&1, encoder)) |> List.to_tuple()
 
+  # A bitstring that is not a binary: the Encoder raises Protocol.UndefinedError.
+  defp prepare(bits, encoder) when is_bitstring(bits) and not is_binary(bits),
+    do: encoder.(bits, encoder)
+
   defp prepare(other, _encoder), do: other
 
   defp prepare_list([], _encoder), do: []
@@ -396,9 +636,20 @@ defmodule Oxbeam.Python do
   defp prepare_list(tail, encoder), do: prepare(tail, encoder)
 end
 
-defimpl Oxbeam.Python.Encoder,
-  for: [Integer, Float, BitString, Atom, List, Map, Tuple, MapSet, PID] do
+defimpl Oxbeam.Python.Encoder, for: [Integer, Float, Atom, List, Map, Tuple, MapSet, PID] do
   def encode(term, encoder), do: Oxbeam.Python.__encode_data__(term, encoder)
+end
+
+defimpl Oxbeam.Python.Encoder, for: BitString do
+  def encode(binary, encoder) when is_binary(binary),
+    do: Oxbeam.Python.__encode_data__(binary, encoder)
+
+  def encode(bits, _encoder) do
+    raise Protocol.UndefinedError,
+      protocol: @protocol,
+      value: bits,
+      description: "cannot encode a bitstring as a Python object"
+  end
 end
 
 defimpl Oxbeam.Python.Encoder, for: Oxbeam.Python.Object do

@@ -110,9 +110,9 @@ defmodule Oxbeam.Python.MessagesTest do
     end
 
     test "eval, decode and encode! name the argument that is wrong" do
-      assert_raise ArgumentError, "eval: expected the code as a string, got: 'x = 1'", fn ->
-        Py.eval('x = 1', %{})
-      end
+      assert_raise ArgumentError,
+                   "eval: expected the code as a string, got: #{inspect(~c"x = 1")}",
+                   fn -> Py.eval(~c"x = 1", %{}) end
 
       assert_raise ArgumentError,
                    "eval: expected the globals as a map of names to values, got: [x: 1]",

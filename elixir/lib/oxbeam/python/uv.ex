@@ -1,57 +1,105 @@
 defmodule Oxbeam.Python.Uv do
   @moduledoc false
   # Virtual environments for Oxbeam.Python.uv_init/2, made by uv from a pyproject.toml.
-  # Each distinct (pyproject, interpreter) gets its own directory under the cache, so
-  # the same pyproject reuses its environment. uv itself is installed from PyPI into
-  # the cache when it is not on PATH. uv never downloads interpreters here: the venv is
-  # based on the CPython the bridge was built against (or the one given).
+  # Each distinct pyproject (and :python) gets its own directory under the cache, so the
+  # same pyproject reuses its environment. uv itself is installed from PyPI into the
+  # cache when it is not on PATH. uv never downloads interpreters: it chooses, by the
+  # project's requires-python, among the CPythons on this host (PATH, then pyenv's
+  # installs under $PYENV_ROOT or ~/.pyenv, newest first), or takes :python.
 
   @doc "Creates (or reuses) the environment; returns its python executable."
   def sync!(pyproject, opts) do
-    python = Keyword.get_lazy(opts, :python, fn -> elem(Oxbeam.Python.NIF.python_info(), 0) end)
+    python = Keyword.get(opts, :python)
     cache = Keyword.get_lazy(opts, :cache_dir, &default_cache/0)
-    key = :erlang.md5([pyproject, 0, python]) |> Base.encode16(case: :lower) |> binary_part(0, 16)
-    dir = Path.join([cache, "projects", key])
+    sync_into!(project_dir(cache, pyproject, python), pyproject, opts)
+  end
+
+  @doc """
+  Creates (or reuses) the environment of `pyproject` in `dir` (its `.venv`); returns
+  its python executable. uv's own cache stays under the cache directory.
+  """
+  def sync_into!(dir, pyproject, opts) do
+    python = Keyword.get(opts, :python)
+    cache = Keyword.get_lazy(opts, :cache_dir, &default_cache/0)
     venv_python = Path.join([dir, ".venv", "bin", "python"])
     done = Path.join(dir, ".oxbeam-synced")
 
-    if File.exists?(done) and File.exists?(venv_python) and not Keyword.get(opts, :force, false) do
+    synced? = File.exists?(done) and File.read!(done) == pyproject and File.exists?(venv_python)
+
+    if synced? and not Keyword.get(opts, :force, false) do
       venv_python
     else
       File.mkdir_p!(dir)
       File.write!(Path.join(dir, "pyproject.toml"), pyproject)
       File.rm(done)
-      uv = uv!(cache, python)
+      uv = uv!(cache)
+      python_args = if python, do: ["--python", python], else: []
 
       {output, status} =
-        System.cmd(uv, ["sync", "--python", python, "--no-install-project"],
+        System.cmd(
+          uv,
+          ["sync", "--no-install-project", "--python-preference", "only-system" | python_args],
           cd: dir,
           stderr_to_stdout: true,
           env: [
             {"UV_PYTHON_DOWNLOADS", "never"},
             {"UV_PROJECT_ENVIRONMENT", Path.join(dir, ".venv")},
-            {"UV_CACHE_DIR", Path.join(cache, "uv-cache")}
+            {"UV_CACHE_DIR", Path.join(cache, "uv-cache")},
+            {"PATH", search_path()}
           ]
         )
 
       if status != 0 do
         raise RuntimeError,
               "uv could not set up the Python environment for this pyproject.toml " <>
-                "(with #{python}):\n\n" <> String.trim(output)
+                "(with #{python || "the CPythons on this host"}):\n\n" <> String.trim(output)
       end
 
-      File.write!(done, "")
+      File.write!(done, pyproject)
       venv_python
     end
   end
 
-  defp default_cache do
+  @doc "The project directory of `pyproject` under `cache`."
+  def project_dir(cache, pyproject, python) do
+    key =
+      :erlang.md5([pyproject, 0, python || ""])
+      |> Base.encode16(case: :lower)
+      |> binary_part(0, 16)
+
+    Path.join([cache, "projects", key])
+  end
+
+  # PATH, then the bin/ directories of pyenv's CPythons 3.10+ (the versions the bridge
+  # supports; uv stops at interpreters it cannot inspect, like a Python 2), newest
+  # first: uv looks for interpreters along PATH.
+  defp search_path do
+    root = System.get_env("PYENV_ROOT") || Path.join(System.user_home!(), ".pyenv")
+
+    pyenv =
+      Path.wildcard(Path.join([root, "versions", "*", "bin"]))
+      |> Enum.map(&{version_key(Path.basename(Path.dirname(&1))), &1})
+      |> Enum.filter(fn {version, _} -> match?([3, minor | _] when minor >= 10, version) end)
+      |> Enum.sort(:desc)
+      |> Enum.map(fn {_, dir} -> dir end)
+
+    Enum.join([System.get_env("PATH", "") | pyenv], ":")
+  end
+
+  defp version_key(name) do
+    if name =~ ~r/^\d+\.\d+(\.\d+)?$/,
+      do: name |> String.split(".") |> Enum.map(&String.to_integer/1),
+      else: []
+  end
+
+  @doc "The cache directory: `$OXBEAM_PYTHON_CACHE`, or `~/.cache/oxbeam_python`."
+  def default_cache do
     System.get_env("OXBEAM_PYTHON_CACHE") ||
       Path.join([System.user_home!(), ".cache", "oxbeam_python"])
   end
 
   # uv on PATH, or installed from PyPI into the cache (once).
-  defp uv!(cache, python) do
+  defp uv!(cache) do
     installed = Path.join([cache, "uv", "bin", "uv"])
 
     cond do
@@ -62,6 +110,10 @@ defmodule Oxbeam.Python.Uv do
         installed
 
       true ->
+        python =
+          System.find_executable("python3") ||
+            raise RuntimeError, "uv is not on PATH, and there is no python3 to install it with"
+
         venv = Path.join(cache, "uv")
         run!(python, ["-m", "venv", venv], "create a virtual environment for uv")
 

@@ -41,6 +41,8 @@ mod panic;
 mod report;
 pub mod resource;
 pub mod schedule;
+#[cfg(feature = "serde")]
+pub mod serde;
 pub mod sync;
 pub mod sys;
 pub mod term;
@@ -54,6 +56,8 @@ pub use owned_env::{OwnedEnv, SavedTerm};
 pub use oxbeam_macros::{init, nif, resource, Decode, Encode};
 pub use resource::{Monitor, Resource, ResourceArc};
 pub use schedule::{Next, NifHandle, Scheduled};
+#[cfg(feature = "serde")]
+pub use serde::SerdeTerm;
 pub use term::{Term, TermType};
 pub use types::binary::{Binary, IoData, NewBinary, OwnedBinary};
 pub use types::int::BigInteger;

@@ -6,6 +6,7 @@ mod derives;
 mod errors;
 mod resources;
 mod schedule;
+mod serde;
 mod soundness;
 mod types;
 

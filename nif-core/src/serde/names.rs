@@ -1,0 +1,184 @@
+//! Names shared by the serializer and the deserializer: atoms for serde's names,
+//! how they read in messages, and the path steps of errors.
+
+use crate::atom::{atom_from_raw, Atom};
+use crate::env::Env;
+use crate::sys;
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+/// The module of a struct whose serde name is an Elixir module: `"Elixir.MyApp.Point"`,
+/// or `"MyApp.Point"` (an uppercase letter first and a dot).
+pub(crate) fn struct_module(name: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if name.starts_with("Elixir.") {
+        return Some(name.into());
+    }
+    let first_upper = name.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+    (first_upper && name.contains('.')).then(|| format!("Elixir.{name}").into())
+}
+
+/// `%MyApp.Point{}` for the module `Elixir.MyApp.Point` (as the derive writes it).
+pub(crate) fn struct_display(module: &str) -> String {
+    format!("%{}{{}}", module.trim_start_matches("Elixir."))
+}
+
+/// How Elixir writes the atom `name`: `:x`, `:"dark-blue"`, `nil` (as the derive).
+pub(crate) fn inspect_atom(name: &str) -> String {
+    if matches!(name, "nil" | "true" | "false") {
+        return name.to_string();
+    }
+    let body = name.strip_suffix(['?', '!']).unwrap_or(name);
+    let plain = body
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && body
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '@');
+    if plain {
+        format!(":{name}")
+    } else {
+        format!(":{name:?}")
+    }
+}
+
+/// A key in Elixir's map syntax: `x` in `%{x: _}`.
+pub(crate) fn map_key(name: &str) -> String {
+    let atom = inspect_atom(name);
+    match atom.strip_prefix(':') {
+        Some(plain) => plain.to_string(),
+        None => format!("{atom}:"),
+    }
+}
+
+/// The Rust type's name as the derive writes it: `Point` for `my_crate::Point<T>`.
+pub(crate) fn type_ident<T: ?Sized>() -> String {
+    let full = std::any::type_name::<T>();
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base).to_string()
+}
+
+/// The Rust type's name as the built-in codecs write it: `Vec<i64>`.
+pub(crate) fn type_name<T: ?Sized>() -> String {
+    crate::types::short_type_name(std::any::type_name::<T>())
+}
+
+/// A `'static` copy of `text`, made once per distinct text. Path steps
+/// (`PathStep::Field`) are `'static`; the texts interned here are built from serde's
+/// own `'static` names (fields, variants, types), so their number is bounded by the
+/// program, not by the terms decoded. Only error paths call this.
+pub(crate) fn intern(text: String) -> &'static str {
+    static TEXTS: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let mut guard = TEXTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let texts = guard.get_or_insert_with(HashSet::new);
+    if let Some(&known) = texts.get(text.as_str()) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(text.into_boxed_str());
+    texts.insert(leaked);
+    leaked
+}
+
+/// The atom `name` if it already exists (a key that is not an existing atom cannot be
+/// in a map): looking it up never grows the atom table.
+#[inline]
+pub(crate) fn existing_atom(env: Env<'_>, name: &str) -> Option<Atom> {
+    let mut raw = 0;
+    // SAFETY: name points to name.len() readable bytes; raw is a valid out-pointer;
+    // atoms are valid in every environment.
+    let found = unsafe {
+        sys::enif_make_existing_atom_len(
+            env.as_raw(),
+            name.as_ptr() as *const _,
+            name.len(),
+            &mut raw,
+            sys::ErlNifCharEncoding::ERL_NIF_LATIN1,
+        )
+    };
+    (found != 0).then(|| atom_from_raw(raw))
+}
+
+/// The text of an atom term, read into a stack buffer (no allocation for ASCII atoms).
+pub(crate) struct AtomText {
+    buf: [u8; crate::atom::MAX_ATOM_LENGTH + 1],
+    len: usize,
+}
+
+impl AtomText {
+    /// `None` when `term` is not an atom.
+    #[inline]
+    pub(crate) fn read(env: Env<'_>, term: crate::Term<'_>) -> Option<AtomText> {
+        let mut text = AtomText {
+            buf: [0; crate::atom::MAX_ATOM_LENGTH + 1],
+            len: 0,
+        };
+        // SAFETY: buf is writable for its whole length, which is passed; a latin-1
+        // atom has at most MAX_ATOM_LENGTH bytes, plus the NUL written after it.
+        let n = unsafe {
+            sys::enif_get_atom(
+                env.as_raw(),
+                term.as_raw(),
+                text.buf.as_mut_ptr() as *mut _,
+                text.buf.len() as _,
+                sys::ErlNifCharEncoding::ERL_NIF_LATIN1,
+            )
+        };
+        if n <= 0 {
+            return None;
+        }
+        text.len = n as usize - 1;
+        Some(text)
+    }
+
+    /// The name as UTF-8: borrowed for ASCII, converted from latin-1 otherwise.
+    pub(crate) fn as_str(&self) -> std::borrow::Cow<'_, str> {
+        let bytes = &self.buf[..self.len];
+        match std::str::from_utf8(bytes) {
+            Ok(text) if bytes.is_ascii() => text.into(),
+            _ => bytes.iter().map(|&b| b as char).collect::<String>().into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_names() {
+        assert_eq!(
+            struct_module("Elixir.MyApp.Point").as_deref(),
+            Some("Elixir.MyApp.Point")
+        );
+        assert_eq!(
+            struct_module("MyApp.Point").as_deref(),
+            Some("Elixir.MyApp.Point")
+        );
+        assert_eq!(struct_module("Point"), None);
+        assert_eq!(struct_module("my.point"), None);
+    }
+
+    #[test]
+    fn atoms_read_as_elixir_writes_them() {
+        assert_eq!(inspect_atom("x"), ":x");
+        assert_eq!(inspect_atom("dark-blue"), ":\"dark-blue\"");
+        assert_eq!(inspect_atom("nil"), "nil");
+        assert_eq!(map_key("x"), "x");
+        assert_eq!(map_key("X-Id"), "\"X-Id\"");
+    }
+
+    #[test]
+    fn type_idents_drop_paths_and_generics() {
+        assert_eq!(type_ident::<Vec<i64>>(), "Vec");
+        assert_eq!(type_name::<Vec<i64>>(), "Vec<i64>");
+    }
+
+    #[test]
+    fn interned_texts_are_shared() {
+        let a = intern("field :x of the map".to_string());
+        let b = intern("field :x of the map".to_string());
+        assert!(std::ptr::eq(a, b));
+    }
+}

@@ -1,0 +1,404 @@
+//! Rust → term through serde's `Serializer`.
+
+use super::names::struct_module;
+use crate::atom::Atom;
+use crate::atoms;
+use crate::codec::Encode;
+use crate::env::Env;
+use crate::sys;
+use crate::term::Term;
+use crate::types::TermBuffer;
+use ::serde::ser::{self, Serialize};
+use std::fmt;
+
+/// Why a value could not be made into a term (NaN, a name that cannot be an atom, or
+/// a `Serialize` impl's own error). [`to_term`](super::to_term) raises it as an
+/// `ArgumentError`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error(String);
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl ser::Error for Error {
+    fn custom<T: fmt::Display>(msg: T) -> Error {
+        Error(msg.to_string())
+    }
+}
+
+/// Serializes into terms of `env`.
+#[derive(Clone, Copy)]
+pub struct Serializer<'a> {
+    env: Env<'a>,
+}
+
+impl<'a> Serializer<'a> {
+    pub fn new(env: Env<'a>) -> Serializer<'a> {
+        Serializer { env }
+    }
+}
+
+/// The atom for a serde name (field, variant, module).
+fn atom(env: Env<'_>, name: &str) -> Result<Atom, Error> {
+    Atom::try_from_str(env, name).ok_or_else(|| {
+        Error(format!(
+            "cannot make an atom of {name:?}: atoms are at most {} latin-1 characters",
+            crate::atom::MAX_ATOM_LENGTH
+        ))
+    })
+}
+
+#[inline]
+fn nil<'a>(env: Env<'a>) -> Term<'a> {
+    atoms::nil().to_term(env)
+}
+
+fn tuple_of<'a>(env: Env<'a>, elements: &TermBuffer) -> Term<'a> {
+    // SAFETY: the buffer holds len() terms of env.
+    unsafe {
+        Term::from_raw(sys::enif_make_tuple_from_array(
+            env.as_raw(),
+            elements.as_ptr(),
+            elements.len() as _,
+        ))
+    }
+}
+
+fn list_of<'a>(env: Env<'a>, elements: &TermBuffer) -> Term<'a> {
+    // SAFETY: the buffer holds len() terms of env.
+    unsafe {
+        Term::from_raw(sys::enif_make_list_from_array(
+            env.as_raw(),
+            elements.as_ptr(),
+            elements.len() as _,
+        ))
+    }
+}
+
+impl<'a> ser::Serializer for Serializer<'a> {
+    type Ok = Term<'a>;
+    type Error = Error;
+    type SerializeSeq = Elements<'a>;
+    type SerializeTuple = Elements<'a>;
+    type SerializeTupleStruct = Elements<'a>;
+    type SerializeTupleVariant = Elements<'a>;
+    type SerializeMap = Entries<'a>;
+    type SerializeStruct = Entries<'a>;
+    type SerializeStructVariant = Entries<'a>;
+
+    fn serialize_bool(self, v: bool) -> Result<Term<'a>, Error> {
+        Ok(v.encode(self.env))
+    }
+    fn serialize_i8(self, v: i8) -> Result<Term<'a>, Error> {
+        Ok(v.encode(self.env))
+    }
+    fn serialize_i16(self, v: i16) -> Result<Term<'a>, Error> {
+        Ok(v.encode(self.env))
+    }
+    fn serialize_i32(self, v: i32) -> Result<Term<'a>, Error> {
+        Ok(v.encode(self.env))
+    }
+    fn serialize_i64(self, v: i64) -> Result<Term<'a>, Error> {
+        Ok(v.encode(self.env))
+    }
+    fn serialize_i128(self, v: i128) -> Result<Term<'a>, Error> {
+        Ok(v.encode(self.env))
+    }
+    fn serialize_u8(self, v: u8) -> Result<Term<'a>, Error> {
+        Ok(v.encode(self.env))
+    }
+    fn serialize_u16(self, v: u16) -> Result<Term<'a>, Error> {
+        Ok(v.encode(self.env))
+    }
+    fn serialize_u32(self, v: u32) -> Result<Term<'a>, Error> {
+        Ok(v.encode(self.env))
+    }
+    fn serialize_u64(self, v: u64) -> Result<Term<'a>, Error> {
+        Ok(v.encode(self.env))
+    }
+    fn serialize_u128(self, v: u128) -> Result<Term<'a>, Error> {
+        Ok(v.encode(self.env))
+    }
+    fn serialize_f32(self, v: f32) -> Result<Term<'a>, Error> {
+        self.serialize_f64(v as f64)
+    }
+    fn serialize_f64(self, v: f64) -> Result<Term<'a>, Error> {
+        if !v.is_finite() {
+            // The same words as `Encode` for floats.
+            return Err(Error(format!(
+                "cannot encode {v} as an Erlang float: the BEAM has no NaN or infinity"
+            )));
+        }
+        Ok(v.encode(self.env))
+    }
+    fn serialize_char(self, v: char) -> Result<Term<'a>, Error> {
+        let mut buf = [0u8; 4];
+        Ok((&*v.encode_utf8(&mut buf)).encode(self.env))
+    }
+    fn serialize_str(self, v: &str) -> Result<Term<'a>, Error> {
+        Ok(v.encode(self.env))
+    }
+    fn serialize_bytes(self, v: &[u8]) -> Result<Term<'a>, Error> {
+        Ok(v.encode(self.env))
+    }
+    fn serialize_none(self) -> Result<Term<'a>, Error> {
+        Ok(nil(self.env))
+    }
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Term<'a>, Error> {
+        value.serialize(self)
+    }
+    fn serialize_unit(self) -> Result<Term<'a>, Error> {
+        Ok(nil(self.env))
+    }
+    fn serialize_unit_struct(self, _name: &'static str) -> Result<Term<'a>, Error> {
+        Ok(nil(self.env))
+    }
+    fn serialize_unit_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+    ) -> Result<Term<'a>, Error> {
+        Ok(atom(self.env, variant)?.to_term(self.env))
+    }
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        value: &T,
+    ) -> Result<Term<'a>, Error> {
+        value.serialize(self)
+    }
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        value: &T,
+    ) -> Result<Term<'a>, Error> {
+        let tag = atom(self.env, variant)?.to_term(self.env);
+        let value = value.serialize(self)?;
+        Ok(crate::types::tuple::make_tuple(self.env, &[tag, value]))
+    }
+    fn serialize_seq(self, len: Option<usize>) -> Result<Elements<'a>, Error> {
+        Ok(Elements::new(self.env, len.unwrap_or(0), Collect::List))
+    }
+    fn serialize_tuple(self, len: usize) -> Result<Elements<'a>, Error> {
+        Ok(Elements::new(self.env, len, Collect::Tuple))
+    }
+    fn serialize_tuple_struct(
+        self,
+        _name: &'static str,
+        len: usize,
+    ) -> Result<Elements<'a>, Error> {
+        Ok(Elements::new(self.env, len, Collect::Tuple))
+    }
+    fn serialize_tuple_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Elements<'a>, Error> {
+        let mut elements = Elements::new(self.env, len + 1, Collect::Tuple);
+        elements
+            .terms
+            .push(atom(self.env, variant)?.to_term(self.env).as_raw());
+        Ok(elements)
+    }
+    fn serialize_map(self, len: Option<usize>) -> Result<Entries<'a>, Error> {
+        Ok(Entries::new(self.env, len.unwrap_or(0), None))
+    }
+    fn serialize_struct(self, name: &'static str, len: usize) -> Result<Entries<'a>, Error> {
+        let mut entries = Entries::new(self.env, len + 1, None);
+        if let Some(module) = struct_module(name) {
+            entries.keys.push(atoms::__struct__().as_raw());
+            entries.values.push(atom(self.env, &module)?.as_raw());
+        }
+        Ok(entries)
+    }
+    fn serialize_struct_variant(
+        self,
+        _name: &'static str,
+        _index: u32,
+        variant: &'static str,
+        len: usize,
+    ) -> Result<Entries<'a>, Error> {
+        let tag = atom(self.env, variant)?.to_term(self.env);
+        Ok(Entries::new(self.env, len, Some(tag)))
+    }
+}
+
+/// What a sequence of elements becomes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Collect {
+    List,
+    Tuple,
+}
+
+/// The elements of a list or tuple being serialized.
+pub struct Elements<'a> {
+    env: Env<'a>,
+    terms: TermBuffer,
+    collect: Collect,
+}
+
+impl<'a> Elements<'a> {
+    fn new(env: Env<'a>, len: usize, collect: Collect) -> Elements<'a> {
+        // A length hint from a Serialize impl: capped, the buffer grows as needed.
+        Elements {
+            env,
+            terms: TermBuffer::new(len.min(1 << 16)),
+            collect,
+        }
+    }
+
+    fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        let term = value.serialize(Serializer::new(self.env))?;
+        self.terms.push(term.as_raw());
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Term<'a>, Error> {
+        Ok(match self.collect {
+            Collect::List => list_of(self.env, &self.terms),
+            Collect::Tuple => tuple_of(self.env, &self.terms),
+        })
+    }
+}
+
+impl<'a> ser::SerializeSeq for Elements<'a> {
+    type Ok = Term<'a>;
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.push(value)
+    }
+    fn end(self) -> Result<Term<'a>, Error> {
+        self.finish()
+    }
+}
+
+impl<'a> ser::SerializeTuple for Elements<'a> {
+    type Ok = Term<'a>;
+    type Error = Error;
+    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.push(value)
+    }
+    fn end(self) -> Result<Term<'a>, Error> {
+        self.finish()
+    }
+}
+
+impl<'a> ser::SerializeTupleStruct for Elements<'a> {
+    type Ok = Term<'a>;
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.push(value)
+    }
+    fn end(self) -> Result<Term<'a>, Error> {
+        self.finish()
+    }
+}
+
+impl<'a> ser::SerializeTupleVariant for Elements<'a> {
+    type Ok = Term<'a>;
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        self.push(value)
+    }
+    fn end(self) -> Result<Term<'a>, Error> {
+        self.finish()
+    }
+}
+
+/// The entries of a map (or a struct's map) being serialized; `tag` makes it the
+/// `{:tag, %{...}}` of a struct variant.
+pub struct Entries<'a> {
+    env: Env<'a>,
+    keys: TermBuffer,
+    values: TermBuffer,
+    tag: Option<Term<'a>>,
+}
+
+impl<'a> Entries<'a> {
+    fn new(env: Env<'a>, len: usize, tag: Option<Term<'a>>) -> Entries<'a> {
+        let len = len.min(1 << 16);
+        Entries {
+            env,
+            keys: TermBuffer::new(len),
+            values: TermBuffer::new(len),
+            tag,
+        }
+    }
+
+    fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
+        let value = value.serialize(Serializer::new(self.env))?;
+        self.keys.push(atom(self.env, key)?.as_raw());
+        self.values.push(value.as_raw());
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<Term<'a>, Error> {
+        // Repeated keys (possible for a map whose keys serialize alike): the last wins.
+        let map = crate::types::map::make_map(self.env, &mut self.keys, &mut self.values);
+        Ok(match self.tag {
+            Some(tag) => crate::types::tuple::make_tuple(self.env, &[tag, map]),
+            None => map,
+        })
+    }
+}
+
+impl<'a> ser::SerializeMap for Entries<'a> {
+    type Ok = Term<'a>;
+    type Error = Error;
+    fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
+        let key = key.serialize(Serializer::new(self.env))?;
+        self.keys.push(key.as_raw());
+        Ok(())
+    }
+    fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+        let value = value.serialize(Serializer::new(self.env))?;
+        self.values.push(value.as_raw());
+        Ok(())
+    }
+    fn end(self) -> Result<Term<'a>, Error> {
+        if self.keys.len() != self.values.len() {
+            return Err(Error("a map key was serialized without its value".into()));
+        }
+        self.finish()
+    }
+}
+
+impl<'a> ser::SerializeStruct for Entries<'a> {
+    type Ok = Term<'a>;
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.field(key, value)
+    }
+    fn end(self) -> Result<Term<'a>, Error> {
+        self.finish()
+    }
+}
+
+impl<'a> ser::SerializeStructVariant for Entries<'a> {
+    type Ok = Term<'a>;
+    type Error = Error;
+    fn serialize_field<T: Serialize + ?Sized>(
+        &mut self,
+        key: &'static str,
+        value: &T,
+    ) -> Result<(), Error> {
+        self.field(key, value)
+    }
+    fn end(self) -> Result<Term<'a>, Error> {
+        self.finish()
+    }
+}

@@ -3,7 +3,7 @@ defmodule Oxbeam.NIF.SerdeTest do
   use ExUnit.Case, async: true
   import Bitwise
   alias Oxbeam.Test.Conformance, as: NIF
-  alias Oxbeam.Test.{Point, Polygon}
+  alias Oxbeam.Test.{NifChild, Point, Polygon}
 
   @m "Oxbeam.Test.Conformance"
 
@@ -339,17 +339,42 @@ defmodule Oxbeam.NIF.SerdeTest do
                    fn -> NIF.serde_json_value(2 ** 64) end
     end
 
-    test "nesting is bounded: 128 levels read, deeper raises instead of overflowing the stack" do
+    test "nesting is bounded: a deep term raises instead of overflowing the stack" do
       nest = fn levels -> Enum.reduce(1..(levels - 1), [], fn _, acc -> [acc] end) end
-      assert NIF.serde_json_value(nest.(128)) == nest.(128)
+      assert NIF.serde_json_value(nest.(20)) == nest.(20)
 
-      error = assert_raise ArgumentError, fn -> NIF.serde_json_value(nest.(129)) end
+      # 129 levels: past the count (or, in a debug build, the stack budget).
+      for levels <- [129, 100_000] do
+        error = assert_raise ArgumentError, fn -> NIF.serde_json_value(nest.(levels)) end
 
-      assert error.message =~
-               ~r/element 0 of the list: expected data nested at most 128 levels deep \(serde\), got: \[\]$/
+        assert error.message =~
+                 ~r/^#{@m}.serde_json_value\/1: argument 1 \(value\): (element 0 of the list: )+expected data nested less deeply \(serde reads and writes at most 128 levels, in 192 KiB of stack\), got: \[/
+      end
+    end
 
-      error = assert_raise ArgumentError, fn -> NIF.serde_json_value(nest.(100_000)) end
-      assert error.message =~ "expected data nested at most 128 levels deep (serde)"
+    test "the deepest terms fit a dirty scheduler's stack, the smallest (child VM)" do
+      {output, status} =
+        NifChild.run("""
+        alias Oxbeam.Test.Conformance, as: NIF
+        for levels <- [16, 128, 100_000] do
+          lists = Enum.reduce(1..(levels - 1), [], fn _, acc -> [acc] end)
+          maps = Enum.reduce(1..(levels - 1), %{}, fn _, acc -> %{"a" => acc, "b" => [1, "x"]} end)
+          for value <- [lists, maps] do
+            result =
+              try do
+                NIF.serde_json_value_dirty(value) == value
+              rescue
+                error in ArgumentError -> if error.message =~ "less deeply", do: :too_deep, else: error.message
+              end
+            IO.puts("\#{levels}: \#{result}")
+          end
+        end
+        """)
+
+      assert status == 0, output
+      assert output =~ "16: true\n16: true\n"
+      assert output =~ "100000: too_deep\n100000: too_deep\n"
+      assert output =~ ~r/128: (true|too_deep)\n128: (true|too_deep)\n/
     end
 
     test "generated JSON values round-trip (property)" do

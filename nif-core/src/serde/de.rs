@@ -2,7 +2,7 @@
 
 use super::names::{
     existing_atom, inspect_atom, intern, map_key, struct_display, struct_module, type_ident,
-    type_name, AtomText,
+    type_name, AtomText, Depth, TOO_DEEP,
 };
 use crate::atoms;
 use crate::codec::{Decode, DecodeError, PathStep};
@@ -16,10 +16,6 @@ use crate::MapView;
 use ::serde::de::{self, DeserializeSeed, Visitor};
 use std::borrow::Cow;
 use std::fmt;
-
-/// Containers nested deeper than this are refused (an error, not a stack overflow
-/// that would take the VM down): 128 levels, as `serde_json`.
-pub const MAX_DEPTH: u32 = 128;
 
 /// A decoding error on its way out of serde: what was expected, where, and (once a
 /// deserializer has seen it) the term. Turned into a [`DecodeError`] by
@@ -214,12 +210,14 @@ fn atoms_list(names: &[&str]) -> String {
         .join(", ")
 }
 
-/// Reads one term. Every container it enters counts toward [`MAX_DEPTH`].
+/// Reads one term. Every container it enters counts toward
+/// [`MAX_DEPTH`](super::MAX_DEPTH) levels and [`STACK_BUDGET`](super::STACK_BUDGET)
+/// bytes of stack: a deeper term is an error, not a stack overflow.
 #[derive(Clone, Copy)]
 pub struct Deserializer<'a> {
     env: Env<'a>,
     term: Term<'a>,
-    depth: u32,
+    depth: Depth,
     /// A map key: atoms read as strings there (`%{a: 1}` into `HashMap<String, _>`).
     key: bool,
 }
@@ -229,28 +227,41 @@ impl<'a> Deserializer<'a> {
         Deserializer {
             env,
             term,
-            depth: 0,
+            depth: Depth::start(),
             key: false,
         }
     }
 
-    /// A deserializer for `term`, one level inside this one.
+    /// A deserializer for `term`, inside this one (which has entered a level).
     fn child(&self, term: Term<'a>) -> Deserializer<'a> {
         Deserializer {
             env: self.env,
             term,
-            depth: self.depth + 1,
+            depth: self.depth,
             key: false,
         }
     }
 
-    /// Refuses to go deeper than [`MAX_DEPTH`].
+    /// One level deeper, refused past the limits.
     #[inline]
-    fn enter(&self) -> Result<(), Error<'a>> {
-        if self.depth >= MAX_DEPTH {
-            return Err(too_deep(self.term));
+    fn enter(&mut self) -> Result<(), Error<'a>> {
+        match self.depth.enter() {
+            Some(depth) => {
+                self.depth = depth;
+                Ok(())
+            }
+            None => Err(too_deep(self.term)),
         }
-        Ok(())
+    }
+
+    /// Refuses to recurse (without entering a container) past the stack budget.
+    #[inline]
+    fn check_stack(&self) -> Result<(), Error<'a>> {
+        if self.depth.within_budget() {
+            Ok(())
+        } else {
+            Err(too_deep(self.term))
+        }
     }
 
     fn decode<T: Decode<'a>>(&self) -> Result<T, Error<'a>> {
@@ -306,10 +317,7 @@ impl<'a> Deserializer<'a> {
 
 #[cold]
 fn too_deep(term: Term<'_>) -> Error<'_> {
-    Error::expected(
-        term,
-        format!("data nested at most {MAX_DEPTH} levels deep (serde)"),
-    )
+    Error::expected(term, TOO_DEEP)
 }
 
 #[cold]
@@ -321,6 +329,52 @@ fn not_a_list<'a>(env: Env<'a>, term: Term<'a>, rust: String) -> Error<'a> {
         "a list"
     };
     Error::expected(term, format!("{proper} ({rust})"))
+}
+
+/// The name in `names` that the atom `term` spells. Not inlined: the name's buffer
+/// stays off the frames of recursive calls.
+#[inline(never)]
+fn find_name(env: Env<'_>, term: Term<'_>, names: &'static [&'static str]) -> Option<&'static str> {
+    let name = AtomText::read(env, term)?;
+    let name = name.as_str();
+    names.iter().find(|n| **n == name).copied()
+}
+
+/// `deserialize_any` of an atom other than nil/true/false: its name. Not inlined:
+/// the name's buffer stays off the frames of recursive calls.
+#[inline(never)]
+fn any_atom<'a, V: Visitor<'a>>(
+    env: Env<'a>,
+    term: Term<'a>,
+    visitor: V,
+) -> Result<V::Value, Error<'a>> {
+    match AtomText::read(env, term) {
+        Some(name) => visit_atom_name(&name, visitor),
+        None => Err(Error::expected(term, "an atom")),
+    }
+}
+
+/// `deserialize_any` of an integer: the narrowest of i64, u64, i128, u128.
+#[inline(never)]
+fn any_integer<'a, V: Visitor<'a>>(
+    env: Env<'a>,
+    term: Term<'a>,
+    visitor: V,
+) -> Result<V::Value, Error<'a>> {
+    if let Ok(v) = i64::decode(term, env) {
+        visitor.visit_i64(v)
+    } else if let Ok(v) = u64::decode(term, env) {
+        visitor.visit_u64(v)
+    } else if let Ok(v) = i128::decode(term, env) {
+        visitor.visit_i128(v)
+    } else if let Ok(v) = u128::decode(term, env) {
+        visitor.visit_u128(v)
+    } else {
+        Err(Error::expected(
+            term,
+            format!("an integer in {}..{} (serde)", i128::MIN, u128::MAX),
+        ))
+    }
 }
 
 fn visit_atom_name<'a, V: Visitor<'a>>(name: &AtomText, visitor: V) -> Result<V::Value, Error<'a>> {
@@ -359,7 +413,7 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
         deserialize_f64 => f64, visit_f64;
     }
 
-    fn deserialize_any<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Error<'a>> {
+    fn deserialize_any<V: Visitor<'a>>(mut self, visitor: V) -> Result<V::Value, Error<'a>> {
         let (env, term) = (self.env, self.term);
         let result = match term.term_type(env) {
             TermType::Atom => {
@@ -371,10 +425,7 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
                 } else if raw == atoms::false_().as_raw() {
                     visitor.visit_bool(false)
                 } else {
-                    match AtomText::read(env, term) {
-                        Some(name) => visit_atom_name(&name, visitor),
-                        None => Err(Error::expected(term, "an atom")),
-                    }
+                    any_atom(env, term, visitor)
                 }
             }
             TermType::Bitstring => match inspect_binary(env, term) {
@@ -385,22 +436,7 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
                 None => Err(Error::expected(term, "a binary (not a bitstring)")),
             },
             TermType::Float => visitor.visit_f64(self.decode()?),
-            TermType::Integer => {
-                if let Ok(v) = i64::decode(term, env) {
-                    visitor.visit_i64(v)
-                } else if let Ok(v) = u64::decode(term, env) {
-                    visitor.visit_u64(v)
-                } else if let Ok(v) = i128::decode(term, env) {
-                    visitor.visit_i128(v)
-                } else if let Ok(v) = u128::decode(term, env) {
-                    visitor.visit_u128(v)
-                } else {
-                    Err(Error::expected(
-                        term,
-                        format!("an integer in {}..{} (serde)", i128::MIN, u128::MAX),
-                    ))
-                }
-            }
+            TermType::Integer => any_integer(env, term, visitor),
             TermType::List => {
                 self.enter()?;
                 match self.list() {
@@ -468,6 +504,7 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
         if self.is_nil() {
             visitor.visit_none().map_err(|e: Error<'a>| e.at(self.term))
         } else {
+            self.check_stack()?;
             visitor.visit_some(self)
         }
     }
@@ -500,12 +537,13 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
         _name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Error<'a>> {
+        self.check_stack()?;
         visitor
             .visit_newtype_struct(self)
             .map_err(|e: Error<'a>| e.at(self.term))
     }
 
-    fn deserialize_seq<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Error<'a>> {
+    fn deserialize_seq<V: Visitor<'a>>(mut self, visitor: V) -> Result<V::Value, Error<'a>> {
         self.enter()?;
         match self.list() {
             Ok(list) => visitor
@@ -534,7 +572,7 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
         self.tuple(len, visitor, expected)
     }
 
-    fn deserialize_map<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Error<'a>> {
+    fn deserialize_map<V: Visitor<'a>>(mut self, visitor: V) -> Result<V::Value, Error<'a>> {
         self.enter()?;
         let Ok(view) = MapView::decode(self.term, self.env) else {
             return Err(Error::expected(
@@ -552,7 +590,7 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
     }
 
     fn deserialize_struct<V: Visitor<'a>>(
-        self,
+        mut self,
         name: &'static str,
         fields: &'static [&'static str],
         visitor: V,
@@ -595,7 +633,7 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
     }
 
     fn deserialize_enum<V: Visitor<'a>>(
-        self,
+        mut self,
         _name: &'static str,
         variants: &'static [&'static str],
         visitor: V,
@@ -617,10 +655,7 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
             Some(_) => return Err(one_of()),
             None => (term, &[]),
         };
-        let Some(name) = AtomText::read(env, tag) else {
-            return Err(one_of());
-        };
-        let Some(&variant) = variants.iter().find(|v| **v == name.as_str()) else {
+        let Some(variant) = find_name(env, tag, variants) else {
             return Err(one_of());
         };
         let rust = type_ident::<V::Value>();
@@ -657,7 +692,7 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
 
 impl<'a> Deserializer<'a> {
     fn tuple<V: Visitor<'a>>(
-        self,
+        mut self,
         len: usize,
         visitor: V,
         expected: impl FnOnce() -> String,

@@ -182,3 +182,58 @@ mod tests {
         assert!(std::ptr::eq(a, b));
     }
 }
+
+/// Containers nested deeper than this are refused: 128 levels, as `serde_json`.
+pub const MAX_DEPTH: u32 = 128;
+
+/// The most stack one [`to_term`](super::to_term) or [`from_term`](super::from_term)
+/// may use. A NIF on a dirty scheduler has about 320 KiB of stack (`+sssdcpu`, 40
+/// kilowords), and a frame per level can be large (several KiB in a debug build):
+/// counting levels alone cannot keep a deep term from overflowing the stack, which
+/// would take the VM down.
+pub const STACK_BUDGET: usize = 192 * 1024;
+
+/// The address of a local of the caller's frame: how deep the stack is.
+#[inline(always)]
+fn stack_position() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
+
+/// How deep a serializer or deserializer is: levels, and stack used since it started.
+#[derive(Clone, Copy)]
+pub(crate) struct Depth {
+    start: usize,
+    levels: u32,
+}
+
+impl Depth {
+    #[inline(always)]
+    pub(crate) fn start() -> Depth {
+        Depth {
+            start: stack_position(),
+            levels: 0,
+        }
+    }
+
+    /// One level deeper, or `None` past [`MAX_DEPTH`] or [`STACK_BUDGET`].
+    #[inline(always)]
+    pub(crate) fn enter(self) -> Option<Depth> {
+        let levels = self.levels + 1;
+        (levels <= MAX_DEPTH && self.within_budget()).then_some(Depth {
+            start: self.start,
+            levels,
+        })
+    }
+
+    /// Whether the stack used so far is within [`STACK_BUDGET`] (for recursion that
+    /// does not enter a container: `Some`, newtypes).
+    #[inline(always)]
+    pub(crate) fn within_budget(self) -> bool {
+        self.start.abs_diff(stack_position()) <= STACK_BUDGET
+    }
+}
+
+/// What a too deep term or value is told.
+pub(crate) const TOO_DEEP: &str =
+    "data nested less deeply (serde reads and writes at most 128 levels, in 192 KiB of stack)";

@@ -1,13 +1,11 @@
 //! Rust → term through serde's `Serializer`.
 
-use super::names::struct_module;
+use super::names::{struct_module, Depth, TOO_DEEP};
 use crate::atom::Atom;
 use crate::atoms;
 use crate::codec::Encode;
 use crate::env::Env;
-use crate::sys;
 use crate::term::Term;
-use crate::types::TermBuffer;
 use ::serde::ser::{self, Serialize};
 use std::fmt;
 
@@ -31,16 +29,49 @@ impl ser::Error for Error {
     }
 }
 
-/// Serializes into terms of `env`.
+/// Serializes into terms of `env`. Every container counts toward
+/// [`MAX_DEPTH`](super::MAX_DEPTH) levels and [`STACK_BUDGET`](super::STACK_BUDGET)
+/// bytes of stack: a deeper value is an error, not a stack overflow.
 #[derive(Clone, Copy)]
 pub struct Serializer<'a> {
     env: Env<'a>,
+    depth: Depth,
 }
 
 impl<'a> Serializer<'a> {
     pub fn new(env: Env<'a>) -> Serializer<'a> {
-        Serializer { env }
+        Serializer {
+            env,
+            depth: Depth::start(),
+        }
     }
+
+    /// One level deeper (for a container's elements), refused past the limits.
+    #[inline]
+    fn enter(self) -> Result<Serializer<'a>, Error> {
+        match self.depth.enter() {
+            Some(depth) => Ok(Serializer {
+                env: self.env,
+                depth,
+            }),
+            None => Err(too_deep()),
+        }
+    }
+
+    /// Refuses to recurse (without a container) past the stack budget.
+    #[inline]
+    fn check_stack(self) -> Result<Serializer<'a>, Error> {
+        if self.depth.within_budget() {
+            Ok(self)
+        } else {
+            Err(too_deep())
+        }
+    }
+}
+
+#[cold]
+fn too_deep() -> Error {
+    Error(format!("cannot encode the value: expected {TOO_DEEP}"))
 }
 
 /// The atom for a serde name (field, variant, module).
@@ -58,25 +89,50 @@ fn nil<'a>(env: Env<'a>) -> Term<'a> {
     atoms::nil().to_term(env)
 }
 
-fn tuple_of<'a>(env: Env<'a>, elements: &TermBuffer) -> Term<'a> {
-    // SAFETY: the buffer holds len() terms of env.
-    unsafe {
-        Term::from_raw(sys::enif_make_tuple_from_array(
-            env.as_raw(),
-            elements.as_ptr(),
-            elements.len() as _,
-        ))
-    }
+/// Up to this many terms, a container's elements stay in the serializer's frame.
+const INLINE: usize = 8;
+
+/// The terms of a container being serialized: a few inline (a small frame per level of
+/// nesting, and no allocation for small containers), then on the heap.
+struct Terms<'a> {
+    inline: [Term<'a>; INLINE],
+    len: usize,
+    heap: Vec<Term<'a>>,
 }
 
-fn list_of<'a>(env: Env<'a>, elements: &TermBuffer) -> Term<'a> {
-    // SAFETY: the buffer holds len() terms of env.
-    unsafe {
-        Term::from_raw(sys::enif_make_list_from_array(
-            env.as_raw(),
-            elements.as_ptr(),
-            elements.len() as _,
-        ))
+impl<'a> Terms<'a> {
+    fn new(env: Env<'a>, len: usize) -> Terms<'a> {
+        Terms {
+            inline: [nil(env); INLINE],
+            len: 0,
+            // A length hint from a Serialize impl: capped, the vector grows as needed.
+            heap: if len > INLINE {
+                Vec::with_capacity(len.min(1 << 12))
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    #[inline]
+    fn push(&mut self, term: Term<'a>) {
+        if self.len < INLINE && self.heap.capacity() == 0 {
+            self.inline[self.len] = term;
+        } else {
+            if self.heap.is_empty() {
+                self.heap.extend_from_slice(&self.inline[..self.len]);
+            }
+            self.heap.push(term);
+        }
+        self.len += 1;
+    }
+
+    fn as_slice(&self) -> &[Term<'a>] {
+        if self.heap.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.heap
+        }
     }
 }
 
@@ -150,7 +206,7 @@ impl<'a> ser::Serializer for Serializer<'a> {
         Ok(nil(self.env))
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<Term<'a>, Error> {
-        value.serialize(self)
+        value.serialize(self.check_stack()?)
     }
     fn serialize_unit(self) -> Result<Term<'a>, Error> {
         Ok(nil(self.env))
@@ -171,7 +227,7 @@ impl<'a> ser::Serializer for Serializer<'a> {
         _name: &'static str,
         value: &T,
     ) -> Result<Term<'a>, Error> {
-        value.serialize(self)
+        value.serialize(self.check_stack()?)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
@@ -181,21 +237,25 @@ impl<'a> ser::Serializer for Serializer<'a> {
         value: &T,
     ) -> Result<Term<'a>, Error> {
         let tag = atom(self.env, variant)?.to_term(self.env);
-        let value = value.serialize(self)?;
+        let value = value.serialize(self.enter()?)?;
         Ok(crate::types::tuple::make_tuple(self.env, &[tag, value]))
     }
     fn serialize_seq(self, len: Option<usize>) -> Result<Elements<'a>, Error> {
-        Ok(Elements::new(self.env, len.unwrap_or(0), Collect::List))
+        Ok(Elements::new(
+            self.enter()?,
+            len.unwrap_or(0),
+            Collect::List,
+        ))
     }
     fn serialize_tuple(self, len: usize) -> Result<Elements<'a>, Error> {
-        Ok(Elements::new(self.env, len, Collect::Tuple))
+        Ok(Elements::new(self.enter()?, len, Collect::Tuple))
     }
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
         len: usize,
     ) -> Result<Elements<'a>, Error> {
-        Ok(Elements::new(self.env, len, Collect::Tuple))
+        Ok(Elements::new(self.enter()?, len, Collect::Tuple))
     }
     fn serialize_tuple_variant(
         self,
@@ -204,20 +264,22 @@ impl<'a> ser::Serializer for Serializer<'a> {
         variant: &'static str,
         len: usize,
     ) -> Result<Elements<'a>, Error> {
-        let mut elements = Elements::new(self.env, len + 1, Collect::Tuple);
+        let mut elements = Elements::new(self.enter()?, len + 1, Collect::Tuple);
         elements
             .terms
-            .push(atom(self.env, variant)?.to_term(self.env).as_raw());
+            .push(atom(self.env, variant)?.to_term(self.env));
         Ok(elements)
     }
     fn serialize_map(self, len: Option<usize>) -> Result<Entries<'a>, Error> {
-        Ok(Entries::new(self.env, len.unwrap_or(0), None))
+        Ok(Entries::new(self.enter()?, len.unwrap_or(0), None))
     }
     fn serialize_struct(self, name: &'static str, len: usize) -> Result<Entries<'a>, Error> {
-        let mut entries = Entries::new(self.env, len + 1, None);
+        let mut entries = Entries::new(self.enter()?, len + 1, None);
         if let Some(module) = struct_module(name) {
-            entries.keys.push(atoms::__struct__().as_raw());
-            entries.values.push(atom(self.env, &module)?.as_raw());
+            entries.keys.push(atoms::__struct__().to_term(self.env));
+            entries
+                .values
+                .push(atom(self.env, &module)?.to_term(self.env));
         }
         Ok(entries)
     }
@@ -229,7 +291,7 @@ impl<'a> ser::Serializer for Serializer<'a> {
         len: usize,
     ) -> Result<Entries<'a>, Error> {
         let tag = atom(self.env, variant)?.to_term(self.env);
-        Ok(Entries::new(self.env, len, Some(tag)))
+        Ok(Entries::new(self.enter()?, len, Some(tag)))
     }
 }
 
@@ -242,31 +304,42 @@ pub enum Collect {
 
 /// The elements of a list or tuple being serialized.
 pub struct Elements<'a> {
-    env: Env<'a>,
-    terms: TermBuffer,
+    inner: Serializer<'a>,
+    terms: Terms<'a>,
     collect: Collect,
 }
 
 impl<'a> Elements<'a> {
-    fn new(env: Env<'a>, len: usize, collect: Collect) -> Elements<'a> {
+    fn new(inner: Serializer<'a>, len: usize, collect: Collect) -> Elements<'a> {
         // A length hint from a Serialize impl: capped, the buffer grows as needed.
         Elements {
-            env,
-            terms: TermBuffer::new(len.min(1 << 16)),
+            inner,
+            terms: Terms::new(inner.env, len),
             collect,
         }
     }
 
     fn push<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        let term = value.serialize(Serializer::new(self.env))?;
-        self.terms.push(term.as_raw());
+        let term = value.serialize(self.inner)?;
+        self.terms.push(term);
         Ok(())
     }
 
+    // Not inlined: the list's building array stays off the frames of recursive calls.
+    #[inline(never)]
     fn finish(self) -> Result<Term<'a>, Error> {
         Ok(match self.collect {
-            Collect::List => list_of(self.env, &self.terms),
-            Collect::Tuple => tuple_of(self.env, &self.terms),
+            Collect::List => {
+                let terms = self.terms.as_slice();
+                crate::types::list::make_list_exact(
+                    self.inner.env,
+                    terms.len(),
+                    terms.iter().copied(),
+                )
+            }
+            Collect::Tuple => {
+                crate::types::tuple::make_tuple(self.inner.env, self.terms.as_slice())
+            }
         })
     }
 }
@@ -318,35 +391,40 @@ impl<'a> ser::SerializeTupleVariant for Elements<'a> {
 /// The entries of a map (or a struct's map) being serialized; `tag` makes it the
 /// `{:tag, %{...}}` of a struct variant.
 pub struct Entries<'a> {
-    env: Env<'a>,
-    keys: TermBuffer,
-    values: TermBuffer,
+    inner: Serializer<'a>,
+    keys: Terms<'a>,
+    values: Terms<'a>,
     tag: Option<Term<'a>>,
 }
 
 impl<'a> Entries<'a> {
-    fn new(env: Env<'a>, len: usize, tag: Option<Term<'a>>) -> Entries<'a> {
-        let len = len.min(1 << 16);
+    fn new(inner: Serializer<'a>, len: usize, tag: Option<Term<'a>>) -> Entries<'a> {
         Entries {
-            env,
-            keys: TermBuffer::new(len),
-            values: TermBuffer::new(len),
+            inner,
+            keys: Terms::new(inner.env, len),
+            values: Terms::new(inner.env, len),
             tag,
         }
     }
 
     fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
-        let value = value.serialize(Serializer::new(self.env))?;
-        self.keys.push(atom(self.env, key)?.as_raw());
-        self.values.push(value.as_raw());
+        let value = value.serialize(self.inner)?;
+        self.keys
+            .push(atom(self.inner.env, key)?.to_term(self.inner.env));
+        self.values.push(value);
         Ok(())
     }
 
-    fn finish(mut self) -> Result<Term<'a>, Error> {
+    // Not inlined: the map's building arrays stay off the frames of recursive calls.
+    #[inline(never)]
+    fn finish(self) -> Result<Term<'a>, Error> {
         // Repeated keys (possible for a map whose keys serialize alike): the last wins.
-        let map = crate::types::map::make_map(self.env, &mut self.keys, &mut self.values);
+        let env = self.inner.env;
+        let (keys, values) = (self.keys.as_slice(), self.values.as_slice());
+        let entries = keys.iter().copied().zip(values.iter().copied());
+        let map = crate::types::map::make_map_exact(env, keys.len(), entries);
         Ok(match self.tag {
-            Some(tag) => crate::types::tuple::make_tuple(self.env, &[tag, map]),
+            Some(tag) => crate::types::tuple::make_tuple(env, &[tag, map]),
             None => map,
         })
     }
@@ -356,17 +434,17 @@ impl<'a> ser::SerializeMap for Entries<'a> {
     type Ok = Term<'a>;
     type Error = Error;
     fn serialize_key<T: Serialize + ?Sized>(&mut self, key: &T) -> Result<(), Error> {
-        let key = key.serialize(Serializer::new(self.env))?;
-        self.keys.push(key.as_raw());
+        let key = key.serialize(self.inner)?;
+        self.keys.push(key);
         Ok(())
     }
     fn serialize_value<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        let value = value.serialize(Serializer::new(self.env))?;
-        self.values.push(value.as_raw());
+        let value = value.serialize(self.inner)?;
+        self.values.push(value);
         Ok(())
     }
     fn end(self) -> Result<Term<'a>, Error> {
-        if self.keys.len() != self.values.len() {
+        if self.keys.len != self.values.len {
             return Err(Error("a map key was serialized without its value".into()));
         }
         self.finish()

@@ -471,3 +471,10 @@ fn serde_messages_shape<'a>(env: Env<'a>, term: Term<'a>) -> (Option<String>, Op
 fn serde_messages_polygon<'a>(env: Env<'a>, term: Term<'a>) -> (Option<String>, Option<String>) {
     messages::<Polygon>(env, term)
 }
+
+/// `serde_json_value` on a dirty CPU scheduler, whose stack is the smallest (the
+/// deepest nesting allowed must fit it).
+#[nif(schedule = "dirty_cpu")]
+fn serde_json_value_dirty(value: SerdeTerm<serde_json::Value>) -> SerdeTerm<serde_json::Value> {
+    value
+}

@@ -1,8 +1,8 @@
 //! Term → Rust through serde's `Deserializer`, with the derive's error paths.
 
 use super::names::{
-    existing_atom, inspect_atom, intern, map_key, struct_display, struct_module, type_ident,
-    type_name, AtomText, Depth, TOO_DEEP,
+    existing_name_atom, inspect_atom, intern, map_key, module_atom, struct_display, struct_module,
+    type_ident, type_name, AtomText, Depth, TOO_DEEP,
 };
 use crate::atoms;
 use crate::codec::{Decode, DecodeError, PathStep};
@@ -597,36 +597,36 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
     ) -> Result<V::Value, Error<'a>> {
         self.enter()?;
         let (env, term) = (self.env, self.term);
-        let rust = type_ident::<V::Value>();
+        let rust = type_ident::<V::Value>;
         let is_map = MapView::decode(term, env).is_ok();
-        let module = struct_module(name);
-        let place = match &module {
+        let place = match module_atom(env, name, false) {
             Some(module) => {
                 let matches = is_map
-                    && existing_atom(env, module).is_some_and(|module| {
+                    && module.is_some_and(|module| {
                         crate::derive::map_get_atom(env, term, atoms::__struct__())
                             .is_some_and(|found| found.as_raw() == module.as_raw())
                     });
                 if !matches {
                     return Err(Error::expected(
                         term,
-                        format!("a {} struct ({rust})", struct_display(module)),
+                        format!("a {} struct ({})", module_display(name), rust()),
                     ));
                 }
-                Place::Struct(module.clone())
+                Place::Struct(name)
             }
             None if is_map => Place::Map,
-            None => return Err(Error::expected(term, format!("a map ({rust})"))),
+            None => return Err(Error::expected(term, format!("a map ({})", rust()))),
         };
         visitor
-            .visit_map(StructAccess::new(self, term, fields, place.clone()))
+            .visit_map(StructAccess::new(self, term, fields, place))
             .map_err(|e| {
-                e.missing_in(term, |key| match &place {
-                    Place::Struct(module) => format!(
-                        "a {} struct with the field {key} ({rust})",
-                        struct_display(module)
+                e.missing_in(term, |key| match place {
+                    Place::Struct(name) => format!(
+                        "a {} struct with the field {key} ({})",
+                        module_display(name),
+                        rust()
                     ),
-                    _ => format!("a map with the key {key} ({rust})"),
+                    _ => format!("a map with the key {key} ({})", rust()),
                 })
                 .at(term)
             })
@@ -658,7 +658,7 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
         let Some(variant) = find_name(env, tag, variants) else {
             return Err(one_of());
         };
-        let rust = type_ident::<V::Value>();
+        let rust = type_ident::<V::Value>;
         visitor
             .visit_enum(EnumAccess {
                 de: self,
@@ -843,35 +843,40 @@ impl<'a> de::MapAccess<'a> for MapAccess<'a> {
     }
 }
 
+/// `%MyApp.Point{}` for a struct whose serde name is a module's.
+fn module_display(name: &str) -> String {
+    struct_display(&struct_module(name).unwrap_or(Cow::Borrowed(name)))
+}
+
 /// How a struct's map is named in paths.
-#[derive(Clone)]
-enum Place<'n> {
+#[derive(Clone, Copy)]
+enum Place {
     /// A plain map: `field :y of the map`.
     Map,
-    /// An Elixir struct: `field :y of %MyApp.Point{}`.
-    Struct(Cow<'n, str>),
+    /// An Elixir struct (its serde name): `field :y of %MyApp.Point{}`.
+    Struct(&'static str),
     /// A struct variant's map: `field :sides of {:labeled, %{label: _, sides: _}}`.
     Variant(&'static str),
 }
 
 /// A struct's fields, found by key (atoms) in its map: the map is never walked, and
 /// keys that are not fields are ignored.
-struct StructAccess<'a, 'n> {
+struct StructAccess<'a> {
     de: Deserializer<'a>,
     map: Term<'a>,
     fields: &'static [&'static str],
     next: usize,
     value: Option<(Term<'a>, &'static str)>,
-    place: Place<'n>,
+    place: Place,
 }
 
-impl<'a, 'n> StructAccess<'a, 'n> {
+impl<'a> StructAccess<'a> {
     fn new(
         de: Deserializer<'a>,
         map: Term<'a>,
         fields: &'static [&'static str],
-        place: Place<'n>,
-    ) -> StructAccess<'a, 'n> {
+        place: Place,
+    ) -> StructAccess<'a> {
         StructAccess {
             de,
             map,
@@ -887,13 +892,13 @@ impl<'a, 'n> StructAccess<'a, 'n> {
         let key = inspect_atom(field);
         PathStep::Field(intern(match &self.place {
             Place::Map => format!("field {key} of the map"),
-            Place::Struct(module) => format!("field {key} of {}", struct_display(module)),
+            Place::Struct(name) => format!("field {key} of {}", module_display(name)),
             Place::Variant(place) => format!("field {key} of {place}"),
         }))
     }
 }
 
-impl<'a> de::MapAccess<'a> for StructAccess<'a, '_> {
+impl<'a> de::MapAccess<'a> for StructAccess<'a> {
     type Error = Error<'a>;
 
     fn next_key_seed<K: DeserializeSeed<'a>>(
@@ -903,7 +908,7 @@ impl<'a> de::MapAccess<'a> for StructAccess<'a, '_> {
         let env = self.de.env;
         while let Some(&field) = self.fields.get(self.next) {
             self.next += 1;
-            let found = existing_atom(env, field)
+            let found = existing_name_atom(env, field)
                 .and_then(|key| crate::derive::map_get_atom(env, self.map, key));
             if let Some(value) = found {
                 self.value = Some((value, field));
@@ -932,7 +937,8 @@ struct EnumAccess<'a> {
     de: Deserializer<'a>,
     variant: &'static str,
     rest: &'a [Term<'a>],
-    rust: String,
+    /// The Rust type's name, for messages.
+    rust: fn() -> String,
     variants: &'static [&'static str],
 }
 
@@ -953,7 +959,7 @@ impl<'a> EnumAccess<'a> {
     fn mismatch(&self) -> Error<'a> {
         Error::expected(
             self.de.term,
-            format!("one of {} ({})", atoms_list(self.variants), self.rust),
+            format!("one of {} ({})", atoms_list(self.variants), (self.rust)()),
         )
     }
 
@@ -1007,11 +1013,11 @@ impl<'a> de::VariantAccess<'a> for EnumAccess<'a> {
         let place = intern(format!("{{{}, %{{{}}}}}", self.tag(), shown.join(", ")));
         if MapView::decode(*map, self.de.env).is_err() {
             return Err(
-                Error::expected(*map, format!("a map (in {place} of {})", self.rust))
+                Error::expected(*map, format!("a map (in {place} of {})", (self.rust)()))
                     .inside(PathStep::Field(place)),
             );
         }
-        let rust = self.rust.clone();
+        let rust = self.rust;
         visitor
             .visit_map(StructAccess::new(
                 self.de.child(*map),
@@ -1021,7 +1027,7 @@ impl<'a> de::VariantAccess<'a> for EnumAccess<'a> {
             ))
             .map_err(|e| {
                 e.missing_in(*map, |key| {
-                    format!("a map with the key {key} (in {place} of {rust})")
+                    format!("a map with the key {key} (in {place} of {})", rust())
                 })
             })
     }

@@ -237,3 +237,103 @@ impl Depth {
 /// What a too deep term or value is told.
 pub(crate) const TOO_DEEP: &str =
     "data nested less deeply (serde reads and writes at most 128 levels, in 192 KiB of stack)";
+
+/// Atoms for serde's `&'static str` names, cached per thread by the name's address:
+/// a name is looked up in the atom table once per thread, not on every field of every
+/// call. A `&'static str` never changes, and an atom never goes away, so an entry
+/// stays true; a slot only ever gets replaced by another name's entry. The cache is
+/// plain `Cell`s of integers: no destructor runs at thread exit (the library may be
+/// unloaded by then).
+mod cache {
+    use std::cell::Cell;
+
+    const SLOTS: usize = 256;
+
+    #[derive(Clone, Copy)]
+    struct Entry {
+        ptr: usize,
+        /// The name's length, with [`MODULE`] set for the `Elixir.`-prefixed atom.
+        len: usize,
+        atom: u64,
+    }
+
+    pub(super) const MODULE: usize = 1 << (usize::BITS - 1);
+
+    const EMPTY: Entry = Entry {
+        ptr: 0,
+        len: 0,
+        atom: 0,
+    };
+
+    thread_local! {
+        static SLOTS_: [Cell<Entry>; SLOTS] = const { [const { Cell::new(EMPTY) }; SLOTS] };
+    }
+
+    #[inline(always)]
+    fn slot(ptr: usize, len: usize) -> usize {
+        ((ptr >> 3) ^ (ptr >> 12) ^ len) % SLOTS
+    }
+
+    #[inline(always)]
+    pub(super) fn get(ptr: usize, len: usize) -> Option<u64> {
+        SLOTS_
+            .try_with(|slots| {
+                let entry = slots[slot(ptr, len)].get();
+                (entry.ptr == ptr && entry.len == len && entry.atom != 0).then_some(entry.atom)
+            })
+            .ok()
+            .flatten()
+    }
+
+    #[inline]
+    pub(super) fn put(ptr: usize, len: usize, atom: u64) {
+        let _ = SLOTS_.try_with(|slots| slots[slot(ptr, len)].set(Entry { ptr, len, atom }));
+    }
+}
+
+/// The atom `name` (a serde field or variant name), created if needed; `None` when the
+/// name cannot be an atom.
+#[inline]
+pub(crate) fn name_atom(env: Env<'_>, name: &'static str) -> Option<Atom> {
+    let (ptr, len) = (name.as_ptr() as usize, name.len());
+    if let Some(raw) = cache::get(ptr, len) {
+        return Some(atom_from_raw(raw));
+    }
+    let atom = Atom::try_from_str(env, name)?;
+    cache::put(ptr, len, atom.as_raw());
+    Some(atom)
+}
+
+/// The atom `name` if it exists (a map key that is not an existing atom cannot be in
+/// the map), never growing the atom table.
+#[inline]
+pub(crate) fn existing_name_atom(env: Env<'_>, name: &'static str) -> Option<Atom> {
+    let (ptr, len) = (name.as_ptr() as usize, name.len());
+    if let Some(raw) = cache::get(ptr, len) {
+        return Some(atom_from_raw(raw));
+    }
+    let atom = existing_atom(env, name)?;
+    cache::put(ptr, len, atom.as_raw());
+    Some(atom)
+}
+
+/// The module atom of a struct whose serde name is `name` (see [`struct_module`]):
+/// `None` when the name is not a module's; `Some(None)` when the module's atom does
+/// not exist (`create: false`) or cannot be made.
+#[inline]
+pub(crate) fn module_atom(env: Env<'_>, name: &'static str, create: bool) -> Option<Option<Atom>> {
+    let (ptr, len) = (name.as_ptr() as usize, name.len() | cache::MODULE);
+    if let Some(raw) = cache::get(ptr, len) {
+        return Some(Some(atom_from_raw(raw)));
+    }
+    let module = struct_module(name)?;
+    let atom = if create {
+        Atom::try_from_str(env, &module)
+    } else {
+        existing_atom(env, &module)
+    };
+    if let Some(atom) = atom {
+        cache::put(ptr, len, atom.as_raw());
+    }
+    Some(atom)
+}

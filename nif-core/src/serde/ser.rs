@@ -1,6 +1,6 @@
 //! Rust → term through serde's `Serializer`.
 
-use super::names::{struct_module, Depth, TOO_DEEP};
+use super::names::{module_atom, name_atom, Depth, TOO_DEEP};
 use crate::atom::Atom;
 use crate::atoms;
 use crate::codec::Encode;
@@ -74,14 +74,18 @@ fn too_deep() -> Error {
     Error(format!("cannot encode the value: expected {TOO_DEEP}"))
 }
 
-/// The atom for a serde name (field, variant, module).
-fn atom(env: Env<'_>, name: &str) -> Result<Atom, Error> {
-    Atom::try_from_str(env, name).ok_or_else(|| {
-        Error(format!(
-            "cannot make an atom of {name:?}: atoms are at most {} latin-1 characters",
-            crate::atom::MAX_ATOM_LENGTH
-        ))
-    })
+/// The atom for a serde name (field or variant).
+#[inline]
+fn atom(env: Env<'_>, name: &'static str) -> Result<Atom, Error> {
+    name_atom(env, name).ok_or_else(|| not_an_atom(name))
+}
+
+#[cold]
+fn not_an_atom(name: &str) -> Error {
+    Error(format!(
+        "cannot make an atom of {name:?}: atoms are at most {} latin-1 characters",
+        crate::atom::MAX_ATOM_LENGTH
+    ))
 }
 
 #[inline]
@@ -275,11 +279,10 @@ impl<'a> ser::Serializer for Serializer<'a> {
     }
     fn serialize_struct(self, name: &'static str, len: usize) -> Result<Entries<'a>, Error> {
         let mut entries = Entries::new(self.enter()?, len + 1, None);
-        if let Some(module) = struct_module(name) {
+        if let Some(module) = module_atom(self.env, name, true) {
+            let module = module.ok_or_else(|| not_an_atom(name))?;
             entries.keys.push(atoms::__struct__().to_term(self.env));
-            entries
-                .values
-                .push(atom(self.env, &module)?.to_term(self.env));
+            entries.values.push(module.to_term(self.env));
         }
         Ok(entries)
     }

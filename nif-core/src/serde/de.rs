@@ -1,7 +1,7 @@
 //! Term → Rust through serde's `Deserializer`, with the derive's error paths.
 
 use super::names::{
-    existing_name_atom, inspect_atom, intern, map_key, module_atom, struct_display, struct_module,
+    field_atoms, inspect_atom, intern, map_key, module_atom, struct_display, struct_module,
     type_ident, type_name, AtomText, Depth, TOO_DEEP,
 };
 use crate::atoms;
@@ -20,7 +20,11 @@ use std::fmt;
 /// A decoding error on its way out of serde: what was expected, where, and (once a
 /// deserializer has seen it) the term. Turned into a [`DecodeError`] by
 /// [`from_term`](super::from_term).
-pub struct Error<'a> {
+pub struct Error<'a>(Box<Inner<'a>>);
+
+/// Boxed: an error is rare, and a small `Result` is cheap to return through every
+/// level of a successful decode.
+struct Inner<'a> {
     term: Option<Term<'a>>,
     what: What,
     path: Vec<PathStep<'a>>,
@@ -36,20 +40,21 @@ enum What {
 }
 
 impl<'a> Error<'a> {
+    #[cold]
     fn expected(term: Term<'a>, expected: impl Into<Cow<'static, str>>) -> Error<'a> {
-        Error {
+        Error(Box::new(Inner {
             term: Some(term),
             what: What::Expected(expected.into()),
             path: Vec::new(),
-        }
+        }))
     }
 
     /// The error arose while deserializing `term`: it is the term the message shows,
     /// unless a deeper one was already recorded.
     #[cold]
     fn at(mut self, term: Term<'a>) -> Error<'a> {
-        if self.term.is_none() {
-            self.term = Some(term);
+        if self.0.term.is_none() {
+            self.0.term = Some(term);
         }
         self
     }
@@ -58,21 +63,21 @@ impl<'a> Error<'a> {
     /// key as Elixir writes it).
     #[cold]
     fn missing_in(mut self, map: Term<'a>, missing: impl FnOnce(&str) -> String) -> Error<'a> {
-        if let (None, What::MissingField(field)) = (self.term, &self.what) {
-            self.what = What::Expected(missing(&inspect_atom(field)).into());
-            self.term = Some(map);
+        if let (None, What::MissingField(field)) = (self.0.term, &self.0.what) {
+            self.0.what = What::Expected(missing(&inspect_atom(field)).into());
+            self.0.term = Some(map);
         }
         self
     }
 
     #[cold]
     fn inside(mut self, step: PathStep<'a>) -> Error<'a> {
-        self.path.insert(0, step);
+        self.0.path.insert(0, step);
         self
     }
 
     fn expected_text(&self) -> Cow<'static, str> {
-        match &self.what {
+        match &self.0.what {
             What::Expected(text) => text.clone(),
             What::MissingField(field) => {
                 format!("a map with the key {}", inspect_atom(field)).into()
@@ -86,9 +91,9 @@ impl<'a> Error<'a> {
     pub fn into_decode_error(self, top: Term<'a>) -> DecodeError<'a> {
         let expected = self.expected_text();
         DecodeError {
-            term: self.term.unwrap_or(top),
+            term: self.0.term.unwrap_or(top),
             expected,
-            path: self.path,
+            path: self.0.path,
         }
     }
 }
@@ -96,11 +101,11 @@ impl<'a> Error<'a> {
 impl<'a> From<DecodeError<'a>> for Error<'a> {
     #[cold]
     fn from(error: DecodeError<'a>) -> Error<'a> {
-        Error {
+        Error(Box::new(Inner {
             term: Some(error.term),
             what: What::Expected(error.expected),
             path: error.path,
-        }
+        }))
     }
 }
 
@@ -113,7 +118,7 @@ impl fmt::Debug for Error<'_> {
 /// Without an environment the term cannot be shown: the path and what was expected.
 impl fmt::Display for Error<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for step in &self.path {
+        for step in &self.0.path {
             match step {
                 PathStep::ListElement(i) => write!(f, "element {i} of the list: ")?,
                 PathStep::TupleElement(i) => write!(f, "element {i} of the tuple: ")?,
@@ -136,20 +141,20 @@ impl de::Error for Error<'_> {
             Some(name) => What::Expected(format!("one of the variants of {name}").into()),
             None => What::Custom(text),
         };
-        Error {
+        Error(Box::new(Inner {
             term: None,
             what,
             path: Vec::new(),
-        }
+        }))
     }
 
     #[cold]
     fn invalid_type(_unexpected: de::Unexpected<'_>, expected: &dyn de::Expected) -> Self {
-        Error {
+        Error(Box::new(Inner {
             term: None,
             what: What::Expected(expected.to_string().into()),
             path: Vec::new(),
-        }
+        }))
     }
 
     #[cold]
@@ -159,25 +164,25 @@ impl de::Error for Error<'_> {
 
     #[cold]
     fn invalid_length(len: usize, expected: &dyn de::Expected) -> Self {
-        Error {
+        Error(Box::new(Inner {
             term: None,
             what: What::Expected(format!("{expected} (got {len} elements)").into()),
             path: Vec::new(),
-        }
+        }))
     }
 
     #[cold]
     fn unknown_variant(_variant: &str, expected: &'static [&'static str]) -> Self {
-        Error {
+        Error(Box::new(Inner {
             term: None,
             what: What::Expected(format!("one of {}", atoms_list(expected)).into()),
             path: Vec::new(),
-        }
+        }))
     }
 
     #[cold]
     fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
-        Error {
+        Error(Box::new(Inner {
             term: None,
             what: What::Expected(
                 format!(
@@ -188,16 +193,16 @@ impl de::Error for Error<'_> {
                 .into(),
             ),
             path: Vec::new(),
-        }
+        }))
     }
 
     #[cold]
     fn missing_field(field: &'static str) -> Self {
-        Error {
+        Error(Box::new(Inner {
             term: None,
             what: What::MissingField(field),
             path: Vec::new(),
-        }
+        }))
     }
 }
 
@@ -865,6 +870,7 @@ struct StructAccess<'a> {
     de: Deserializer<'a>,
     map: Term<'a>,
     fields: &'static [&'static str],
+    atoms: &'static [Option<crate::Atom>],
     next: usize,
     value: Option<(Term<'a>, &'static str)>,
     place: Place,
@@ -878,6 +884,7 @@ impl<'a> StructAccess<'a> {
         place: Place,
     ) -> StructAccess<'a> {
         StructAccess {
+            atoms: field_atoms(de.env, fields),
             de,
             map,
             fields,
@@ -908,7 +915,11 @@ impl<'a> de::MapAccess<'a> for StructAccess<'a> {
         let env = self.de.env;
         while let Some(&field) = self.fields.get(self.next) {
             self.next += 1;
-            let found = existing_name_atom(env, field)
+            let found = self
+                .atoms
+                .get(self.next - 1)
+                .copied()
+                .flatten()
                 .and_then(|key| crate::derive::map_get_atom(env, self.map, key));
             if let Some(value) = found {
                 self.value = Some((value, field));

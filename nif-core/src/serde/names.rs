@@ -4,7 +4,8 @@
 use crate::atom::{atom_from_raw, Atom};
 use crate::env::Env;
 use crate::sys;
-use std::collections::HashSet;
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 /// The module of a struct whose serde name is an Elixir module: `"Elixir.MyApp.Point"`,
@@ -259,6 +260,9 @@ mod cache {
 
     pub(super) const MODULE: usize = 1 << (usize::BITS - 1);
 
+    /// Cached for a struct name that is not a module's (1 is never an atom term).
+    pub(super) const NOT_A_MODULE: u64 = 1;
+
     const EMPTY: Entry = Entry {
         ptr: 0,
         len: 0,
@@ -269,25 +273,43 @@ mod cache {
         static SLOTS_: [Cell<Entry>; SLOTS] = const { [const { Cell::new(EMPTY) }; SLOTS] };
     }
 
+    /// Names sit next to each other in memory (`"skuqtyprice"`): every bit of the
+    /// address counts (Fibonacci hashing), so neighbours land in different slots.
     #[inline(always)]
-    fn slot(ptr: usize, len: usize) -> usize {
-        ((ptr >> 3) ^ (ptr >> 12) ^ len) % SLOTS
+    pub(super) fn slot(ptr: usize, len: usize) -> usize {
+        let key = (ptr as u64) ^ ((len as u64).rotate_left(32));
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SLOTS.trailing_zeros())) as usize
     }
 
+    /// Two slots per name (the hashed one and its neighbour): two names that hash
+    /// alike do not evict each other on every call.
     #[inline(always)]
     pub(super) fn get(ptr: usize, len: usize) -> Option<u64> {
+        let first = slot(ptr, len);
         SLOTS_
             .try_with(|slots| {
-                let entry = slots[slot(ptr, len)].get();
-                (entry.ptr == ptr && entry.len == len && entry.atom != 0).then_some(entry.atom)
+                [first, first ^ 1].into_iter().find_map(|i| {
+                    let entry = slots[i].get();
+                    (entry.ptr == ptr && entry.len == len && entry.atom != 0).then_some(entry.atom)
+                })
             })
             .ok()
             .flatten()
     }
 
+    /// Into the first of the two slots that is free, else the second (so the first
+    /// keeps the name that was there first).
     #[inline]
     pub(super) fn put(ptr: usize, len: usize, atom: u64) {
-        let _ = SLOTS_.try_with(|slots| slots[slot(ptr, len)].set(Entry { ptr, len, atom }));
+        let first = slot(ptr, len);
+        let _ = SLOTS_.try_with(|slots| {
+            let i = if slots[first].get().atom == 0 {
+                first
+            } else {
+                first ^ 1
+            };
+            slots[i].set(Entry { ptr, len, atom })
+        });
     }
 }
 
@@ -304,29 +326,21 @@ pub(crate) fn name_atom(env: Env<'_>, name: &'static str) -> Option<Atom> {
     Some(atom)
 }
 
-/// The atom `name` if it exists (a map key that is not an existing atom cannot be in
-/// the map), never growing the atom table.
-#[inline]
-pub(crate) fn existing_name_atom(env: Env<'_>, name: &'static str) -> Option<Atom> {
-    let (ptr, len) = (name.as_ptr() as usize, name.len());
-    if let Some(raw) = cache::get(ptr, len) {
-        return Some(atom_from_raw(raw));
-    }
-    let atom = existing_atom(env, name)?;
-    cache::put(ptr, len, atom.as_raw());
-    Some(atom)
-}
-
 /// The module atom of a struct whose serde name is `name` (see [`struct_module`]):
 /// `None` when the name is not a module's; `Some(None)` when the module's atom does
 /// not exist (`create: false`) or cannot be made.
 #[inline]
 pub(crate) fn module_atom(env: Env<'_>, name: &'static str, create: bool) -> Option<Option<Atom>> {
     let (ptr, len) = (name.as_ptr() as usize, name.len() | cache::MODULE);
-    if let Some(raw) = cache::get(ptr, len) {
-        return Some(Some(atom_from_raw(raw)));
+    match cache::get(ptr, len) {
+        Some(cache::NOT_A_MODULE) => return None,
+        Some(raw) => return Some(Some(atom_from_raw(raw))),
+        None => {}
     }
-    let module = struct_module(name)?;
+    let Some(module) = struct_module(name) else {
+        cache::put(ptr, len, cache::NOT_A_MODULE);
+        return None;
+    };
     let atom = if create {
         Atom::try_from_str(env, &module)
     } else {
@@ -336,4 +350,70 @@ pub(crate) fn module_atom(env: Env<'_>, name: &'static str, create: bool) -> Opt
         cache::put(ptr, len, atom.as_raw());
     }
     Some(atom)
+}
+
+#[cfg(test)]
+mod cache_tests {
+    #[test]
+    fn a_cached_name_is_found_again() {
+        let name: &'static str = "sku";
+        let (ptr, len) = (name.as_ptr() as usize, name.len());
+        assert_eq!(super::cache::get(ptr, len), None);
+        super::cache::put(ptr, len, 0x1234b);
+        assert_eq!(super::cache::get(ptr, len), Some(0x1234b));
+        assert_eq!(super::cache::get(ptr, len | super::cache::MODULE), None);
+    }
+
+    #[test]
+    fn neighbouring_names_take_different_slots() {
+        let names: &'static str = "skuqtyprice";
+        let p = names.as_ptr() as usize;
+        assert_ne!(super::cache::slot(p, 3), super::cache::slot(p + 3, 3));
+        assert_ne!(super::cache::slot(p, 3), super::cache::slot(p + 6, 5));
+    }
+}
+
+/// The atoms of a struct's fields (serde's `&'static [&'static str]`; `None` for a
+/// name that cannot be an atom, hence never a key): made once per program (the
+/// derive makes its own at load; serde names are static too, so their number is
+/// bounded) and found again per thread by the slice's address, so decoding a struct
+/// costs one lookup, not one per field.
+pub(crate) fn field_atoms(
+    env: Env<'_>,
+    fields: &'static [&'static str],
+) -> &'static [Option<Atom>] {
+    type Slot = Cell<(usize, usize, &'static [Option<Atom>])>;
+    const SLOTS: usize = 64;
+    thread_local! {
+        static KNOWN: [Slot; SLOTS] = const { [const { Cell::new((0, 0, &[])) }; SLOTS] };
+    }
+    let key = (fields.as_ptr() as usize, fields.len());
+    let slot = cache::slot(key.0, key.1) % SLOTS;
+    let cached = KNOWN
+        .try_with(|known| {
+            let (ptr, len, atoms) = known[slot].get();
+            ((ptr, len) == key).then_some(atoms)
+        })
+        .ok()
+        .flatten();
+    if let Some(atoms) = cached {
+        return atoms;
+    }
+    type Made = HashMap<(usize, usize), &'static [Option<Atom>]>;
+    static MADE: Mutex<Option<Made>> = Mutex::new(None);
+    let atoms = {
+        let mut made = MADE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *made
+            .get_or_insert_with(HashMap::new)
+            .entry(key)
+            .or_insert_with(|| {
+                let atoms: Vec<Option<Atom>> = fields
+                    .iter()
+                    .map(|name| Atom::try_from_str(env, name))
+                    .collect();
+                Box::leak(atoms.into_boxed_slice())
+            })
+    };
+    let _ = KNOWN.try_with(|known| known[slot].set((key.0, key.1, atoms)));
+    atoms
 }

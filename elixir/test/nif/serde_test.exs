@@ -302,6 +302,25 @@ defmodule Oxbeam.NIF.SerdeTest do
     end
   end
 
+  describe "adjacently tagged enums and flatten" do
+    test "adjacently tagged: the tag an atom, the content under its key" do
+      for value <- [%{t: :ping}, %{t: :move, c: {1, 2}}, %{t: :say, c: %{text: "hi"}}] do
+        assert NIF.serde_adjacent(value) == value
+      end
+    end
+
+    test "flatten: serde makes the struct a map whose keys are strings" do
+      # serde serializes a flattened struct with serialize_map and string keys; it
+      # reads atom or string keys.
+      assert NIF.serde_flattened(%{id: 1, verbose: true}) == %{"id" => 1, "verbose" => true}
+
+      assert NIF.serde_flattened(%{"id" => 1, "verbose" => true}) == %{
+               "id" => 1,
+               "verbose" => true
+             }
+    end
+  end
+
   describe "serde_json::Value: as Jason decodes JSON" do
     test "round-trips JSON-shaped terms" do
       value = %{

@@ -368,6 +368,38 @@ fn serde_event(event: SerdeTerm<Event>) -> SerdeTerm<Event> {
     event
 }
 
+/// Adjacently tagged.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[serde(tag = "t", content = "c", rename_all = "snake_case")]
+pub enum Adjacent {
+    Ping,
+    Move(i64, i64),
+    Say { text: String },
+}
+
+#[nif]
+fn serde_adjacent(value: SerdeTerm<Adjacent>) -> SerdeTerm<Adjacent> {
+    value
+}
+
+/// `#[serde(flatten)]`: the struct reads and writes through `deserialize_map`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Flattened {
+    id: i64,
+    #[serde(flatten)]
+    settings: Inner,
+}
+
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Inner {
+    verbose: bool,
+}
+
+#[nif]
+fn serde_flattened(value: SerdeTerm<Flattened>) -> SerdeTerm<Flattened> {
+    value
+}
+
 // ---------------------------------------------------------------------------------
 // serde_json::Value: as Jason decodes JSON.
 

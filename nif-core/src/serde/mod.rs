@@ -32,6 +32,7 @@ mod names;
 mod ser;
 
 pub use de::{Deserializer, Error as DeError};
+pub use names::{MAX_DEPTH, STACK_BUDGET};
 pub use ser::{Error as SerError, Serializer};
 
 use crate::codec::{Decode, DecodeError, Encode};

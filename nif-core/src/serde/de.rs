@@ -336,15 +336,6 @@ fn not_a_list<'a>(env: Env<'a>, term: Term<'a>, rust: String) -> Error<'a> {
     Error::expected(term, format!("{proper} ({rust})"))
 }
 
-/// The name in `names` that the atom `term` spells. Not inlined: the name's buffer
-/// stays off the frames of recursive calls.
-#[inline(never)]
-fn find_name(env: Env<'_>, term: Term<'_>, names: &'static [&'static str]) -> Option<&'static str> {
-    let name = AtomText::read(env, term)?;
-    let name = name.as_str();
-    names.iter().find(|n| **n == name).copied()
-}
-
 /// `deserialize_any` of an atom other than nil/true/false: its name. Not inlined:
 /// the name's buffer stays off the frames of recursive calls.
 #[inline(never)]
@@ -660,7 +651,12 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
             Some(_) => return Err(one_of()),
             None => (term, &[]),
         };
-        let Some(variant) = find_name(env, tag, variants) else {
+        // Variant names are serde's `'static` names: their atoms are made once, and the
+        // tag is found by comparing atom words.
+        let found = field_atoms(env, variants)
+            .iter()
+            .position(|atom| atom.is_some_and(|atom| atom.as_raw() == tag.as_raw()));
+        let Some(&variant) = found.and_then(|index| variants.get(index)) else {
             return Err(one_of());
         };
         let rust = type_ident::<V::Value>;

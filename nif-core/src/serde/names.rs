@@ -373,8 +373,9 @@ mod cache_tests {
     }
 }
 
-/// The atoms of a struct's fields (serde's `&'static [&'static str]`; `None` for a
-/// name that cannot be an atom, hence never a key): made once per program (the
+/// The atoms of a struct's fields or an enum's variants (serde's
+/// `&'static [&'static str]`; `None` for a name that cannot be an atom, hence never a
+/// key or a tag): made once per program (the
 /// derive makes its own at load; serde names are static too, so their number is
 /// bounded) and found again per thread by the slice's address, so decoding a struct
 /// costs one lookup, not one per field.
@@ -388,11 +389,14 @@ pub(crate) fn field_atoms(
         static KNOWN: [Slot; SLOTS] = const { [const { Cell::new((0, 0, &[])) }; SLOTS] };
     }
     let key = (fields.as_ptr() as usize, fields.len());
+    // Two slots per slice, as in `cache`.
     let slot = cache::slot(key.0, key.1) % SLOTS;
     let cached = KNOWN
         .try_with(|known| {
-            let (ptr, len, atoms) = known[slot].get();
-            ((ptr, len) == key).then_some(atoms)
+            [slot, slot ^ 1].into_iter().find_map(|i| {
+                let (ptr, len, atoms) = known[i].get();
+                ((ptr, len) == key).then_some(atoms)
+            })
         })
         .ok()
         .flatten();
@@ -414,6 +418,13 @@ pub(crate) fn field_atoms(
                 Box::leak(atoms.into_boxed_slice())
             })
     };
-    let _ = KNOWN.try_with(|known| known[slot].set((key.0, key.1, atoms)));
+    let _ = KNOWN.try_with(|known| {
+        let i = if known[slot].get().0 == 0 {
+            slot
+        } else {
+            slot ^ 1
+        };
+        known[i].set((key.0, key.1, atoms))
+    });
     atoms
 }

@@ -303,15 +303,16 @@ impl<'a> Deserializer<'a> {
             .map_err(|e: Error<'a>| e.at(self.term))
     }
 
-    fn list(self) -> Result<ListAccess<'a>, Option<usize>> {
+    /// The elements of a proper list; `None` for anything else.
+    fn list(self) -> Option<ListAccess<'a>> {
         let mut len = 0;
         // SAFETY: term belongs to env; len is a valid out-pointer.
         if unsafe { sys::enif_get_list_length(self.env.as_raw(), self.term.as_raw(), &mut len) }
             == 0
         {
-            return Err(None);
+            return None;
         }
-        Ok(ListAccess {
+        Some(ListAccess {
             de: self,
             rest: self.term,
             index: 0,
@@ -436,8 +437,8 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
             TermType::List => {
                 self.enter()?;
                 match self.list() {
-                    Ok(list) => visitor.visit_seq(list),
-                    Err(_) => Err(Error::expected(term, "a proper list")),
+                    Some(list) => visitor.visit_seq(list),
+                    None => Err(Error::expected(term, "a proper list")),
                 }
             }
             TermType::Tuple => {
@@ -542,10 +543,10 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
     fn deserialize_seq<V: Visitor<'a>>(mut self, visitor: V) -> Result<V::Value, Error<'a>> {
         self.enter()?;
         match self.list() {
-            Ok(list) => visitor
+            Some(list) => visitor
                 .visit_seq(list)
                 .map_err(|e: Error<'a>| e.at(self.term)),
-            Err(_) => Err(not_a_list(self.env, self.term, type_name::<V::Value>())),
+            None => Err(not_a_list(self.env, self.term, type_name::<V::Value>())),
         }
     }
 

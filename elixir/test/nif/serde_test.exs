@@ -309,6 +309,11 @@ defmodule Oxbeam.NIF.SerdeTest do
       end
     end
 
+    test "skip_serializing_if: the keys of one struct differ between values" do
+      values = [%{a: 1, b: 2, c: 3}, %{b: 3}, %{b: 4, c: 5}, %{a: 6, b: 7}, %{a: 1, b: 2, c: 3}]
+      assert NIF.serde_skipping(values) == values
+    end
+
     test "flatten: serde makes the struct a map whose keys are strings" do
       # serde serializes a flattened struct with serialize_map and string keys; it
       # reads atom or string keys.

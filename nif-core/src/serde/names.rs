@@ -18,6 +18,12 @@ pub(crate) fn struct_module(name: &str) -> Option<std::borrow::Cow<'_, str>> {
     (first_upper && name.contains('.')).then(|| format!("Elixir.{name}").into())
 }
 
+/// Whether [`struct_module`] would find a module in `name` (without allocating).
+#[inline]
+fn looks_like_module(name: &str) -> bool {
+    name.as_bytes().first().is_some_and(u8::is_ascii_uppercase) && name.contains('.')
+}
+
 /// `%MyApp.Point{}` for the module `Elixir.MyApp.Point` (as the derive writes it).
 pub(crate) fn struct_display(module: &str) -> String {
     format!("%{}{{}}", module.trim_start_matches("Elixir."))
@@ -159,6 +165,13 @@ mod tests {
         );
         assert_eq!(struct_module("Point"), None);
         assert_eq!(struct_module("my.point"), None);
+        for name in ["Elixir.A.B", "A.B", "Point", "my.point", "", "Éa.b"] {
+            assert_eq!(
+                looks_like_module(name),
+                struct_module(name).is_some(),
+                "{name}"
+            );
+        }
     }
 
     #[test]
@@ -331,6 +344,10 @@ pub(crate) fn name_atom(env: Env<'_>, name: &'static str) -> Option<Atom> {
 /// not exist (`create: false`) or cannot be made.
 #[inline]
 pub(crate) fn module_atom(env: Env<'_>, name: &'static str, create: bool) -> Option<Option<Atom>> {
+    // Most structs are plain maps: a glance at the name, no lookup.
+    if !looks_like_module(name) {
+        return None;
+    }
     let (ptr, len) = (name.as_ptr() as usize, name.len() | cache::MODULE);
     match cache::get(ptr, len) {
         Some(cache::NOT_A_MODULE) => return None,
@@ -427,4 +444,67 @@ pub(crate) fn field_atoms(
         known[i].set((key.0, key.1, atoms))
     });
     atoms
+}
+
+/// A struct's keys as serialized last time: `(name address, name length, atom)` in
+/// field order.
+pub(crate) type KeyAtoms = &'static [(usize, usize, Atom)];
+
+/// What [`struct_keys`] knows of a struct (by its serde name's address).
+pub(crate) enum Keys {
+    /// Its keys, learned on this thread (each still checked by address when used).
+    Known(KeyAtoms),
+    /// Not learned yet; `true` when there is room to learn them.
+    Unknown(bool),
+}
+
+type KeySlot = Cell<(usize, usize, KeyAtoms)>;
+const KEY_SLOTS: usize = 64;
+
+thread_local! {
+    static STRUCT_KEYS: [KeySlot; KEY_SLOTS] = const { [const { Cell::new((0, 0, &[])) }; KEY_SLOTS] };
+}
+
+/// The keys learned for the struct named `name` (see [`learn_struct_keys`]): encoding
+/// a struct then costs one lookup, not one per field.
+#[inline]
+pub(crate) fn struct_keys(name: &'static str) -> Keys {
+    let key = (name.as_ptr() as usize, name.len());
+    let slot = cache::slot(key.0, key.1) % KEY_SLOTS;
+    STRUCT_KEYS
+        .try_with(|known| {
+            let mut room = false;
+            for i in [slot, slot ^ 1] {
+                let (ptr, len, keys) = known[i].get();
+                if (ptr, len) == key {
+                    return Keys::Known(keys);
+                }
+                room |= ptr == 0;
+            }
+            Keys::Unknown(room)
+        })
+        .unwrap_or(Keys::Unknown(false))
+}
+
+/// Remembers the keys a struct named `name` was serialized with, once per thread and
+/// name (never replaced, so the copies made are bounded by threads × struct names).
+#[cold]
+pub(crate) fn learn_struct_keys(name: &'static str, keys: Vec<(usize, usize, Atom)>) {
+    let key = (name.as_ptr() as usize, name.len());
+    let slot = cache::slot(key.0, key.1) % KEY_SLOTS;
+    let _ = STRUCT_KEYS.try_with(|known| {
+        if [slot, slot ^ 1].iter().any(|&i| {
+            let (ptr, len, _) = known[i].get();
+            (ptr, len) == key
+        }) {
+            return;
+        }
+        if let Some(free) = [slot, slot ^ 1]
+            .into_iter()
+            .find(|&i| known[i].get().0 == 0)
+        {
+            let keys: KeyAtoms = Box::leak(keys.into_boxed_slice());
+            known[free].set((key.0, key.1, keys));
+        }
+    });
 }

@@ -1,6 +1,8 @@
 //! Rust → term through serde's `Serializer`.
 
-use super::names::{module_atom, name_atom, Depth, TOO_DEEP};
+use super::names::{
+    learn_struct_keys, module_atom, name_atom, struct_keys, Depth, KeyAtoms, Keys, TOO_DEEP,
+};
 use crate::atom::Atom;
 use crate::atoms;
 use crate::codec::Encode;
@@ -278,7 +280,7 @@ impl<'a> ser::Serializer for Serializer<'a> {
         Ok(Entries::new(self.enter()?, len.unwrap_or(0), None))
     }
     fn serialize_struct(self, name: &'static str, len: usize) -> Result<Entries<'a>, Error> {
-        let mut entries = Entries::new(self.enter()?, len + 1, None);
+        let mut entries = Entries::new(self.enter()?, len + 1, None).of_struct(name);
         if let Some(module) = module_atom(self.env, name, true) {
             let module = module.ok_or_else(|| not_an_atom(name))?;
             entries.keys.push(atoms::__struct__().to_term(self.env));
@@ -294,7 +296,7 @@ impl<'a> ser::Serializer for Serializer<'a> {
         len: usize,
     ) -> Result<Entries<'a>, Error> {
         let tag = atom(self.env, variant)?.to_term(self.env);
-        Ok(Entries::new(self.enter()?, len, Some(tag)))
+        Ok(Entries::new(self.enter()?, len, Some(tag)).of_struct(variant))
     }
 }
 
@@ -398,11 +400,21 @@ pub struct Entries<'a> {
     keys: Terms<'a>,
     values: Terms<'a>,
     tag: Option<Term<'a>>,
+    /// A struct's name, its keys as learned, and (the first time) the keys to learn.
+    name: &'static str,
+    expected: KeyAtoms,
+    learning: Option<Vec<(usize, usize, Atom)>>,
+    /// Fields serialized so far.
+    index: usize,
 }
 
 impl<'a> Entries<'a> {
     fn new(inner: Serializer<'a>, len: usize, tag: Option<Term<'a>>) -> Entries<'a> {
         Entries {
+            name: "",
+            expected: &[],
+            learning: None,
+            index: 0,
             inner,
             keys: Terms::new(inner.env, len),
             values: Terms::new(inner.env, len),
@@ -410,10 +422,30 @@ impl<'a> Entries<'a> {
         }
     }
 
+    /// A struct (or struct variant) named `name`: its keys' atoms as learned.
+    fn of_struct(mut self, name: &'static str) -> Entries<'a> {
+        self.name = name;
+        match struct_keys(name) {
+            Keys::Known(keys) => self.expected = keys,
+            Keys::Unknown(room) => self.learning = room.then(Vec::new),
+        }
+        self
+    }
+
     fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {
         let value = value.serialize(self.inner)?;
-        self.keys
-            .push(atom(self.inner.env, key)?.to_term(self.inner.env));
+        let (ptr, len) = (key.as_ptr() as usize, key.len());
+        // The learned key at this position, if it is this one (a field skipped by
+        // `skip_serializing_if` shifts them: then the atom is looked up).
+        let atom = match self.expected.get(self.index) {
+            Some(&(p, l, atom)) if (p, l) == (ptr, len) => atom,
+            _ => atom(self.inner.env, key)?,
+        };
+        if let Some(learning) = &mut self.learning {
+            learning.push((ptr, len, atom));
+        }
+        self.index += 1;
+        self.keys.push(atom.to_term(self.inner.env));
         self.values.push(value);
         Ok(())
     }
@@ -421,6 +453,9 @@ impl<'a> Entries<'a> {
     // Not inlined: the map's building arrays stay off the frames of recursive calls.
     #[inline(never)]
     fn finish(self) -> Result<Term<'a>, Error> {
+        if let Some(keys) = self.learning {
+            learn_struct_keys(self.name, keys);
+        }
         // Repeated keys (possible for a map whose keys serialize alike): the last wins.
         let env = self.inner.env;
         let (keys, values) = (self.keys.as_slice(), self.values.as_slice());

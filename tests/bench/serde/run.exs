@@ -12,7 +12,11 @@ nifs = [
   derive_encode: 1,
   serde_encode: 1,
   derive_roundtrip: 1,
-  serde_roundtrip: 1
+  serde_roundtrip: 1,
+  derive_flat_decode: 1,
+  serde_flat_decode: 1,
+  derive_flat_encode: 1,
+  serde_flat_encode: 1
 ]
 
 path = lib |> Path.rootname() |> String.to_charlist()
@@ -63,7 +67,12 @@ rows =
   for lines <- [1, 10, 100],
       {what, arg} <- [decode: order.(lines), encode: lines, roundtrip: order.(lines)] do
     {"Order #{what} (#{lines} lines)", :"derive_#{what}", :"serde_#{what}", arg}
-  end
+  end ++
+    [
+      {"8 integer fields decode", :derive_flat_decode, :serde_flat_decode,
+       Map.new(~w(a b c d e f g h)a, &{&1, 7})},
+      {"8 integer fields encode", :derive_flat_encode, :serde_flat_encode, 7}
+    ]
 
 # Both forms must agree before anything is timed.
 for {label, derive, serde, arg} <- rows do

@@ -400,6 +400,22 @@ fn serde_flattened(value: SerdeTerm<Flattened>) -> SerdeTerm<Flattened> {
     value
 }
 
+/// Fields left out by `skip_serializing_if`: the keys of one struct vary between values
+/// (the serializer remembers a struct's keys; a skipped one must not shift them).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Skipping {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    a: Option<i64>,
+    b: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    c: Option<i64>,
+}
+
+#[nif]
+fn serde_skipping(values: Vec<SerdeTerm<Skipping>>) -> Vec<SerdeTerm<Skipping>> {
+    values
+}
+
 // ---------------------------------------------------------------------------------
 // serde_json::Value: as Jason decodes JSON.
 

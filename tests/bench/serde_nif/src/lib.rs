@@ -88,4 +88,55 @@ fn serde_roundtrip(order: SerdeTerm<Order>) -> SerdeTerm<Order> {
     order
 }
 
+/// A flat map of 8 integers: the per-field cost, without allocations.
+#[derive(Encode, Decode, Serialize, Deserialize, Clone)]
+pub struct Flat {
+    a: u64,
+    b: u64,
+    c: u64,
+    d: u64,
+    e: u64,
+    f: u64,
+    g: u64,
+    h: u64,
+}
+
+#[nif]
+fn derive_flat_decode(flat: Flat) -> u64 {
+    flat.a + flat.h
+}
+
+#[nif]
+fn serde_flat_decode(flat: SerdeTerm<Flat>) -> u64 {
+    flat.a + flat.h
+}
+
+#[nif]
+fn derive_flat_encode(n: u64) -> Flat {
+    Flat {
+        a: n,
+        b: n,
+        c: n,
+        d: n,
+        e: n,
+        f: n,
+        g: n,
+        h: n,
+    }
+}
+
+#[nif]
+fn serde_flat_encode(n: u64) -> SerdeTerm<Flat> {
+    SerdeTerm(Flat {
+        a: n,
+        b: n,
+        c: n,
+        d: n,
+        e: n,
+        f: n,
+        g: n,
+        h: n,
+    })
+}
+
 oxbeam::init!("Elixir.Bench.Serde");

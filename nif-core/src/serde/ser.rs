@@ -107,16 +107,29 @@ struct Terms<'a> {
 }
 
 impl<'a> Terms<'a> {
-    fn new(env: Env<'a>, len: usize) -> Terms<'a> {
-        Terms {
-            inline: [nil(env); INLINE],
-            len: 0,
+    /// Room for `len` terms (a hint), holding `first` if given.
+    #[inline(always)]
+    fn new(env: Env<'a>, len: usize, first: Option<Term<'a>>) -> Terms<'a> {
+        let mut inline = [nil(env); INLINE];
+        let mut heap = if len > INLINE {
             // A length hint from a Serialize impl: capped, the vector grows as needed.
-            heap: if len > INLINE {
-                Vec::with_capacity(len.min(1 << 12))
+            Vec::with_capacity(len.min(1 << 12))
+        } else {
+            Vec::new()
+        };
+        let mut count = 0;
+        if let Some(first) = first {
+            if heap.capacity() == 0 {
+                inline[0] = first;
             } else {
-                Vec::new()
-            },
+                heap.push(first);
+            }
+            count = 1;
+        }
+        Terms {
+            inline,
+            len: count,
+            heap,
         }
     }
 
@@ -251,17 +264,18 @@ impl<'a> ser::Serializer for Serializer<'a> {
             self.enter()?,
             len.unwrap_or(0),
             Collect::List,
+            None,
         ))
     }
     fn serialize_tuple(self, len: usize) -> Result<Elements<'a>, Error> {
-        Ok(Elements::new(self.enter()?, len, Collect::Tuple))
+        Ok(Elements::new(self.enter()?, len, Collect::Tuple, None))
     }
     fn serialize_tuple_struct(
         self,
         _name: &'static str,
         len: usize,
     ) -> Result<Elements<'a>, Error> {
-        Ok(Elements::new(self.enter()?, len, Collect::Tuple))
+        Ok(Elements::new(self.enter()?, len, Collect::Tuple, None))
     }
     fn serialize_tuple_variant(
         self,
@@ -270,23 +284,41 @@ impl<'a> ser::Serializer for Serializer<'a> {
         variant: &'static str,
         len: usize,
     ) -> Result<Elements<'a>, Error> {
-        let mut elements = Elements::new(self.enter()?, len + 1, Collect::Tuple);
-        elements
-            .terms
-            .push(atom(self.env, variant)?.to_term(self.env));
-        Ok(elements)
+        let tag = atom(self.env, variant)?.to_term(self.env);
+        Ok(Elements::new(
+            self.enter()?,
+            len + 1,
+            Collect::Tuple,
+            Some(tag),
+        ))
     }
     fn serialize_map(self, len: Option<usize>) -> Result<Entries<'a>, Error> {
-        Ok(Entries::new(self.enter()?, len.unwrap_or(0), None))
+        Ok(Entries::new(
+            self.enter()?,
+            len.unwrap_or(0),
+            None,
+            None,
+            None,
+        ))
     }
     fn serialize_struct(self, name: &'static str, len: usize) -> Result<Entries<'a>, Error> {
-        let mut entries = Entries::new(self.enter()?, len + 1, None).of_struct(name);
-        if let Some(module) = module_atom(self.env, name, true) {
-            let module = module.ok_or_else(|| not_an_atom(name))?;
-            entries.keys.push(atoms::__struct__().to_term(self.env));
-            entries.values.push(module.to_term(self.env));
-        }
-        Ok(entries)
+        let first = match module_atom(self.env, name, true) {
+            Some(module) => {
+                let module = module.ok_or_else(|| not_an_atom(name))?;
+                Some((
+                    atoms::__struct__().to_term(self.env),
+                    module.to_term(self.env),
+                ))
+            }
+            None => None,
+        };
+        Ok(Entries::new(
+            self.enter()?,
+            len + 1,
+            None,
+            Some(name),
+            first,
+        ))
     }
     fn serialize_struct_variant(
         self,
@@ -296,7 +328,13 @@ impl<'a> ser::Serializer for Serializer<'a> {
         len: usize,
     ) -> Result<Entries<'a>, Error> {
         let tag = atom(self.env, variant)?.to_term(self.env);
-        Ok(Entries::new(self.enter()?, len, Some(tag)).of_struct(variant))
+        Ok(Entries::new(
+            self.enter()?,
+            len,
+            Some(tag),
+            Some(variant),
+            None,
+        ))
     }
 }
 
@@ -315,11 +353,18 @@ pub struct Elements<'a> {
 }
 
 impl<'a> Elements<'a> {
-    fn new(inner: Serializer<'a>, len: usize, collect: Collect) -> Elements<'a> {
-        // A length hint from a Serialize impl: capped, the buffer grows as needed.
+    /// Built where it is returned (one struct literal): a container's state is a few
+    /// hundred bytes, and each move of it costs.
+    #[inline(always)]
+    fn new(
+        inner: Serializer<'a>,
+        len: usize,
+        collect: Collect,
+        first: Option<Term<'a>>,
+    ) -> Elements<'a> {
         Elements {
             inner,
-            terms: Terms::new(inner.env, len),
+            terms: Terms::new(inner.env, len, first),
             collect,
         }
     }
@@ -409,27 +454,32 @@ pub struct Entries<'a> {
 }
 
 impl<'a> Entries<'a> {
-    fn new(inner: Serializer<'a>, len: usize, tag: Option<Term<'a>>) -> Entries<'a> {
+    /// Built where it is returned (one struct literal), see [`Elements::new`]. `name`
+    /// is a struct's (or struct variant's) serde name, `None` for a map; `first` an
+    /// entry to start with (`__struct__`).
+    #[inline(always)]
+    fn new(
+        inner: Serializer<'a>,
+        len: usize,
+        tag: Option<Term<'a>>,
+        name: Option<&'static str>,
+        first: Option<(Term<'a>, Term<'a>)>,
+    ) -> Entries<'a> {
+        let (expected, learning) = match name.map(struct_keys) {
+            Some(Keys::Known(keys)) => (keys, None),
+            Some(Keys::Unknown(room)) => (&[][..], room.then(Vec::new)),
+            None => (&[][..], None),
+        };
         Entries {
-            name: "",
-            expected: &[],
-            learning: None,
+            name: name.unwrap_or(""),
+            expected,
+            learning,
             index: 0,
             inner,
-            keys: Terms::new(inner.env, len),
-            values: Terms::new(inner.env, len),
+            keys: Terms::new(inner.env, len, first.map(|(key, _)| key)),
+            values: Terms::new(inner.env, len, first.map(|(_, value)| value)),
             tag,
         }
-    }
-
-    /// A struct (or struct variant) named `name`: its keys' atoms as learned.
-    fn of_struct(mut self, name: &'static str) -> Entries<'a> {
-        self.name = name;
-        match struct_keys(name) {
-            Keys::Known(keys) => self.expected = keys,
-            Keys::Unknown(room) => self.learning = room.then(Vec::new),
-        }
-        self
     }
 
     fn field<T: Serialize + ?Sized>(&mut self, key: &'static str, value: &T) -> Result<(), Error> {

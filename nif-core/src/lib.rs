@@ -46,6 +46,8 @@ pub mod resource;
 pub mod schedule;
 #[cfg(unix)]
 pub mod select;
+#[cfg(feature = "serde")]
+pub mod serde;
 pub mod sync;
 pub mod sys;
 pub mod term;
@@ -61,6 +63,8 @@ pub use owned_env::{OwnedEnv, SavedTerm};
 pub use oxbeam_macros::{init, nif, resource, test, Decode, Encode};
 pub use resource::{Monitor, Resource, ResourceArc};
 pub use schedule::{Next, NifHandle, Scheduled};
+#[cfg(feature = "serde")]
+pub use serde::SerdeTerm;
 pub use term::{Term, TermType};
 pub use types::binary::{Binary, IoData, NewBinary, OwnedBinary};
 pub use types::int::BigInteger;

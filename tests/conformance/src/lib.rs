@@ -9,6 +9,7 @@ mod fine;
 mod resources;
 mod rust_tests;
 mod schedule;
+mod serde;
 mod soundness;
 mod types;
 

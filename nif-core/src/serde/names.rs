@@ -1,0 +1,510 @@
+//! Names shared by the serializer and the deserializer: atoms for serde's names,
+//! how they read in messages, and the path steps of errors.
+
+use crate::atom::{atom_from_raw, Atom};
+use crate::env::Env;
+use crate::sys;
+use std::cell::Cell;
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+/// The module of a struct whose serde name is an Elixir module: `"Elixir.MyApp.Point"`,
+/// or `"MyApp.Point"` (an uppercase letter first and a dot).
+pub(crate) fn struct_module(name: &str) -> Option<std::borrow::Cow<'_, str>> {
+    if name.starts_with("Elixir.") {
+        return Some(name.into());
+    }
+    let first_upper = name.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+    (first_upper && name.contains('.')).then(|| format!("Elixir.{name}").into())
+}
+
+/// Whether [`struct_module`] would find a module in `name` (without allocating).
+#[inline]
+fn looks_like_module(name: &str) -> bool {
+    name.as_bytes().first().is_some_and(u8::is_ascii_uppercase) && name.contains('.')
+}
+
+/// `%MyApp.Point{}` for the module `Elixir.MyApp.Point` (as the derive writes it).
+pub(crate) fn struct_display(module: &str) -> String {
+    format!("%{}{{}}", module.trim_start_matches("Elixir."))
+}
+
+/// How Elixir writes the atom `name`: `:x`, `:"dark-blue"`, `nil` (as the derive).
+pub(crate) fn inspect_atom(name: &str) -> String {
+    if matches!(name, "nil" | "true" | "false") {
+        return name.to_string();
+    }
+    let body = name.strip_suffix(['?', '!']).unwrap_or(name);
+    let plain = body
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && body
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '@');
+    if plain {
+        format!(":{name}")
+    } else {
+        format!(":{name:?}")
+    }
+}
+
+/// A key in Elixir's map syntax: `x` in `%{x: _}`.
+pub(crate) fn map_key(name: &str) -> String {
+    let atom = inspect_atom(name);
+    match atom.strip_prefix(':') {
+        Some(plain) => plain.to_string(),
+        None => format!("{atom}:"),
+    }
+}
+
+/// The Rust type's name as the derive writes it: `Point` for `my_crate::Point<T>`.
+pub(crate) fn type_ident<T: ?Sized>() -> String {
+    let full = std::any::type_name::<T>();
+    let base = full.split('<').next().unwrap_or(full);
+    base.rsplit("::").next().unwrap_or(base).to_string()
+}
+
+/// The Rust type's name as the built-in codecs write it: `Vec<i64>`.
+pub(crate) fn type_name<T: ?Sized>() -> String {
+    crate::types::short_type_name(std::any::type_name::<T>())
+}
+
+/// A `'static` copy of `text`, made once per distinct text. Path steps
+/// (`PathStep::Field`) are `'static`; the texts interned here are built from serde's
+/// own `'static` names (fields, variants, types), so their number is bounded by the
+/// program, not by the terms decoded. Only error paths call this.
+pub(crate) fn intern(text: String) -> &'static str {
+    static TEXTS: Mutex<Option<HashSet<&'static str>>> = Mutex::new(None);
+    let mut guard = TEXTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let texts = guard.get_or_insert_with(HashSet::new);
+    if let Some(&known) = texts.get(text.as_str()) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(text.into_boxed_str());
+    texts.insert(leaked);
+    leaked
+}
+
+/// The atom `name` if it already exists (a key that is not an existing atom cannot be
+/// in a map): looking it up never grows the atom table.
+#[inline]
+pub(crate) fn existing_atom(env: Env<'_>, name: &str) -> Option<Atom> {
+    let mut raw = 0;
+    // SAFETY: name points to name.len() readable bytes; raw is a valid out-pointer;
+    // atoms are valid in every environment.
+    let found = unsafe {
+        sys::enif_make_existing_atom_len(
+            env.as_raw(),
+            name.as_ptr() as *const _,
+            name.len(),
+            &mut raw,
+            sys::ErlNifCharEncoding::ERL_NIF_LATIN1,
+        )
+    };
+    (found != 0).then(|| atom_from_raw(raw))
+}
+
+/// The text of an atom term, read into a stack buffer (no allocation for ASCII atoms).
+pub(crate) struct AtomText {
+    buf: [u8; crate::atom::MAX_ATOM_LENGTH + 1],
+    len: usize,
+}
+
+impl AtomText {
+    /// `None` when `term` is not an atom.
+    #[inline]
+    pub(crate) fn read(env: Env<'_>, term: crate::Term<'_>) -> Option<AtomText> {
+        let mut text = AtomText {
+            buf: [0; crate::atom::MAX_ATOM_LENGTH + 1],
+            len: 0,
+        };
+        // SAFETY: buf is writable for its whole length, which is passed; a latin-1
+        // atom has at most MAX_ATOM_LENGTH bytes, plus the NUL written after it.
+        let n = unsafe {
+            sys::enif_get_atom(
+                env.as_raw(),
+                term.as_raw(),
+                text.buf.as_mut_ptr() as *mut _,
+                text.buf.len() as _,
+                sys::ErlNifCharEncoding::ERL_NIF_LATIN1,
+            )
+        };
+        if n <= 0 {
+            return None;
+        }
+        text.len = n as usize - 1;
+        Some(text)
+    }
+
+    /// The name as UTF-8: borrowed for ASCII, converted from latin-1 otherwise.
+    pub(crate) fn as_str(&self) -> std::borrow::Cow<'_, str> {
+        let bytes = &self.buf[..self.len];
+        match std::str::from_utf8(bytes) {
+            Ok(text) if bytes.is_ascii() => text.into(),
+            _ => bytes.iter().map(|&b| b as char).collect::<String>().into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn module_names() {
+        assert_eq!(
+            struct_module("Elixir.MyApp.Point").as_deref(),
+            Some("Elixir.MyApp.Point")
+        );
+        assert_eq!(
+            struct_module("MyApp.Point").as_deref(),
+            Some("Elixir.MyApp.Point")
+        );
+        assert_eq!(struct_module("Point"), None);
+        assert_eq!(struct_module("my.point"), None);
+        for name in ["Elixir.A.B", "A.B", "Point", "my.point", "", "Éa.b"] {
+            assert_eq!(
+                looks_like_module(name),
+                struct_module(name).is_some(),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn atoms_read_as_elixir_writes_them() {
+        assert_eq!(inspect_atom("x"), ":x");
+        assert_eq!(inspect_atom("dark-blue"), ":\"dark-blue\"");
+        assert_eq!(inspect_atom("nil"), "nil");
+        assert_eq!(map_key("x"), "x");
+        assert_eq!(map_key("X-Id"), "\"X-Id\"");
+    }
+
+    #[test]
+    fn type_idents_drop_paths_and_generics() {
+        assert_eq!(type_ident::<Vec<i64>>(), "Vec");
+        assert_eq!(type_name::<Vec<i64>>(), "Vec<i64>");
+    }
+
+    #[test]
+    fn interned_texts_are_shared() {
+        let a = intern("field :x of the map".to_string());
+        let b = intern("field :x of the map".to_string());
+        assert!(std::ptr::eq(a, b));
+    }
+}
+
+/// Containers nested deeper than this are refused: 128 levels, as `serde_json`.
+pub const MAX_DEPTH: u32 = 128;
+
+/// The most stack one [`to_term`](super::to_term) or [`from_term`](super::from_term)
+/// may use. A NIF on a dirty scheduler has about 320 KiB of stack (`+sssdcpu`, 40
+/// kilowords), and a frame per level can be large (several KiB in a debug build):
+/// counting levels alone cannot keep a deep term from overflowing the stack, which
+/// would take the VM down.
+pub const STACK_BUDGET: usize = 192 * 1024;
+
+/// The address of a local of the caller's frame: how deep the stack is.
+#[inline(always)]
+fn stack_position() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
+
+/// How deep a serializer or deserializer is: levels, and stack used since it started.
+#[derive(Clone, Copy)]
+pub(crate) struct Depth {
+    start: usize,
+    levels: u32,
+}
+
+impl Depth {
+    #[inline(always)]
+    pub(crate) fn start() -> Depth {
+        Depth {
+            start: stack_position(),
+            levels: 0,
+        }
+    }
+
+    /// One level deeper, or `None` past [`MAX_DEPTH`] or [`STACK_BUDGET`].
+    #[inline(always)]
+    pub(crate) fn enter(self) -> Option<Depth> {
+        let levels = self.levels + 1;
+        (levels <= MAX_DEPTH && self.within_budget()).then_some(Depth {
+            start: self.start,
+            levels,
+        })
+    }
+
+    /// Whether the stack used so far is within [`STACK_BUDGET`] (for recursion that
+    /// does not enter a container: `Some`, newtypes).
+    #[inline(always)]
+    pub(crate) fn within_budget(self) -> bool {
+        self.start.abs_diff(stack_position()) <= STACK_BUDGET
+    }
+}
+
+/// What a too deep term or value is told.
+pub(crate) const TOO_DEEP: &str =
+    "data nested less deeply (serde reads and writes at most 128 levels, in 192 KiB of stack)";
+
+/// Atoms for serde's `&'static str` names, cached per thread by the name's address:
+/// a name is looked up in the atom table once per thread, not on every field of every
+/// call. A `&'static str` never changes, and an atom never goes away, so an entry
+/// stays true; a slot only ever gets replaced by another name's entry. The cache is
+/// plain `Cell`s of integers: no destructor runs at thread exit (the library may be
+/// unloaded by then).
+mod cache {
+    use std::cell::Cell;
+
+    const SLOTS: usize = 256;
+
+    #[derive(Clone, Copy)]
+    struct Entry {
+        ptr: usize,
+        /// The name's length, with [`MODULE`] set for the `Elixir.`-prefixed atom.
+        len: usize,
+        atom: u64,
+    }
+
+    pub(super) const MODULE: usize = 1 << (usize::BITS - 1);
+
+    /// Cached for a struct name that is not a module's (1 is never an atom term).
+    pub(super) const NOT_A_MODULE: u64 = 1;
+
+    const EMPTY: Entry = Entry {
+        ptr: 0,
+        len: 0,
+        atom: 0,
+    };
+
+    thread_local! {
+        static SLOTS_: [Cell<Entry>; SLOTS] = const { [const { Cell::new(EMPTY) }; SLOTS] };
+    }
+
+    /// Names sit next to each other in memory (`"skuqtyprice"`): every bit of the
+    /// address counts (Fibonacci hashing), so neighbours land in different slots.
+    #[inline(always)]
+    pub(super) fn slot(ptr: usize, len: usize) -> usize {
+        let key = (ptr as u64) ^ ((len as u64).rotate_left(32));
+        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SLOTS.trailing_zeros())) as usize
+    }
+
+    /// Two slots per name (the hashed one and its neighbour): two names that hash
+    /// alike do not evict each other on every call.
+    #[inline(always)]
+    pub(super) fn get(ptr: usize, len: usize) -> Option<u64> {
+        let first = slot(ptr, len);
+        SLOTS_
+            .try_with(|slots| {
+                [first, first ^ 1].into_iter().find_map(|i| {
+                    let entry = slots[i].get();
+                    (entry.ptr == ptr && entry.len == len && entry.atom != 0).then_some(entry.atom)
+                })
+            })
+            .ok()
+            .flatten()
+    }
+
+    /// Into the first of the two slots that is free, else the second (so the first
+    /// keeps the name that was there first).
+    #[inline]
+    pub(super) fn put(ptr: usize, len: usize, atom: u64) {
+        let first = slot(ptr, len);
+        let _ = SLOTS_.try_with(|slots| {
+            let i = if slots[first].get().atom == 0 {
+                first
+            } else {
+                first ^ 1
+            };
+            slots[i].set(Entry { ptr, len, atom })
+        });
+    }
+}
+
+/// The atom `name` (a serde field or variant name), created if needed; `None` when the
+/// name cannot be an atom.
+#[inline]
+pub(crate) fn name_atom(env: Env<'_>, name: &'static str) -> Option<Atom> {
+    let (ptr, len) = (name.as_ptr() as usize, name.len());
+    if let Some(raw) = cache::get(ptr, len) {
+        return Some(atom_from_raw(raw));
+    }
+    let atom = Atom::try_from_str(env, name)?;
+    cache::put(ptr, len, atom.as_raw());
+    Some(atom)
+}
+
+/// The module atom of a struct whose serde name is `name` (see [`struct_module`]):
+/// `None` when the name is not a module's; `Some(None)` when the module's atom does
+/// not exist (`create: false`) or cannot be made.
+#[inline]
+pub(crate) fn module_atom(env: Env<'_>, name: &'static str, create: bool) -> Option<Option<Atom>> {
+    // Most structs are plain maps: a glance at the name, no lookup.
+    if !looks_like_module(name) {
+        return None;
+    }
+    let (ptr, len) = (name.as_ptr() as usize, name.len() | cache::MODULE);
+    match cache::get(ptr, len) {
+        Some(cache::NOT_A_MODULE) => return None,
+        Some(raw) => return Some(Some(atom_from_raw(raw))),
+        None => {}
+    }
+    let Some(module) = struct_module(name) else {
+        cache::put(ptr, len, cache::NOT_A_MODULE);
+        return None;
+    };
+    let atom = if create {
+        Atom::try_from_str(env, &module)
+    } else {
+        existing_atom(env, &module)
+    };
+    if let Some(atom) = atom {
+        cache::put(ptr, len, atom.as_raw());
+    }
+    Some(atom)
+}
+
+#[cfg(test)]
+mod cache_tests {
+    #[test]
+    fn a_cached_name_is_found_again() {
+        let name: &'static str = "sku";
+        let (ptr, len) = (name.as_ptr() as usize, name.len());
+        assert_eq!(super::cache::get(ptr, len), None);
+        super::cache::put(ptr, len, 0x1234b);
+        assert_eq!(super::cache::get(ptr, len), Some(0x1234b));
+        assert_eq!(super::cache::get(ptr, len | super::cache::MODULE), None);
+    }
+
+    #[test]
+    fn neighbouring_names_take_different_slots() {
+        let names: &'static str = "skuqtyprice";
+        let p = names.as_ptr() as usize;
+        assert_ne!(super::cache::slot(p, 3), super::cache::slot(p + 3, 3));
+        assert_ne!(super::cache::slot(p, 3), super::cache::slot(p + 6, 5));
+    }
+}
+
+/// The atoms of a struct's fields or an enum's variants (serde's
+/// `&'static [&'static str]`; `None` for a name that cannot be an atom, hence never a
+/// key or a tag): made once per program (the
+/// derive makes its own at load; serde names are static too, so their number is
+/// bounded) and found again per thread by the slice's address, so decoding a struct
+/// costs one lookup, not one per field.
+pub(crate) fn field_atoms(
+    env: Env<'_>,
+    fields: &'static [&'static str],
+) -> &'static [Option<Atom>] {
+    type Slot = Cell<(usize, usize, &'static [Option<Atom>])>;
+    const SLOTS: usize = 64;
+    thread_local! {
+        static KNOWN: [Slot; SLOTS] = const { [const { Cell::new((0, 0, &[])) }; SLOTS] };
+    }
+    let key = (fields.as_ptr() as usize, fields.len());
+    // Two slots per slice, as in `cache`.
+    let slot = cache::slot(key.0, key.1) % SLOTS;
+    let cached = KNOWN
+        .try_with(|known| {
+            [slot, slot ^ 1].into_iter().find_map(|i| {
+                let (ptr, len, atoms) = known[i].get();
+                ((ptr, len) == key).then_some(atoms)
+            })
+        })
+        .ok()
+        .flatten();
+    if let Some(atoms) = cached {
+        return atoms;
+    }
+    type Made = HashMap<(usize, usize), &'static [Option<Atom>]>;
+    static MADE: Mutex<Option<Made>> = Mutex::new(None);
+    let atoms = {
+        let mut made = MADE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        *made
+            .get_or_insert_with(HashMap::new)
+            .entry(key)
+            .or_insert_with(|| {
+                let atoms: Vec<Option<Atom>> = fields
+                    .iter()
+                    .map(|name| Atom::try_from_str(env, name))
+                    .collect();
+                Box::leak(atoms.into_boxed_slice())
+            })
+    };
+    let _ = KNOWN.try_with(|known| {
+        let i = if known[slot].get().0 == 0 {
+            slot
+        } else {
+            slot ^ 1
+        };
+        known[i].set((key.0, key.1, atoms))
+    });
+    atoms
+}
+
+/// A struct's keys as serialized last time: `(name address, name length, atom)` in
+/// field order.
+pub(crate) type KeyAtoms = &'static [(usize, usize, Atom)];
+
+/// What [`struct_keys`] knows of a struct (by its serde name's address).
+pub(crate) enum Keys {
+    /// Its keys, learned on this thread (each still checked by address when used).
+    Known(KeyAtoms),
+    /// Not learned yet; `true` when there is room to learn them.
+    Unknown(bool),
+}
+
+type KeySlot = Cell<(usize, usize, KeyAtoms)>;
+const KEY_SLOTS: usize = 64;
+
+thread_local! {
+    static STRUCT_KEYS: [KeySlot; KEY_SLOTS] = const { [const { Cell::new((0, 0, &[])) }; KEY_SLOTS] };
+}
+
+/// The keys learned for the struct named `name` (see [`learn_struct_keys`]): encoding
+/// a struct then costs one lookup, not one per field.
+#[inline]
+pub(crate) fn struct_keys(name: &'static str) -> Keys {
+    let key = (name.as_ptr() as usize, name.len());
+    let slot = cache::slot(key.0, key.1) % KEY_SLOTS;
+    STRUCT_KEYS
+        .try_with(|known| {
+            let mut room = false;
+            for i in [slot, slot ^ 1] {
+                let (ptr, len, keys) = known[i].get();
+                if (ptr, len) == key {
+                    return Keys::Known(keys);
+                }
+                room |= ptr == 0;
+            }
+            Keys::Unknown(room)
+        })
+        .unwrap_or(Keys::Unknown(false))
+}
+
+/// Remembers the keys a struct named `name` was serialized with, once per thread and
+/// name (never replaced, so the copies made are bounded by threads × struct names).
+#[cold]
+pub(crate) fn learn_struct_keys(name: &'static str, keys: Vec<(usize, usize, Atom)>) {
+    let key = (name.as_ptr() as usize, name.len());
+    let slot = cache::slot(key.0, key.1) % KEY_SLOTS;
+    let _ = STRUCT_KEYS.try_with(|known| {
+        if [slot, slot ^ 1].iter().any(|&i| {
+            let (ptr, len, _) = known[i].get();
+            (ptr, len) == key
+        }) {
+            return;
+        }
+        if let Some(free) = [slot, slot ^ 1]
+            .into_iter()
+            .find(|&i| known[i].get().0 == 0)
+        {
+            let keys: KeyAtoms = Box::leak(keys.into_boxed_slice());
+            known[free].set((key.0, key.1, keys));
+        }
+    });
+}

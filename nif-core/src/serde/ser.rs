@@ -85,7 +85,7 @@ fn atom(env: Env<'_>, name: &'static str) -> Result<Atom, Error> {
 #[cold]
 fn not_an_atom(name: &str) -> Error {
     Error(format!(
-        "cannot make an atom of {name:?}: atoms are at most {} latin-1 characters",
+        "cannot make an atom of {name:?}: an atom name is at most {} characters",
         crate::atom::MAX_ATOM_LENGTH
     ))
 }

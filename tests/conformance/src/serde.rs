@@ -295,15 +295,18 @@ fn serde_encode_float(value: f64, nan: bool) -> SerdeTerm<f64> {
     SerdeTerm(if nan { f64::NAN } else { value })
 }
 
+/// A variant whose name is too long for an atom (256 characters).
 #[derive(Serialize)]
 pub enum Unnamable {
-    #[serde(rename = "ça")]
-    Cedilla,
+    #[serde(
+        rename = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    )]
+    TooLong,
 }
 
 #[nif]
 fn serde_encode_unnamable() -> SerdeTerm<Unnamable> {
-    SerdeTerm(Unnamable::Cedilla)
+    SerdeTerm(Unnamable::TooLong)
 }
 
 /// `to_term` returns the error instead of raising.

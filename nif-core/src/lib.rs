@@ -26,9 +26,6 @@ compile_error!(
      `panic = \"abort\"` from the [profile] of your Cargo.toml."
 );
 
-// The hidden NIFs of `testing` use `#[nif]`, whose code names `::oxbeam`.
-extern crate self as oxbeam;
-
 pub mod alloc;
 pub mod atom;
 pub mod codec;
@@ -93,7 +90,7 @@ pub mod __rt {
     pub use crate::schedule::NifHandle;
     pub use crate::sys;
     pub use crate::term::Term;
-    pub use crate::testing::{TestCase, TestOutcome};
+    pub use crate::testing::{list_tests, run_test, TestCase, TestOutcome};
     pub use crate::types::int::immediate_ints_enabled;
     pub use inventory;
 }

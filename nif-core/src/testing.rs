@@ -2,8 +2,8 @@
 //!
 //! `cargo test` cannot link a NIF crate (the `enif_*` functions live in the VM). A
 //! function marked `#[oxbeam::test]` is compiled into the NIF library in debug builds
-//! (what `MIX_ENV=test` builds by default) and registered here; two hidden NIFs list
-//! the tests and run one, and `Oxbeam.RustTests` in Elixir turns each into an ExUnit
+//! (what `MIX_ENV=test` builds by default) and registered here; two hidden NIFs that
+//! `init!` defines in the library list the tests and run one, and `Oxbeam.RustTests` in Elixir turns each into an ExUnit
 //! test that reports its name, panic message and `file:line` on failure.
 //!
 //! ```ignore
@@ -50,10 +50,9 @@ impl<E: std::fmt::Debug> TestOutcome for Result<(), E> {
     }
 }
 
-/// The registered tests, sorted by name: `[{name, file, line}]`.
-#[cfg(debug_assertions)]
-#[crate::nif(name = "__oxbeam_tests__")]
-fn list_tests() -> Vec<(&'static str, &'static str, u32)> {
+/// The registered tests, sorted by name: `[{name, file, line}]` (the hidden NIF
+/// `__oxbeam_tests__/0` that `init!` defines in debug builds).
+pub fn list_tests() -> Vec<(&'static str, &'static str, u32)> {
     let mut tests: Vec<(&str, &str, u32)> = inventory::iter::<TestCase>
         .into_iter()
         .map(|t| (t.name, t.file, t.line))
@@ -62,11 +61,10 @@ fn list_tests() -> Vec<(&'static str, &'static str, u32)> {
     tests
 }
 
-/// Runs the test `name` in the calling process's environment: `:ok`, or
-/// `{:error, message}` (a panic's message with its `file:line`, or the `Err`).
-#[cfg(debug_assertions)]
-#[crate::nif(name = "__oxbeam_run_test__", schedule = "dirty_cpu")]
-fn run_test(env: Env<'_>, name: String) -> Result<(), String> {
+/// Runs the test `name` in the calling process's environment: `Ok`, or the failure
+/// (a panic's message with its `file:line`, or the `Err`). The hidden NIF
+/// `__oxbeam_run_test__/1`.
+pub fn run_test(env: Env<'_>, name: &str) -> Result<(), String> {
     let Some(test) = inventory::iter::<TestCase>
         .into_iter()
         .find(|t| t.name == name)

@@ -103,6 +103,24 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     Ok(quote! {
         #allocator
 
+        // The runner of this library's `#[oxbeam::test]` functions (debug builds):
+        // two hidden NIFs, defined here, in the NIF library itself.
+        #[cfg(debug_assertions)]
+        const _: () = {
+            #[::oxbeam::nif(name = "__oxbeam_tests__")]
+            fn __oxbeam_tests__() -> ::std::vec::Vec<(&'static str, &'static str, u32)> {
+                ::oxbeam::__rt::list_tests()
+            }
+
+            #[::oxbeam::nif(name = "__oxbeam_run_test__", schedule = "dirty_cpu")]
+            fn __oxbeam_run_test__(
+                env: ::oxbeam::Env<'_>,
+                name: ::std::string::String,
+            ) -> ::std::result::Result<(), ::std::string::String> {
+                ::oxbeam::__rt::run_test(env, &name)
+            }
+        };
+
         /// The NIF library entry point the VM calls on `:erlang.load_nif/2`.
         #[unsafe(no_mangle)]
         pub extern "C" fn nif_init() -> *const ::oxbeam::__rt::sys::ErlNifEntry {

@@ -231,8 +231,7 @@ defmodule Oxbeam.NIF.FineTest do
 
     @tag capture_log: true
     test "a panic or raise in the hook is logged, and Drop still runs" do
-      :ok = :logger.add_handler(:oxbeam_fine_hooks, __MODULE__, %{config: %{pid: self()}})
-      on_exit(fn -> :logger.remove_handler(:oxbeam_fine_hooks) end)
+      Oxbeam.Test.LogForwarder.attach(:oxbeam_fine_hooks)
 
       {_, without_before} = NIF.closer_drops()
       {hooked_before, _} = NIF.closer_drops()
@@ -394,8 +393,7 @@ defmodule Oxbeam.NIF.FineTest do
 
     @tag capture_log: true
     test "a panic in the stop callback is logged, and the VM carries on" do
-      :ok = :logger.add_handler(:oxbeam_fine_stop, __MODULE__, %{config: %{pid: self()}})
-      on_exit(fn -> :logger.remove_handler(:oxbeam_fine_stop) end)
+      Oxbeam.Test.LogForwarder.attach(:oxbeam_fine_stop)
       pipe = NIF.pipe_new(self())
       _ref = NIF.pipe_select(pipe, false)
       assert NIF.pipe_arm_stop_panic(pipe)
@@ -427,18 +425,6 @@ defmodule Oxbeam.NIF.FineTest do
       assert status == 0, out
       assert out == "select: fd 1000000: not a valid file descriptor\n3\n"
     end
-  end
-
-  # Forwards :logger events to the test process (the hook tests).
-  def log(%{msg: msg}, %{config: %{pid: pid}}) do
-    text =
-      case msg do
-        {:string, string} -> IO.chardata_to_string(string)
-        {format, args} when is_list(args) -> :io_lib.format(format, args) |> to_string()
-        {:report, report} -> inspect(report)
-      end
-
-    send(pid, {:logged, text})
   end
 
   defp collect(queue, acc) do

@@ -170,6 +170,14 @@ impl OwnedBinary {
     }
 }
 
+/// An `OwnedBinary` taking over a binary the VM allocated (`enif_term_to_binary`).
+///
+/// # Safety
+/// `bin` must be an allocated binary that nothing else releases or makes into a term.
+pub(crate) unsafe fn owned_from_raw(bin: sys::ErlNifBinary) -> OwnedBinary {
+    OwnedBinary { bin }
+}
+
 impl Deref for OwnedBinary {
     type Target = [u8];
     fn deref(&self) -> &[u8] {

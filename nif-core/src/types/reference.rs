@@ -6,7 +6,8 @@ use crate::sys;
 use crate::term::Term;
 
 /// A reference term, borrowed from its environment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Ordered as the VM orders references; hashed with the VM's internal hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Reference<'a>(Term<'a>);
 
 impl<'a> Reference<'a> {

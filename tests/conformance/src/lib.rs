@@ -6,6 +6,7 @@ mod basics;
 mod derives;
 mod errors;
 mod resources;
+mod rustler;
 mod schedule;
 mod soundness;
 mod types;

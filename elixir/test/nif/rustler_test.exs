@@ -1,0 +1,209 @@
+defmodule Oxbeam.NIF.RustlerTest do
+  # Paired with tests/conformance/src/rustler.rs: what a Rustler user reaches for on
+  # terms (order, hashing, external term format, list/map/tuple operations), existing
+  # atoms, and the order of pids and references.
+  use ExUnit.Case, async: true
+  import Bitwise
+  alias Oxbeam.Test.Conformance, as: NIF
+
+  defp sample_terms do
+    [
+      -3,
+      7,
+      1 <<< 70,
+      2.5,
+      :a,
+      :b,
+      make_ref(),
+      fn -> :ok end,
+      self(),
+      {},
+      {1, :a},
+      {1, :b, "c"},
+      %{},
+      %{a: 1},
+      %{"k" => [1, 2]},
+      [],
+      [1, 2],
+      [1 | 2],
+      "",
+      "abc",
+      <<1::3>>
+    ]
+  end
+
+  describe "term order (Term::compare, Ord)" do
+    test "compare is the VM's order: sign of the comparison" do
+      terms = sample_terms()
+
+      for a <- terms, b <- terms do
+        expected =
+          cond do
+            a < b -> -1
+            a > b -> 1
+            true -> 0
+          end
+
+        assert NIF.term_compare(a, b) == expected, "#{inspect(a)} vs #{inspect(b)}"
+        assert NIF.term_cmp(a, b) == expected, "#{inspect(a)} vs #{inspect(b)}"
+      end
+    end
+
+    test "sorting with Ord agrees with Enum.sort/1" do
+      terms = sample_terms()
+      assert NIF.term_sort(Enum.shuffle(terms)) === Enum.sort(terms)
+    end
+
+    test "== but not === (1 and 1.0): compare says equal, Ord and === do not" do
+      assert NIF.term_compare(1, 1.0) == 0
+      assert NIF.term_equality(1, 1.0) == {true, false}
+      assert NIF.term_equality({1, [2]}, {1.0, [2]}) == {true, false}
+      assert NIF.term_equality({1, [2]}, {1, [2]}) == {true, true}
+      order = NIF.term_cmp(1, 1.0)
+      assert order in [-1, 1]
+      assert NIF.term_cmp(1.0, 1) == -order
+      assert NIF.term_cmp({1}, {1.0}) == -NIF.term_cmp({1.0}, {1})
+      # A total order: the same result whatever the input order.
+      assert NIF.term_sort([1.0, 2, 1]) === NIF.term_sort([1, 1.0, 2])
+    end
+  end
+
+  describe "hashing" do
+    test "hash_phash2 is :erlang.phash2/1" do
+      for term <- sample_terms() ++ [1.0, "日本", :café, {[], %{1 => 2}}] do
+        assert NIF.term_phash2(term) == :erlang.phash2(term), inspect(term)
+      end
+    end
+
+    test "hash_internal: identical terms hash alike, with any salt" do
+      for term <- sample_terms(), salt <- [0, 1, 1 <<< 40] do
+        copy = :erlang.binary_to_term(:erlang.term_to_binary(term))
+        assert NIF.term_same_internal_hash(term, copy, salt), inspect(term)
+      end
+
+      refute NIF.term_same_internal_hash(1, 2, 0)
+    end
+
+    test "Hash on Term agrees with ===: a HashSet counts identical terms once" do
+      assert NIF.term_distinct([1, 1, 1.0, :a, :a, "a", "a", {1}, {1.0}]) == 6
+    end
+  end
+
+  describe "external term format" do
+    test "to_binary is :erlang.term_to_binary/1" do
+      for term <- sample_terms() -- [hd(for(f <- sample_terms(), is_function(f), do: f))] do
+        assert NIF.term_to_binary(term) == :erlang.term_to_binary(term), inspect(term)
+      end
+    end
+
+    test "from_binary (safe) reads a term and says how many bytes it took" do
+      for term <- [1, {:a, "b", [1.5]}, %{"k" => :ok}, <<1::3>>] do
+        bin = :erlang.term_to_binary(term)
+        assert NIF.binary_to_term_safe(bin) === {term, byte_size(bin)}
+        assert NIF.binary_to_term_safe(bin <> "trailing") === {term, byte_size(bin)}
+        assert NIF.binary_to_term_trusted(bin) === {term, byte_size(bin)}
+      end
+    end
+
+    test "malformed bytes are nil, never a crash" do
+      for bytes <- ["", "abc", <<131>>, <<131, 104, 3, 97, 1>>, <<131, 109, 255, 255, 255, 255>>] do
+        assert NIF.binary_to_term_safe(bytes) == nil, inspect(bytes)
+        assert NIF.binary_to_term_trusted(bytes) == nil, inspect(bytes)
+      end
+    end
+
+    test "safe decoding creates no atom; trusted decoding does" do
+      name = "oxbeam_rustler_new_atom_#{System.unique_integer([:positive])}"
+      bin = <<131, 119, byte_size(name), name::binary>>
+      assert NIF.binary_to_term_safe(bin) == nil
+      assert_raise ArgumentError, fn -> String.to_existing_atom(name) end
+      assert {atom, _} = NIF.binary_to_term_trusted(bin)
+      assert atom === String.to_existing_atom(name)
+      # Now that it exists, safe decoding reads it.
+      assert NIF.binary_to_term_safe(bin) === {atom, byte_size(bin)}
+    end
+  end
+
+  describe "lists, maps and tuples as terms" do
+    test "list prepend, reverse and length" do
+      assert NIF.list_prepend([2, 3], 1) == [1, 2, 3]
+      assert NIF.list_prepend([], :a) == [:a]
+      assert NIF.list_prepend(:tail, 1) == [1 | :tail]
+      assert NIF.list_reverse([1, 2, 3]) == [3, 2, 1]
+      assert NIF.list_reverse([]) == []
+      assert NIF.list_reverse([1 | 2]) == nil
+      assert NIF.list_reverse(:a) == nil
+      assert NIF.list_length(Enum.to_list(1..1000)) == 1000
+      assert NIF.list_length([1 | 2]) == nil
+      assert NIF.list_length("abc") == nil
+    end
+
+    test "map new, put, update, remove, get" do
+      assert NIF.term_map_from_pairs([]) == %{}
+      assert NIF.term_map_from_pairs([{:a, 1}, {"b", 2}, {:a, 3}]) == %{:a => 3, "b" => 2}
+      assert NIF.map_put(%{a: 1}, :b, 2) == %{a: 1, b: 2}
+      assert NIF.map_put([], :b, 2) == nil
+      assert NIF.map_update(%{a: 1}, :a, 2) == %{a: 2}
+      assert NIF.map_update(%{a: 1}, :b, 2) == nil
+      assert NIF.map_update(:x, :a, 2) == nil
+      assert NIF.map_remove(%{a: 1, b: 2}, :a) == %{b: 2}
+      assert NIF.map_remove(%{a: 1}, :zz) == %{a: 1}
+      assert NIF.map_remove({}, :a) == nil
+      assert NIF.term_map_get(%{1.0 => :float}, 1.0) == :float
+      assert NIF.term_map_get(%{1.0 => :float}, 1) == nil
+      assert NIF.term_map_get("no", 1) == nil
+    end
+
+    test "tuple from a slice of any length" do
+      assert NIF.tuple_from_list([]) == {}
+      assert NIF.tuple_from_list([1, :a, "b"]) == {1, :a, "b"}
+      assert NIF.tuple_from_list(Enum.to_list(1..300)) == List.to_tuple(Enum.to_list(1..300))
+    end
+  end
+
+  describe "Atom::try_existing" do
+    test "finds existing atoms, latin-1 or not" do
+      assert NIF.atom_try_existing("ok") === :ok
+      assert NIF.atom_try_existing("café") === :café
+      assert NIF.atom_try_existing("日本") === :日本
+      assert NIF.atom_try_existing("") === :""
+    end
+
+    test "never creates one" do
+      for prefix <- ["oxbeam_missing_", "oxbeam_absent_é_", "oxbeam_absent_日本_"] do
+        name = prefix <> Integer.to_string(System.unique_integer([:positive]))
+        assert NIF.atom_try_existing(name) == nil
+        assert_raise ArgumentError, fn -> String.to_existing_atom(name) end
+      end
+    end
+
+    test "a name too long to be an atom is nil" do
+      assert NIF.atom_try_existing(String.duplicate("a", 256)) == nil
+      assert NIF.atom_try_existing(String.duplicate("日", 256)) == nil
+    end
+  end
+
+  describe "pids and references" do
+    test "LocalPid is ordered as the VM orders pids, and hashes by identity" do
+      pids = for _ <- 1..5, do: spawn(fn -> :ok end)
+      pids = [self() | pids]
+      assert NIF.pid_sort(Enum.shuffle(pids)) == Enum.sort(pids)
+      assert NIF.pid_distinct([self(), self() | pids]) == length(pids)
+    end
+
+    test "Reference is ordered as the VM orders references" do
+      refs = for _ <- 1..5, do: make_ref()
+
+      for a <- refs, b <- refs do
+        expected =
+          cond do
+            a < b -> -1
+            a > b -> 1
+            true -> 0
+          end
+
+        assert NIF.reference_cmp(a, b) == expected
+      end
+    end
+  end
+end

@@ -58,7 +58,7 @@ pub use term::{Term, TermType};
 pub use types::binary::{Binary, IoData, NewBinary, OwnedBinary};
 pub use types::int::BigInteger;
 pub use types::list::{ListFromIter, ListIterator};
-pub use types::map::{MapFromIter, MapIter, MapView};
+pub use types::map::{MapDecodeEach, MapFromIter, MapIter, MapView};
 pub use types::pid::LocalPid;
 pub use types::reference::Reference;
 

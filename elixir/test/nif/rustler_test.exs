@@ -206,4 +206,56 @@ defmodule Oxbeam.NIF.RustlerTest do
       end
     end
   end
+
+  describe "MapView::iter_as and reverse iteration" do
+    test "entries decoded as (K, V)" do
+      assert NIF.map_iter_as(%{}) == []
+      map = Map.new(1..100, &{"k#{&1}", &1})
+      assert NIF.map_iter_as(map) == Enum.sort(Enum.to_list(map))
+    end
+
+    test "a key or value that does not decode: ArgumentError as for HashMap<String, i64>" do
+      message =
+        "Oxbeam.Test.Conformance.map_iter_as/1: argument 1 (map): value at key \"b\": expected an integer (i64), got: :x"
+
+      assert_raise ArgumentError, message, fn -> NIF.map_iter_as(%{"a" => 1, "b" => :x}) end
+
+      message =
+        "Oxbeam.Test.Conformance.map_iter_as/1: argument 1 (map): key :a: expected a string (String), got: :a"
+
+      assert_raise ArgumentError, message, fn -> NIF.map_iter_as(%{:a => 1}) end
+    end
+
+    test "the argument must be a map" do
+      message =
+        "Oxbeam.Test.Conformance.map_iter_as/1: argument 1 (map): expected a map (MapView), got: [1]"
+
+      assert_raise ArgumentError, message, fn -> NIF.map_iter_as([1]) end
+    end
+
+    test "backwards is forwards reversed, for small and large (hashed) maps" do
+      for n <- [0, 1, 5, 32, 33, 1000] do
+        map = Map.new(1..n//1, &{&1, &1})
+        {forwards, backwards} = NIF.map_keys_both_ways(map)
+        assert Enum.sort(forwards) == Enum.to_list(1..n//1)
+        assert backwards == Enum.reverse(forwards)
+      end
+    end
+
+    test "both ends together yield every entry once" do
+      for n <- [0, 1, 2, 7, 33, 500] do
+        map = Map.new(1..n//1, &{&1, -&1})
+        entries = NIF.map_iter_as_both_ends(map)
+        assert length(entries) == n
+        assert Enum.sort(entries) == Enum.sort(Enum.to_list(map))
+      end
+    end
+
+    test "only the entries taken are decoded" do
+      {forwards, _} = NIF.map_keys_both_ways(%{1 => 1, 2 => 2, 3 => 3})
+      last = List.last(forwards)
+      map = Map.new(forwards, fn k -> {k, if(k == last, do: k, else: :not_an_integer)} end)
+      assert NIF.map_iter_as_last(map) == {last, last}
+    end
+  end
 end

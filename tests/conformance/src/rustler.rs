@@ -157,3 +157,44 @@ fn pid_distinct(pids: Vec<LocalPid>) -> usize {
 fn reference_cmp<'a>(a: Reference<'a>, b: Reference<'a>) -> i64 {
     ordering(a.cmp(&b))
 }
+
+/// `MapView::iter_as::<String, i64>()`: the entries sorted by key.
+#[nif]
+fn map_iter_as(map: oxbeam::MapView<'_>) -> Vec<(String, i64)> {
+    let mut entries: Vec<(String, i64)> = map.iter_as::<String, i64>().collect();
+    entries.sort();
+    entries
+}
+
+/// The keys of a map walked forwards and backwards: `{forwards, backwards}`.
+#[nif]
+fn map_keys_both_ways<'a>(map: oxbeam::MapView<'a>) -> (Vec<Term<'a>>, Vec<Term<'a>>) {
+    let forwards = map.iter().map(|(k, _)| k).collect();
+    let backwards = map.iter().rev().map(|(k, _)| k).collect();
+    (forwards, backwards)
+}
+
+/// Takes entries from both ends alternately, typed: every entry exactly once.
+#[nif]
+fn map_iter_as_both_ends(map: oxbeam::MapView<'_>) -> Vec<(i64, i64)> {
+    let mut iter = map.iter_as::<i64, i64>();
+    let mut out = Vec::new();
+    loop {
+        match iter.next() {
+            Some(pair) => out.push(pair),
+            None => break,
+        }
+        match iter.next_back() {
+            Some(pair) => out.push(pair),
+            None => break,
+        }
+    }
+    out
+}
+
+/// Reverse typed iteration, stopping at the first element (a bad value later on is
+/// never decoded).
+#[nif]
+fn map_iter_as_last(map: oxbeam::MapView<'_>) -> Option<(i64, i64)> {
+    map.iter_as::<i64, i64>().next_back()
+}

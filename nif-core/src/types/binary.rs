@@ -50,10 +50,12 @@ pub struct Binary<'a> {
 }
 
 impl<'a> Binary<'a> {
+    #[inline]
     pub fn as_slice(&self) -> &'a [u8] {
         self.bytes
     }
 
+    #[inline]
     pub fn term(&self) -> Term<'a> {
         self.term
     }
@@ -99,6 +101,7 @@ impl<'a> Binary<'a> {
 
 impl Deref for Binary<'_> {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.bytes
     }
@@ -134,6 +137,7 @@ impl OwnedBinary {
     /// A zero-filled binary of `size` bytes. Raises `SystemLimitError` when the VM
     /// cannot allocate it (see [`try_new`](Self::try_new)).
     #[track_caller]
+    #[inline]
     pub fn new(size: usize) -> OwnedBinary {
         OwnedBinary::try_new(size).unwrap_or_else(|error| crate::raise(error))
     }
@@ -180,6 +184,7 @@ pub(crate) unsafe fn owned_from_raw(bin: sys::ErlNifBinary) -> OwnedBinary {
 
 impl Deref for OwnedBinary {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         if self.bin.size == 0 {
             return &[];
@@ -190,6 +195,7 @@ impl Deref for OwnedBinary {
 }
 
 impl DerefMut for OwnedBinary {
+    #[inline]
     fn deref_mut(&mut self) -> &mut [u8] {
         if self.bin.size == 0 {
             return &mut [];
@@ -207,6 +213,7 @@ impl Drop for OwnedBinary {
 }
 
 impl<'a> Encode<'a> for OwnedBinary {
+    #[inline]
     fn encode(self, env: Env<'a>) -> Term<'a> {
         let mut this = std::mem::ManuallyDrop::new(self);
         // SAFETY: enif_make_binary takes ownership of the binary; we never release it.
@@ -242,6 +249,7 @@ impl<'a> NewBinary<'a> {
     /// A zero-filled binary of `size` bytes in `env`. Raises `SystemLimitError` when
     /// the VM cannot allocate it (see [`try_new`](Self::try_new)).
     #[track_caller]
+    #[inline]
     pub fn new(env: Env<'a>, size: usize) -> NewBinary<'a> {
         NewBinary::try_new(env, size).unwrap_or_else(|error| crate::raise(error))
     }
@@ -282,6 +290,7 @@ impl<'a> NewBinary<'a> {
     }
 
     /// The binary term, with what was written.
+    #[inline]
     pub fn finish(self) -> Term<'a> {
         self.term
     }
@@ -289,18 +298,21 @@ impl<'a> NewBinary<'a> {
 
 impl Deref for NewBinary<'_> {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.bytes
     }
 }
 
 impl DerefMut for NewBinary<'_> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut [u8] {
         self.bytes
     }
 }
 
 impl<'a> Encode<'a> for NewBinary<'a> {
+    #[inline]
     fn encode(self, _env: Env<'a>) -> Term<'a> {
         self.finish()
     }
@@ -315,6 +327,7 @@ pub struct IoData<'a> {
 }
 
 impl<'a> IoData<'a> {
+    #[inline]
     pub fn as_slice(&self) -> &'a [u8] {
         self.bytes
     }
@@ -322,12 +335,14 @@ impl<'a> IoData<'a> {
 
 impl Deref for IoData<'_> {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.bytes
     }
 }
 
 impl<'a> Decode<'a> for IoData<'a> {
+    #[inline]
     fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
         let mut bin = MaybeUninit::<sys::ErlNifBinary>::uninit();
         // SAFETY: term belongs to env; on success the bytes live as long as env (the VM

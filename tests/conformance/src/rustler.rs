@@ -179,11 +179,8 @@ fn map_keys_both_ways<'a>(map: oxbeam::MapView<'a>) -> (Vec<Term<'a>>, Vec<Term<
 fn map_iter_as_both_ends(map: oxbeam::MapView<'_>) -> Vec<(i64, i64)> {
     let mut iter = map.iter_as::<i64, i64>();
     let mut out = Vec::new();
-    loop {
-        match iter.next() {
-            Some(pair) => out.push(pair),
-            None => break,
-        }
+    while let Some(pair) = iter.next() {
+        out.push(pair);
         match iter.next_back() {
             Some(pair) => out.push(pair),
             None => break,

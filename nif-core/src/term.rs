@@ -242,6 +242,13 @@ impl<'a> Term<'a> {
             .then(|| unsafe { Term::from_raw(out) })
     }
 
+    /// Elixir's truthiness: everything but `false` and `nil` is true (as `if` and
+    /// `&&` see it; a `bool` argument accepts only `true`/`false`).
+    pub fn is_truthy(self) -> bool {
+        let raw = self.raw;
+        raw != crate::atoms::false_().as_raw() && raw != crate::atoms::nil().as_raw()
+    }
+
     /// A tuple of any arity with these elements.
     pub fn tuple_from_slice(env: Env<'a>, elements: &[Term<'a>]) -> Term<'a> {
         crate::types::tuple::make_tuple(env, elements)

@@ -258,4 +258,221 @@ defmodule Oxbeam.NIF.RustlerTest do
       assert NIF.map_iter_as_last(map) == {last, last}
     end
   end
+
+  describe "codecs" do
+    test "Term::is_truthy is Elixir's truthiness" do
+      for term <- [true, 0, "", [], :ok, {}] do
+        assert NIF.term_truthy(term) == true
+      end
+
+      assert NIF.term_truthy(false) == false
+      assert NIF.term_truthy(nil) == false
+    end
+
+    test "PathBuf from a binary, a charlist or chardata; &Path from a binary; back as a binary" do
+      assert NIF.path_join("/tmp", "a.txt") == "/tmp/a.txt"
+      assert NIF.path_join('/tmp/日本', "a") == "/tmp/日本/a"
+      assert NIF.path_join(["/tmp", ?/, 'dir', ["/x" | "y"]], "z") == "/tmp/dir/xy/z"
+      assert NIF.path_join(<<"/raw", 0xFF>>, "b") == <<"/raw", 0xFF, "/b">>
+    end
+
+    test "a path that is not a binary or chardata: ArgumentError" do
+      assert_raise ArgumentError,
+                   "Oxbeam.Test.Conformance.path_join/2: argument 1 (dir): expected a path as a binary or chardata (PathBuf), got: :tmp",
+                   fn -> NIF.path_join(:tmp, "a") end
+
+      assert_raise ArgumentError,
+                   "Oxbeam.Test.Conformance.path_join/2: argument 1 (dir): expected a path as a binary or chardata (PathBuf), got: [47, :x]",
+                   fn -> NIF.path_join([?/, :x], "a") end
+
+      assert_raise ArgumentError,
+                   "Oxbeam.Test.Conformance.path_join/2: argument 2 (child): expected a path as a binary (&Path), got: 'a'",
+                   fn -> NIF.path_join("/", 'a') end
+    end
+
+    test "RangeInclusive and Range with step 1 are Elixir ranges, both ways" do
+      assert NIF.range_inclusive_sum(1..10) == {1..10, 55}
+      assert NIF.range_inclusive_sum(5..4//1) == {5..4//1, 0}
+      assert NIF.range_len(0..9) == {0..9, 10}
+      assert NIF.range_len(3..2//1) == {3..2//1, 0}
+      assert NIF.range_make(0, 3) == 0..2
+      assert NIF.range_make(7, 7) == 7..6//1
+      assert Enum.to_list(NIF.range_make(-2, 2)) == [-2, -1, 0, 1]
+      assert NIF.range_make_i8(-128, -128) == -128..-129//1
+    end
+
+    test "ranges that do not fit: ArgumentError" do
+      assert_raise ArgumentError,
+                   "Oxbeam.Test.Conformance.range_inclusive_sum/1: argument 1 (range): expected a range first..last with step 1 (RangeInclusive<i64>), got: 1..10//2",
+                   fn -> NIF.range_inclusive_sum(1..10//2) end
+
+      assert_raise ArgumentError,
+                   "Oxbeam.Test.Conformance.range_inclusive_sum/1: argument 1 (range): expected a range first..last//step (RangeInclusive<i64>), got: [1, 2]",
+                   fn -> NIF.range_inclusive_sum([1, 2]) end
+
+      assert_raise ArgumentError,
+                   "Oxbeam.Test.Conformance.range_len/1: argument 1 (range): last: expected an integer in 0..255 (u8), got: 300",
+                   fn -> NIF.range_len(0..300) end
+
+      assert_raise ArgumentError,
+                   "Oxbeam.Test.Conformance.range_len/1: argument 1 (range): expected a range whose end (last + 1) fits the type (Range<u8>), got: 0..255",
+                   fn -> NIF.range_len(0..255) end
+
+      assert_raise ArgumentError,
+                   "Oxbeam.Test.Conformance.range_len/1: argument 1 (range): expected a range first..last with step 1 and last >= first - 1 (Range<u8>), got: 5..1//1",
+                   fn -> NIF.range_len(5..1//1) end
+    end
+
+    test "StepRange keeps any step" do
+      assert NIF.step_range_double(1..10//3) == 1..10//6
+      assert NIF.step_range_double(10..1//-1) == 10..1//-2
+    end
+
+    test "Duration is an integer of nanoseconds; SystemTime nanoseconds since the epoch" do
+      assert NIF.duration_double(1_500_000_000) == 3_000_000_000
+      assert NIF.duration_double(0) == 0
+      big = 18_446_744_073_709_551_615 * 1_000_000_000
+      assert NIF.duration_double(div(big, 2)) == div(big, 2) * 2
+
+      assert_raise ArgumentError,
+                   "Oxbeam.Test.Conformance.duration_double/1: argument 1 (duration): expected a non-negative integer of nanoseconds (Duration), got: -1",
+                   fn -> NIF.duration_double(-1) end
+
+      assert NIF.system_time_plus_second(0) == 1_000_000_000
+      assert NIF.system_time_plus_second(-1_500_000_000) == -500_000_000
+      now = System.os_time(:nanosecond)
+      assert_in_delta NIF.system_time_now(), now, 5_000_000_000
+      assert {:ok, _} = DateTime.from_unix(NIF.system_time_now(), :nanosecond)
+
+      assert_raise ArgumentError,
+                   "Oxbeam.Test.Conformance.system_time_plus_second/1: argument 1 (time): expected an integer of nanoseconds since the Unix epoch (SystemTime), got: 1.5",
+                   fn -> NIF.system_time_plus_second(1.5) end
+    end
+
+    test "Cow<str> borrows when decoded; Box, Rc, Arc are their values" do
+      assert NIF.cow_upper("héllo") == {true, "HÉLLO"}
+      assert NIF.smart_pointers(41, "rc", [1, 2]) == {42, "rc", [1, 2], [1, 2]}
+    end
+
+    test "[T; N] is a list of exactly N elements" do
+      assert NIF.array_reverse([1, 2, 3]) == [3, 2, 1]
+
+      for bad <- [[1, 2], [1, 2, 3, 4], {1, 2, 3}, [1, 2 | 3]] do
+        assert_raise ArgumentError,
+                     "Oxbeam.Test.Conformance.array_reverse/1: argument 1 (array): expected a list of 3 elements ([i64; 3]), got: #{inspect(bad)}",
+                     fn -> NIF.array_reverse(bad) end
+      end
+
+      assert_raise ArgumentError,
+                   "Oxbeam.Test.Conformance.array_reverse/1: argument 1 (array): element 1 of the list: expected an integer (i64), got: :x",
+                   fn -> NIF.array_reverse([1, :x, 3]) end
+    end
+  end
+
+  describe "Term::inspect is Kernel.inspect/1" do
+    # Not covered: a struct whose module is loaded (Elixir prints %Mod{...} after
+    # asking the module for its keys; a NIF prints the map form), functions, ports,
+    # floats in exponent form, non-ASCII atoms, terms cut for length.
+    @atoms [:ok, :a_b, :valid?, :run!, :"with space", :"9lives", :A, Foo.Bar, nil, true, :a@b]
+    @strings ["", "abc", "a\nb\t\"q\"\\", "héllo", "\#{x}", <<0, 1, 255>>, "a\e\d\a\v\b\f"]
+
+    defp random_term(0), do: leaf()
+
+    defp random_term(depth) do
+      case :rand.uniform(10) do
+        1 ->
+          List.to_tuple(for _ <- 1..:rand.uniform(4)//1, do: random_term(depth - 1))
+
+        2 ->
+          for _ <- 0..:rand.uniform(4)//1, do: random_term(depth - 1)
+
+        3 ->
+          Map.new(1..:rand.uniform(4)//1, fn _ ->
+            {Enum.random(@atoms), random_term(depth - 1)}
+          end)
+
+        4 ->
+          Map.new(1..:rand.uniform(4)//1, fn _ -> {random_term(0), random_term(depth - 1)} end)
+
+        5 ->
+          [random_term(depth - 1) | leaf()]
+
+        6 ->
+          %{__struct__: NotAStruct, x: random_term(depth - 1)}
+
+        _ ->
+          leaf()
+      end
+    end
+
+    defp leaf do
+      case :rand.uniform(12) do
+        1 ->
+          :rand.uniform(1000) - 500
+
+        2 ->
+          (1 <<< 80) * (:rand.uniform(3) - 2) + :rand.uniform(99)
+
+        3 ->
+          Enum.random(@atoms)
+
+        4 ->
+          Enum.random(@strings)
+
+        5 ->
+          Enum.random(['abc', 'it\'s', 'a\nb', [7, 8, 9, 10, 11, 12, 13, 27, 127], [1, 2], [200]])
+
+        6 ->
+          Enum.random([1..10, 5..4//1, 1..10//3, 10..1//-1, -3..-1])
+
+        7 ->
+          Enum.random([<<1::3>>, <<255, 1::1>>, <<1, 2, 3::7>>])
+
+        8 ->
+          Enum.random([self(), spawn(fn -> :ok end)])
+
+        9 ->
+          make_ref()
+
+        10 ->
+          []
+
+        11 ->
+          {}
+
+        12 ->
+          %{}
+      end
+    end
+
+    test "over generated terms" do
+      :rand.seed(:exsss, {14, 14, 14})
+
+      for _ <- 1..500 do
+        term = random_term(3)
+        expected = inspect(term)
+
+        if String.length(expected) < 250 do
+          assert NIF.inspect_term(term) == expected
+        end
+      end
+    end
+
+    test "ranges, charlists, mixed-key maps, bitstrings, pids, references" do
+      for term <- [
+            %{__struct__: NotAStruct, x: 1},
+            1..3,
+            1..3//2,
+            3..1//1,
+            'abc',
+            %{:a => 1, "b" => 2},
+            %{"with space": 1, b: 2},
+            <<5::3>>,
+            self(),
+            make_ref()
+          ] do
+        assert NIF.inspect_term(term) == inspect(term)
+      end
+    end
+  end
 end

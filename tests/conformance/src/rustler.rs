@@ -195,3 +195,103 @@ fn map_iter_as_both_ends(map: oxbeam::MapView<'_>) -> Vec<(i64, i64)> {
 fn map_iter_as_last(map: oxbeam::MapView<'_>) -> Option<(i64, i64)> {
     map.iter_as::<i64, i64>().next_back()
 }
+
+/// `Term::is_truthy`.
+#[nif]
+fn term_truthy(term: Term<'_>) -> bool {
+    term.is_truthy()
+}
+
+/// `PathBuf` both ways: the path with `child` joined.
+#[nif]
+fn path_join(dir: std::path::PathBuf, child: &std::path::Path) -> std::path::PathBuf {
+    dir.join(child)
+}
+
+/// `RangeInclusive<i64>` both ways: the range and its sum.
+#[nif]
+fn range_inclusive_sum(
+    range: std::ops::RangeInclusive<i64>,
+) -> (std::ops::RangeInclusive<i64>, i64) {
+    (range.clone(), range.sum())
+}
+
+/// `Range<u8>` both ways: the range and how many elements it has.
+#[nif]
+fn range_len(range: std::ops::Range<u8>) -> (std::ops::Range<u8>, usize) {
+    (range.clone(), range.len())
+}
+
+/// `Range<i64>` made in Rust, `start..end`.
+#[nif]
+fn range_make(start: i64, end: i64) -> std::ops::Range<i64> {
+    start..end
+}
+
+/// `Range<i8>` made in Rust (to reach the type's minimum).
+#[nif]
+fn range_make_i8(start: i8, end: i8) -> std::ops::Range<i8> {
+    start..end
+}
+
+/// `StepRange<i64>` both ways, the step doubled.
+#[nif]
+fn step_range_double(range: oxbeam::StepRange<i64>) -> oxbeam::StepRange<i64> {
+    oxbeam::StepRange {
+        step: range.step * 2,
+        ..range
+    }
+}
+
+/// `Duration` both ways: doubled.
+#[nif]
+fn duration_double(duration: std::time::Duration) -> std::time::Duration {
+    duration * 2
+}
+
+/// `SystemTime` both ways: one second later.
+#[nif]
+fn system_time_plus_second(time: std::time::SystemTime) -> std::time::SystemTime {
+    time + std::time::Duration::from_secs(1)
+}
+
+/// `SystemTime::now()`.
+#[nif]
+fn system_time_now() -> std::time::SystemTime {
+    std::time::SystemTime::now()
+}
+
+/// `Cow<str>` decoded borrowed (true when it is), encoded back upper-cased.
+#[nif]
+fn cow_upper(text: std::borrow::Cow<'_, str>) -> (bool, std::borrow::Cow<'static, str>) {
+    let borrowed = matches!(text, std::borrow::Cow::Borrowed(_));
+    (borrowed, std::borrow::Cow::Owned(text.to_uppercase()))
+}
+
+type Pointers = (
+    Box<i64>,
+    std::rc::Rc<String>,
+    std::sync::Arc<Vec<i64>>,
+    std::sync::Arc<Vec<i64>>,
+);
+
+/// `Box`, `Rc` and `Arc` of values, both ways (a `Box` argument is what a Rustler
+/// user's signature may say).
+#[allow(clippy::boxed_local)]
+#[nif]
+fn smart_pointers(
+    boxed: Box<i64>,
+    rc: std::rc::Rc<String>,
+    arc: std::sync::Arc<Vec<i64>>,
+) -> Pointers {
+    let shared = arc.clone();
+    (Box::new(*boxed + 1), rc, arc, shared)
+}
+
+/// `[i64; 3]` both ways: reversed.
+#[nif]
+fn array_reverse(array: [i64; 3]) -> [i64; 3] {
+    let mut array = array;
+    array.reverse();
+    array
+}

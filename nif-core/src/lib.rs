@@ -44,6 +44,7 @@ pub mod schedule;
 pub mod sync;
 pub mod sys;
 pub mod term;
+pub mod thread;
 pub mod types;
 
 pub use atom::Atom;

@@ -475,4 +475,39 @@ defmodule Oxbeam.NIF.RustlerTest do
       end
     end
   end
+
+  describe "oxbeam::thread::spawn" do
+    test "the closure's term is sent to the caller" do
+      assert NIF.thread_sum([1, 2, 3], :ok) == :ok
+      assert_receive {:sum, 6}, 5_000
+    end
+
+    test "a panic is sent as {:error, %RuntimeError{}} with its message and place" do
+      assert NIF.thread_sum([], :panic) == :ok
+      assert_receive {:error, %RuntimeError{message: message}}, 5_000
+
+      assert message =~
+               ~r"^panicked at tests/conformance/src/rustler.rs:\d+:\d+: boom in a thread$"
+    end
+
+    test "a raise is sent as {:error, exception}" do
+      assert NIF.thread_sum([], :raise) == :ok
+      assert_receive {:error, %ArgumentError{message: "raised in a thread"}}, 5_000
+    end
+
+    test "many threads, each answers once" do
+      for i <- 1..20, do: NIF.thread_sum([i], :ok)
+
+      sums =
+        for _ <- 1..20,
+            do:
+              (receive do
+                 {:sum, s} -> s
+               after
+                 5_000 -> :timeout
+               end)
+
+      assert Enum.sort(sums) == Enum.to_list(1..20)
+    end
+  end
 end

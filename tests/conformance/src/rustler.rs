@@ -2,7 +2,7 @@
 //! for (term order and hashing, external term format, list/map/tuple operations on
 //! terms, existing atoms, pid and reference order).
 
-use oxbeam::{nif, Atom, Env, LocalPid, Reference, Term};
+use oxbeam::{nif, Atom, Encode, Env, LocalPid, Reference, Term};
 use std::cmp::Ordering;
 
 fn ordering(order: Ordering) -> i64 {
@@ -294,4 +294,24 @@ fn array_reverse(array: [i64; 3]) -> [i64; 3] {
     let mut array = array;
     array.reverse();
     array
+}
+
+/// `oxbeam::thread::spawn`: sends `{:sum, total}` from a new thread; `:panic` makes the
+/// closure panic, `:raise` raise.
+#[nif]
+fn thread_sum(env: Env<'_>, xs: Vec<i64>, mode: Atom) -> Atom {
+    let mode = mode.name(env).unwrap_or_default();
+    oxbeam::thread::spawn(env, move |env| {
+        match mode.as_str() {
+            "panic" => panic!("boom in a thread"),
+            "raise" => oxbeam::raise(oxbeam::Error::exception(
+                "Elixir.ArgumentError",
+                "raised in a thread",
+            )),
+            _ => {}
+        }
+        let sum: i64 = xs.iter().sum();
+        (Atom::from_str(env, "sum"), sum).encode(env)
+    });
+    Atom::from_str(env, "ok")
 }

@@ -510,4 +510,10 @@ defmodule Oxbeam.NIF.RustlerTest do
       assert Enum.sort(sums) == Enum.to_list(1..20)
     end
   end
+
+  test "ResourceArc: From<T> (.into()) makes the resource" do
+    resource = NIF.resource_into(42)
+    assert is_reference(resource)
+    assert NIF.resource_value(resource) == 42
+  end
 end

@@ -315,3 +315,21 @@ fn thread_sum(env: Env<'_>, xs: Vec<i64>, mode: Atom) -> Atom {
     });
     Atom::from_str(env, "ok")
 }
+
+/// A resource made with `From<T>` (`.into()`).
+#[oxbeam::resource]
+pub struct Wrapped {
+    value: i64,
+}
+
+/// `ResourceArc::from` / `.into()`.
+#[nif]
+fn resource_into(value: i64) -> oxbeam::ResourceArc<Wrapped> {
+    Wrapped { value }.into()
+}
+
+/// The value inside a `Wrapped`.
+#[nif]
+fn resource_value(wrapped: &Wrapped) -> i64 {
+    wrapped.value
+}

@@ -51,6 +51,10 @@ pub use atom::Atom;
 pub use codec::{Decode, DecodeError, Encode};
 pub use env::Env;
 pub use error::{raise, Error, Result};
+/// The `num-bigint` crate oxbeam's `BigInt`/`BigUint` codecs are for (feature
+/// `num-bigint`).
+#[cfg(feature = "num-bigint")]
+pub use num_bigint;
 pub use owned_env::{OwnedEnv, SavedTerm};
 pub use oxbeam_macros::{init, nif, resource, Decode, Encode};
 pub use resource::{Monitor, Resource, ResourceArc};

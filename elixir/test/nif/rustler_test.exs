@@ -516,4 +516,26 @@ defmodule Oxbeam.NIF.RustlerTest do
     assert is_reference(resource)
     assert NIF.resource_value(resource) == 42
   end
+
+  describe "num-bigint (feature)" do
+    test "BigInt and BigUint are integers of any size, both ways" do
+      for {x, y} <- [{0, 5}, {-3, 7}, {1 <<< 64, -(1 <<< 70)}, {-(3 ** 100), -(7 ** 50)}] do
+        assert NIF.bigint_mul(x, y) == x * y
+      end
+
+      for x <- [0, 41, (1 <<< 64) - 1, 10 ** 40] do
+        assert NIF.biguint_succ(x) == x + 1
+      end
+    end
+
+    test "errors" do
+      assert_raise ArgumentError,
+                   "Oxbeam.Test.Conformance.bigint_mul/2: argument 1 (x): expected an integer (BigInt), got: 1.0",
+                   fn -> NIF.bigint_mul(1.0, 1) end
+
+      assert_raise ArgumentError,
+                   "Oxbeam.Test.Conformance.biguint_succ/1: argument 1 (x): expected a non-negative integer (BigUint), got: -1",
+                   fn -> NIF.biguint_succ(-1) end
+    end
+  end
 end

@@ -333,3 +333,18 @@ fn resource_into(value: i64) -> oxbeam::ResourceArc<Wrapped> {
 fn resource_value(wrapped: &Wrapped) -> i64 {
     wrapped.value
 }
+
+/// `num_bigint::BigInt` both ways: `x * y`.
+#[nif]
+fn bigint_mul(
+    x: oxbeam::num_bigint::BigInt,
+    y: oxbeam::num_bigint::BigInt,
+) -> oxbeam::num_bigint::BigInt {
+    x * y
+}
+
+/// `num_bigint::BigUint` both ways: `x + 1`.
+#[nif]
+fn biguint_succ(x: oxbeam::num_bigint::BigUint) -> oxbeam::num_bigint::BigUint {
+    x + 1u32
+}

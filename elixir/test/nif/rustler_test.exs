@@ -538,4 +538,32 @@ defmodule Oxbeam.NIF.RustlerTest do
                    fn -> NIF.biguint_succ(-1) end
     end
   end
+
+  describe "growable OwnedBinary" do
+    test "io::Write and fmt::Write append, growing as needed" do
+      assert NIF.binary_format(0, "x") == "end"
+      expected = Enum.map_join(0..999, fn i -> "#{i}: héllo\n" end) <> "end"
+      assert NIF.binary_format(1000, "héllo") == expected
+    end
+
+    test "FromIterator<u8>" do
+      assert NIF.binary_collect("") == ""
+      assert NIF.binary_collect("HAL") == "IBM"
+      big = :binary.copy(<<0, 255>>, 1000)
+      assert NIF.binary_collect(big) == :binary.copy(<<1, 0>>, 1000)
+    end
+
+    test "realloc cuts or extends with zeros" do
+      assert NIF.binary_realloc("abcdef", 3) == "abc"
+      assert NIF.binary_realloc("ab", 5) == <<"ab", 0, 0, 0>>
+      assert NIF.binary_realloc("ab", 0) == ""
+      assert NIF.binary_realloc("", 100_000) == :binary.copy(<<0>>, 100_000)
+    end
+
+    test "a size the VM cannot allocate raises SystemLimitError" do
+      assert_raise SystemLimitError, ~r/could not allocate a binary of \d+ bytes/, fn ->
+        NIF.binary_realloc("ab", 1 <<< 62)
+      end
+    end
+  end
 end

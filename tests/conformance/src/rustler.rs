@@ -348,3 +348,30 @@ fn bigint_mul(
 fn biguint_succ(x: oxbeam::num_bigint::BigUint) -> oxbeam::num_bigint::BigUint {
     x + 1u32
 }
+
+/// `OwnedBinary` as a `std::io::Write` and `std::fmt::Write`: `n` lines formatted
+/// straight into the binary.
+#[nif]
+fn binary_format(n: u32, word: &str) -> oxbeam::OwnedBinary {
+    use std::io::Write as _;
+    let mut out = oxbeam::OwnedBinary::with_capacity(0);
+    for i in 0..n {
+        writeln!(out, "{i}: {word}").expect("a small binary");
+    }
+    std::fmt::Write::write_str(&mut out, "end").expect("a small binary");
+    out
+}
+
+/// `OwnedBinary: FromIterator<u8>`: each byte plus one (wrapping).
+#[nif]
+fn binary_collect(bytes: &[u8]) -> oxbeam::OwnedBinary {
+    bytes.iter().map(|b| b.wrapping_add(1)).collect()
+}
+
+/// `OwnedBinary::realloc`: a copy of `bytes` cut or zero-extended to `size`.
+#[nif]
+fn binary_realloc(bytes: &[u8], size: usize) -> oxbeam::OwnedBinary {
+    let mut out = oxbeam::OwnedBinary::from_slice(bytes);
+    out.realloc(size);
+    out
+}

@@ -224,7 +224,7 @@ fn make(env: Env<'_>, name: &str) -> Result<Atom, String> {
                 unsafe { sys::enif_make_atom_len(env.as_raw(), bytes.as_ptr() as _, bytes.len()) };
             Ok(Atom(raw))
         }
-        None => utf8_atom(env, name)
+        None => utf8_atom(env, name, 0)
             .ok_or_else(|| format!("the VM refused to make an atom of {name:?}")),
     }
 }
@@ -245,9 +245,10 @@ fn latin1(name: &str) -> Option<Vec<u8>> {
 }
 
 /// Makes a non-latin-1 atom (at most 255 characters) by decoding `ATOM_UTF8_EXT`: the
-/// NIF API of OTP 25 (2.16) has no UTF-8 `enif_make_atom`.
+/// NIF API of OTP 25 (2.16) has no UTF-8 `enif_make_atom`. With `options` =
+/// `ERL_NIF_BIN2TERM_SAFE`, only finds an existing atom (safe decoding creates none).
 #[cold]
-fn utf8_atom(env: Env<'_>, name: &str) -> Option<Atom> {
+fn utf8_atom(env: Env<'_>, name: &str, options: std::ffi::c_uint) -> Option<Atom> {
     let len = u16::try_from(name.len()).ok()?;
     let mut ext = Vec::with_capacity(name.len() + 4);
     ext.push(VERSION_MAGIC);
@@ -258,11 +259,46 @@ fn utf8_atom(env: Env<'_>, name: &str) -> Option<Atom> {
     // SAFETY: ext is `ext.len()` readable bytes; binary_to_term validates them (UTF-8,
     // at most 255 characters) and returns 0 if it refuses; out is a valid out-pointer,
     // set on success to an atom, which is valid in every environment.
-    let read =
-        unsafe { sys::enif_binary_to_term(env.as_raw(), ext.as_ptr(), ext.len(), &mut out, 0) };
+    let read = unsafe {
+        sys::enif_binary_to_term(env.as_raw(), ext.as_ptr(), ext.len(), &mut out, options)
+    };
     // SAFETY: out was set by the VM (read > 0) and only then inspected.
     (read == ext.len() && unsafe { sys::enif_is_atom(env.as_raw(), out) } != 0).then_some(Atom(out))
 }
+
+impl Atom {
+    /// The atom `name` if it already exists (`String.to_existing_atom/1`), without
+    /// creating it: `None` otherwise, or when the name is too long to be an atom. Any
+    /// Unicode name works (latin-1 through erl_nif, others through safe decoding of
+    /// the external term format, which never creates atoms).
+    pub fn try_existing(env: Env<'_>, name: &str) -> Option<Atom> {
+        if name.chars().count() > MAX_ATOM_LENGTH {
+            return None;
+        }
+        match latin1(name) {
+            Some(bytes) => {
+                let mut raw: sys::ERL_NIF_TERM = 0;
+                // SAFETY: bytes is `len` readable latin-1 bytes; raw is a valid
+                // out-pointer, set to an atom (global, valid in every environment)
+                // when the function returns true.
+                let found = unsafe {
+                    sys::enif_make_existing_atom_len(
+                        env.as_raw(),
+                        bytes.as_ptr() as _,
+                        bytes.len(),
+                        &mut raw,
+                        sys::ErlNifCharEncoding::ERL_NIF_LATIN1,
+                    )
+                };
+                (found != 0).then_some(Atom(raw))
+            }
+            None => utf8_atom(env, name, BIN2TERM_SAFE),
+        }
+    }
+}
+
+/// `ERL_NIF_BIN2TERM_SAFE`: decoding creates no atoms.
+const BIN2TERM_SAFE: std::ffi::c_uint = 0x2000_0000;
 
 /// Reads any atom's name from its external term format.
 #[cold]

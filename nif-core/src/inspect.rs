@@ -43,7 +43,7 @@ fn write_term<'a>(env: Env<'a>, term: Term<'a>, out: &mut String, depth: usize) 
         }
         TermType::Bitstring => match types::binary::inspect_binary(env, term) {
             Some(bytes) => write_binary(bytes, out),
-            None => out.push_str("#Bitstring<>"),
+            None => write_bitstring(env, term, out),
         },
         TermType::List => write_list(env, term, out, depth),
         TermType::Tuple => {
@@ -53,9 +53,9 @@ fn write_term<'a>(env: Env<'a>, term: Term<'a>, out: &mut String, depth: usize) 
             out.push('}');
         }
         TermType::Map => write_map(env, term, out, depth),
-        TermType::Pid => out.push_str("#PID<...>"),
+        TermType::Pid => write_pid(env, term, out),
         TermType::Port => out.push_str("#Port<...>"),
-        TermType::Reference => out.push_str("#Reference<...>"),
+        TermType::Reference => write_reference(env, term, out),
         TermType::Fun => out.push_str("#Function<...>"),
         TermType::Unknown(_) => out.push_str("#Term<...>"),
     }
@@ -73,7 +73,7 @@ fn write_atom(name: &str, out: &mut String) {
     match name {
         "nil" | "true" | "false" => out.push_str(name),
         _ if name.starts_with("Elixir.") && is_alias(&name[7..]) => out.push_str(&name[7..]),
-        _ if is_plain_atom(name) => {
+        _ if is_plain_atom(name) || is_alias_like_key(name) => {
             out.push(':');
             out.push_str(name);
         }
@@ -172,7 +172,7 @@ fn write_binary(bytes: &[u8], out: &mut String) {
     match std::str::from_utf8(bytes) {
         Ok(s)
             if s.chars()
-                .all(|c| !c.is_control() || "\n\t\r\x1b\x07\x08\x0b\x0c".contains(c)) =>
+                .all(|c| !c.is_control() || "\n\t\r\x1b\x07\x08\x0b\x0c\x7f".contains(c)) =>
         {
             out.push('"');
             let cut: String = s.chars().take(MAX_BYTES).collect();
@@ -199,14 +199,21 @@ fn write_binary(bytes: &[u8], out: &mut String) {
 }
 
 fn escape_into(s: &str, out: &mut String) {
-    for c in s.chars() {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
         match c {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
             '\r' => out.push_str("\\r"),
-            '#' => out.push('#'),
+            '\x0b' => out.push_str("\\v"),
+            '\x08' => out.push_str("\\b"),
+            '\x0c' => out.push_str("\\f"),
+            '\x1b' => out.push_str("\\e"),
+            '\x7f' => out.push_str("\\d"),
+            '\x07' => out.push_str("\\a"),
+            '#' if chars.peek() == Some(&'{') => out.push_str("\\#"),
             c if c.is_control() => {
                 let _ = write!(out, "\\x{:02X}", c as u32);
             }
@@ -234,6 +241,18 @@ fn write_items<'a>(
 }
 
 fn write_list<'a>(env: Env<'a>, term: Term<'a>, out: &mut String, depth: usize) {
+    if let Some(chars) = printable_charlist(env, term) {
+        out.push('\'');
+        for c in chars {
+            match c {
+                '\'' => out.push_str("\\'"),
+                '"' => out.push('"'),
+                c => escape_into(c.encode_utf8(&mut [0; 4]), out),
+            }
+        }
+        out.push('\'');
+        return;
+    }
     out.push('[');
     let mut rest = term;
     let mut count = 0;
@@ -267,36 +286,239 @@ fn write_list<'a>(env: Env<'a>, term: Term<'a>, out: &mut String, depth: usize) 
 }
 
 fn write_map<'a>(env: Env<'a>, term: Term<'a>, out: &mut String, depth: usize) {
+    if write_range(env, term, out) {
+        return;
+    }
     let len = types::map::map_size(env, term).unwrap_or(0);
     let mut entries = Vec::new();
     let _ = types::map::for_each_entry(env, term, |k, v| {
         entries.push((k, v));
-        if entries.len() > MAX_ITEMS {
+        if entries.len() > MAX_ITEMS + 1 {
             Err(())
         } else {
             Ok(())
         }
     });
-    out.push_str("%{");
+    // A struct prints as a map (`%{__struct__: Mod, ...}`): Elixir prints `%Mod{...}`
+    // only when the module is loaded and defines a struct with exactly these keys
+    // (Inspect.Any), which a NIF cannot ask the VM.
+    let shown = len;
+    out.push('%');
+    out.push('{');
+    // Keyword syntax only when every key is an atom, none an alias (as Elixir's
+    // Inspect.List.keyword?/1).
+    let keyword = entries
+        .iter()
+        .all(|(k, _)| atom_name(env, *k).is_some_and(|name| !name.starts_with("Elixir.")));
     for (i, (k, v)) in entries.iter().take(MAX_ITEMS).enumerate() {
         if i > 0 {
             out.push_str(", ");
         }
-        let mut key = String::new();
-        write_term(env, *k, &mut key, depth + 1);
-        if let Some(name) = key.strip_prefix(':').filter(|n| !n.starts_with('"')) {
-            out.push_str(name);
-            out.push_str(": ");
-        } else {
-            out.push_str(&key);
-            out.push_str(" => ");
+        match keyword.then(|| atom_name(env, *k)).flatten() {
+            Some(name) => {
+                if is_plain_atom(&name) || is_alias_like_key(&name) {
+                    out.push_str(&name);
+                } else {
+                    out.push('"');
+                    escape_into(&name, out);
+                    out.push('"');
+                }
+                out.push_str(": ");
+            }
+            None => {
+                write_term(env, *k, out, depth + 1);
+                out.push_str(" => ");
+            }
         }
         write_term(env, *v, out, depth + 1);
     }
-    if len > MAX_ITEMS {
+    if shown > MAX_ITEMS {
         out.push_str(", ...");
     }
     out.push('}');
+}
+
+/// Keys like `Foo:` are written bare in keyword syntax (`[Foo: 1]`).
+fn is_alias_like_key(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '@')
+}
+
+fn atom_name<'a>(env: Env<'a>, term: Term<'a>) -> Option<String> {
+    (term.term_type(env) == TermType::Atom)
+        .then(|| Atom::decode_unchecked(term).name(env).ok())
+        .flatten()
+}
+
+/// `%Range{first: a, last: b, step: s}` as Elixir prints it: `a..b` when the step is
+/// 1 and `b >= a`, else `a..b//s`. False when the map is not such a range.
+fn write_range<'a>(env: Env<'a>, term: Term<'a>, out: &mut String) -> bool {
+    if types::map::map_size(env, term) != Some(4) {
+        return false;
+    }
+    let get = |key: &str| {
+        let key = Atom::try_existing(env, key)?;
+        term.map_get(env, key)
+    };
+    let (Some(tag), Some(first), Some(last), Some(step)) =
+        (get("__struct__"), get("first"), get("last"), get("step"))
+    else {
+        return false;
+    };
+    let ints = [first, last, step]
+        .iter()
+        .all(|t| t.term_type(env) == TermType::Integer);
+    if atom_name(env, tag).as_deref() != Some("Elixir.Range") || !ints {
+        return false;
+    }
+    write_integer(env, first, out);
+    out.push_str("..");
+    write_integer(env, last, out);
+    let one = matches!(step.decode::<i64>(env), Ok(1));
+    if !(one && last.compare(first).is_ge()) {
+        out.push_str("//");
+        write_integer(env, step, out);
+    }
+    true
+}
+
+/// The characters of a list Elixir prints as a charlist (`'abc'`): every element an
+/// ASCII printable character or one of `\n \r \t`.
+fn printable_charlist<'a>(env: Env<'a>, term: Term<'a>) -> Option<Vec<char>> {
+    let mut chars = Vec::new();
+    let mut rest = term;
+    loop {
+        let (mut head, mut tail) = (0, 0);
+        // SAFETY: rest is a term of env; head/tail are valid out-pointers.
+        if unsafe { sys::enif_get_list_cell(env.as_raw(), rest.as_raw(), &mut head, &mut tail) }
+            == 0
+        {
+            break;
+        }
+        // SAFETY: head and tail are terms of env.
+        let (head, tail) = unsafe { (Term::from_raw(head), Term::from_raw(tail)) };
+        let c = head.decode::<u8>(env).ok()?;
+        if !(32..=126).contains(&c) && !b"\n\r\t".contains(&c) {
+            return None;
+        }
+        chars.push(c as char);
+        rest = tail;
+        if chars.len() > MAX_LEN {
+            return None;
+        }
+    }
+    // SAFETY: rest is a term of env.
+    (!chars.is_empty() && unsafe { sys::enif_is_empty_list(env.as_raw(), rest.as_raw()) } != 0)
+        .then_some(chars)
+}
+
+/// The external term format of a term, for the parts erl_nif does not expose (pid
+/// numbers, reference numbers, the bits of a bitstring).
+fn external<'a>(env: Env<'a>, term: Term<'a>) -> Option<Vec<u8>> {
+    let mut bin = std::mem::MaybeUninit::<sys::ErlNifBinary>::uninit();
+    // SAFETY: term is a term of env; on success bin is an owned binary, copied and
+    // released below.
+    unsafe {
+        if sys::enif_term_to_binary(env.as_raw(), term.as_raw(), bin.as_mut_ptr()) == 0 {
+            return None;
+        }
+        let mut bin = bin.assume_init();
+        let bytes = std::slice::from_raw_parts(bin.data, bin.size).to_vec();
+        sys::enif_release_binary(&mut bin);
+        Some(bytes)
+    }
+}
+
+/// Skips an encoded atom (the node name) at the start of `bytes`.
+fn skip_atom(bytes: &[u8]) -> Option<&[u8]> {
+    match bytes {
+        [119 | 115, n, rest @ ..] => rest.get(*n as usize..),
+        [118 | 100, a, b, rest @ ..] => rest.get(u16::from_be_bytes([*a, *b]) as usize..),
+        _ => None,
+    }
+}
+
+fn be32(bytes: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(bytes.get(at..at + 4)?.try_into().ok()?))
+}
+
+/// `#PID<0.id.serial>` (a local pid).
+fn write_pid<'a>(env: Env<'a>, term: Term<'a>, out: &mut String) {
+    let parts = external(env, term).and_then(|ext| {
+        let rest = match ext.get(..2)? {
+            [131, 88] | [131, 103] => skip_atom(&ext[2..])?,
+            _ => return None,
+        };
+        Some((be32(rest, 0)?, be32(rest, 4)?))
+    });
+    match parts {
+        Some((id, serial)) => {
+            let _ = write!(out, "#PID<0.{id}.{serial}>");
+        }
+        None => out.push_str("#PID<...>"),
+    }
+}
+
+/// `#Reference<0.n.n.n>` (the numbers from the most significant).
+fn write_reference<'a>(env: Env<'a>, term: Term<'a>, out: &mut String) {
+    let parts = external(env, term).and_then(|ext| {
+        let (len, rest) = match ext.get(..4)? {
+            [131, 90 | 114, a, b] => (u16::from_be_bytes([*a, *b]) as usize, &ext[4..]),
+            _ => return None,
+        };
+        let rest = skip_atom(rest)?;
+        // The creation (4 bytes for NEWER_REFERENCE_EXT, 1 for NEW_REFERENCE_EXT).
+        let rest = rest.get(if ext[1] == 90 { 4 } else { 1 }..)?;
+        (0..len)
+            .map(|i| be32(rest, 4 * i))
+            .collect::<Option<Vec<u32>>>()
+    });
+    match parts {
+        Some(ids) => {
+            out.push_str("#Reference<0");
+            for id in ids.iter().rev() {
+                let _ = write!(out, ".{id}");
+            }
+            out.push('>');
+        }
+        None => out.push_str("#Reference<...>"),
+    }
+}
+
+/// A bitstring that is not whole bytes: `<<1, 2::size(3)>>`.
+fn write_bitstring<'a>(env: Env<'a>, term: Term<'a>, out: &mut String) {
+    let parsed = external(env, term).and_then(|ext| match ext.get(..7)? {
+        [131, 77, a, b, c, d, bits] => {
+            let len = u32::from_be_bytes([*a, *b, *c, *d]) as usize;
+            let data = ext.get(7..7 + len)?;
+            Some((data.to_vec(), *bits))
+        }
+        _ => None,
+    });
+    let Some((data, bits)) =
+        parsed.filter(|(data, bits)| !data.is_empty() && (1..8).contains(bits))
+    else {
+        out.push_str("#Bitstring<...>");
+        return;
+    };
+    out.push_str("<<");
+    let (last, whole) = data.split_last().expect("not empty");
+    for (i, b) in whole.iter().take(MAX_BYTES).enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "{b}");
+    }
+    if whole.len() > MAX_BYTES {
+        out.push_str(", ...");
+    }
+    if !whole.is_empty() {
+        out.push_str(", ");
+    }
+    let _ = write!(out, "{}::size({bits})", last >> (8 - bits));
+    out.push_str(">>");
 }
 
 #[cfg(test)]

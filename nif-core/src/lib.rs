@@ -50,12 +50,17 @@ pub mod sys;
 pub mod term;
 #[doc(hidden)]
 pub mod testing;
+pub mod thread;
 pub mod types;
 
 pub use atom::Atom;
 pub use codec::{Decode, DecodeError, Encode};
 pub use env::Env;
 pub use error::{raise, Error, Result};
+/// The `num-bigint` crate oxbeam's `BigInt`/`BigUint` codecs are for (feature
+/// `num-bigint`).
+#[cfg(feature = "num-bigint")]
+pub use num_bigint;
 pub use owned_env::{OwnedEnv, SavedTerm};
 pub use oxbeam_macros::{init, nif, resource, test, Decode, Encode};
 pub use resource::{Monitor, Resource, ResourceArc};
@@ -66,8 +71,9 @@ pub use term::{Term, TermType};
 pub use types::binary::{Binary, IoData, NewBinary, OwnedBinary};
 pub use types::int::BigInteger;
 pub use types::list::{ListFromIter, ListIterator};
-pub use types::map::{MapFromIter, MapIter, MapView};
+pub use types::map::{MapDecodeEach, MapFromIter, MapIter, MapView};
 pub use types::pid::LocalPid;
+pub use types::range::StepRange;
 pub use types::reference::Reference;
 pub use types::tagged;
 

@@ -569,6 +569,15 @@ impl<T: Resource> Deref for ResourceArc<T> {
     }
 }
 
+impl<T: Resource> From<T> for ResourceArc<T> {
+    /// `ResourceArc::new(value)` (raises `SystemLimitError` like it when the VM cannot
+    /// allocate the resource).
+    #[track_caller]
+    fn from(value: T) -> ResourceArc<T> {
+        ResourceArc::new(value)
+    }
+}
+
 impl<T: Resource> Clone for ResourceArc<T> {
     fn clone(&self) -> Self {
         // SAFETY: ptr is a live resource; keep adds a reference released in Drop.

@@ -44,4 +44,6 @@ fn owned_values_can_move_to_another_thread() {
     send::<SavedTerm>();
     send::<OwnedBinary>();
     send::<Error>();
+    send::<oxbeam::StepRange<i64>>();
+    sync::<oxbeam::StepRange<i64>>();
 }

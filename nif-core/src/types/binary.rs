@@ -50,10 +50,12 @@ pub struct Binary<'a> {
 }
 
 impl<'a> Binary<'a> {
+    #[inline]
     pub fn as_slice(&self) -> &'a [u8] {
         self.bytes
     }
 
+    #[inline]
     pub fn term(&self) -> Term<'a> {
         self.term
     }
@@ -99,6 +101,7 @@ impl<'a> Binary<'a> {
 
 impl Deref for Binary<'_> {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.bytes
     }
@@ -123,8 +126,15 @@ impl<'a> Encode<'a> for Binary<'a> {
 
 /// An owned, writable buffer from the VM's binary allocator; encoding it turns it into
 /// a binary term without copying.
+///
+/// It grows: [`realloc`](Self::realloc) changes its length, and it is a
+/// `std::io::Write` / `std::fmt::Write` that appends (`write!(bin, "{x}")` formats
+/// straight into the binary, no intermediate `String`), and `FromIterator<u8>`.
 pub struct OwnedBinary {
+    /// `bin.size` is the capacity; the first `len` bytes are the content, all
+    /// `bin.size` bytes initialized.
     bin: sys::ErlNifBinary,
+    len: usize,
 }
 
 // SAFETY: an allocated ErlNifBinary not yet made into a term is plain owned memory.
@@ -134,6 +144,7 @@ impl OwnedBinary {
     /// A zero-filled binary of `size` bytes. Raises `SystemLimitError` when the VM
     /// cannot allocate it (see [`try_new`](Self::try_new)).
     #[track_caller]
+    #[inline]
     pub fn new(size: usize) -> OwnedBinary {
         OwnedBinary::try_new(size).unwrap_or_else(|error| crate::raise(error))
     }
@@ -153,7 +164,83 @@ impl OwnedBinary {
             // SAFETY: data points to `size` writable bytes.
             unsafe { std::ptr::write_bytes(bin.data, 0, size) };
         }
-        Ok(OwnedBinary { bin })
+        Ok(OwnedBinary { bin, len: size })
+    }
+
+    /// An empty binary with room for `capacity` bytes before it reallocates. Raises
+    /// `SystemLimitError` when the VM cannot allocate it.
+    #[track_caller]
+    pub fn with_capacity(capacity: usize) -> OwnedBinary {
+        let mut owned = OwnedBinary::new(capacity);
+        owned.len = 0;
+        owned
+    }
+
+    /// Bytes it holds before it must reallocate.
+    pub fn capacity(&self) -> usize {
+        self.bin.size
+    }
+
+    /// Sets the length to `size`: cut, or extended with zero bytes. Raises
+    /// `SystemLimitError` when the VM cannot allocate it (see
+    /// [`try_realloc`](Self::try_realloc)).
+    #[track_caller]
+    pub fn realloc(&mut self, size: usize) {
+        self.try_realloc(size)
+            .unwrap_or_else(|error| crate::raise(error))
+    }
+
+    /// Like [`realloc`](Self::realloc), `SystemLimitError` when the VM cannot allocate
+    /// the size (the binary is then unchanged).
+    pub fn try_realloc(&mut self, size: usize) -> Result<(), crate::Error> {
+        if size > self.bin.size {
+            self.reserve_exact(size)?;
+        }
+        if size > self.len {
+            // SAFETY: bytes len..size are within the capacity (reserved above).
+            unsafe { std::ptr::write_bytes(self.bin.data.add(self.len), 0, size - self.len) };
+        }
+        self.len = size;
+        Ok(())
+    }
+
+    /// Grows the capacity to exactly `capacity` bytes (new bytes zeroed).
+    fn reserve_exact(&mut self, capacity: usize) -> Result<(), crate::Error> {
+        let old = self.bin.size;
+        // SAFETY: bin is an allocated binary we own; on failure it is left unchanged
+        // (erl_nif: enif_realloc_binary returns false and keeps the binary).
+        if unsafe { sys::enif_realloc_binary(&mut self.bin, capacity) } == 0 {
+            return Err(cannot_allocate(capacity));
+        }
+        if capacity > old {
+            // SAFETY: data now points to `capacity` bytes; old..capacity are new.
+            unsafe { std::ptr::write_bytes(self.bin.data.add(old), 0, capacity - old) };
+        }
+        Ok(())
+    }
+
+    /// Appends `bytes`, growing the capacity geometrically.
+    pub fn try_extend_from_slice(&mut self, bytes: &[u8]) -> Result<(), crate::Error> {
+        let needed = self
+            .len
+            .checked_add(bytes.len())
+            .ok_or_else(|| cannot_allocate(usize::MAX))?;
+        if needed > self.bin.size {
+            self.reserve_exact(needed.max(self.bin.size.saturating_mul(2)).max(64))?;
+        }
+        if !bytes.is_empty() {
+            // SAFETY: len..needed is within the capacity; bytes does not overlap our
+            // buffer (we hold &mut self).
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    bytes.as_ptr(),
+                    self.bin.data.add(self.len),
+                    bytes.len(),
+                )
+            };
+        }
+        self.len = needed;
+        Ok(())
     }
 
     /// A binary holding a copy of `bytes`.
@@ -170,24 +257,77 @@ impl OwnedBinary {
     }
 }
 
+/// An `OwnedBinary` taking over a binary the VM allocated (`enif_term_to_binary`).
+///
+/// # Safety
+/// `bin` must be an allocated binary that nothing else releases or makes into a term.
+pub(crate) unsafe fn owned_from_raw(bin: sys::ErlNifBinary) -> OwnedBinary {
+    OwnedBinary { len: bin.size, bin }
+}
+
+impl std::io::Write for OwnedBinary {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.try_extend_from_slice(buf)
+            .map_err(|_| std::io::Error::from(std::io::ErrorKind::OutOfMemory))?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl std::fmt::Write for OwnedBinary {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.try_extend_from_slice(s.as_bytes())
+            .map_err(|_| std::fmt::Error)
+    }
+}
+
+impl FromIterator<u8> for OwnedBinary {
+    /// Collects bytes; raises `SystemLimitError` when the VM cannot allocate them.
+    fn from_iter<I: IntoIterator<Item = u8>>(iter: I) -> OwnedBinary {
+        let iter = iter.into_iter();
+        let mut owned = OwnedBinary::with_capacity(iter.size_hint().0);
+        let mut chunk = [0u8; 256];
+        let mut n = 0;
+        for byte in iter {
+            chunk[n] = byte;
+            n += 1;
+            if n == chunk.len() {
+                owned
+                    .try_extend_from_slice(&chunk)
+                    .unwrap_or_else(|error| crate::raise(error));
+                n = 0;
+            }
+        }
+        owned
+            .try_extend_from_slice(&chunk[..n])
+            .unwrap_or_else(|error| crate::raise(error));
+        owned
+    }
+}
+
 impl Deref for OwnedBinary {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
-        if self.bin.size == 0 {
+        if self.len == 0 {
             return &[];
         }
-        // SAFETY: data points to size initialized bytes owned by self.
-        unsafe { std::slice::from_raw_parts(self.bin.data, self.bin.size) }
+        // SAFETY: data points to size >= len initialized bytes owned by self.
+        unsafe { std::slice::from_raw_parts(self.bin.data, self.len) }
     }
 }
 
 impl DerefMut for OwnedBinary {
+    #[inline]
     fn deref_mut(&mut self) -> &mut [u8] {
-        if self.bin.size == 0 {
+        if self.len == 0 {
             return &mut [];
         }
         // SAFETY: as above, and we have unique access.
-        unsafe { std::slice::from_raw_parts_mut(self.bin.data, self.bin.size) }
+        unsafe { std::slice::from_raw_parts_mut(self.bin.data, self.len) }
     }
 }
 
@@ -199,7 +339,13 @@ impl Drop for OwnedBinary {
 }
 
 impl<'a> Encode<'a> for OwnedBinary {
-    fn encode(self, env: Env<'a>) -> Term<'a> {
+    #[inline]
+    fn encode(mut self, env: Env<'a>) -> Term<'a> {
+        if self.len != self.bin.size {
+            // Shrink to the content (the term's size is the binary's size).
+            self.reserve_exact(self.len)
+                .unwrap_or_else(|error| crate::raise(error));
+        }
         let mut this = std::mem::ManuallyDrop::new(self);
         // SAFETY: enif_make_binary takes ownership of the binary; we never release it.
         unsafe { Term::from_raw(sys::enif_make_binary(env.as_raw(), &mut this.bin)) }
@@ -234,6 +380,7 @@ impl<'a> NewBinary<'a> {
     /// A zero-filled binary of `size` bytes in `env`. Raises `SystemLimitError` when
     /// the VM cannot allocate it (see [`try_new`](Self::try_new)).
     #[track_caller]
+    #[inline]
     pub fn new(env: Env<'a>, size: usize) -> NewBinary<'a> {
         NewBinary::try_new(env, size).unwrap_or_else(|error| crate::raise(error))
     }
@@ -274,6 +421,7 @@ impl<'a> NewBinary<'a> {
     }
 
     /// The binary term, with what was written.
+    #[inline]
     pub fn finish(self) -> Term<'a> {
         self.term
     }
@@ -281,18 +429,21 @@ impl<'a> NewBinary<'a> {
 
 impl Deref for NewBinary<'_> {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.bytes
     }
 }
 
 impl DerefMut for NewBinary<'_> {
+    #[inline]
     fn deref_mut(&mut self) -> &mut [u8] {
         self.bytes
     }
 }
 
 impl<'a> Encode<'a> for NewBinary<'a> {
+    #[inline]
     fn encode(self, _env: Env<'a>) -> Term<'a> {
         self.finish()
     }
@@ -307,6 +458,7 @@ pub struct IoData<'a> {
 }
 
 impl<'a> IoData<'a> {
+    #[inline]
     pub fn as_slice(&self) -> &'a [u8] {
         self.bytes
     }
@@ -314,12 +466,14 @@ impl<'a> IoData<'a> {
 
 impl Deref for IoData<'_> {
     type Target = [u8];
+    #[inline]
     fn deref(&self) -> &[u8] {
         self.bytes
     }
 }
 
 impl<'a> Decode<'a> for IoData<'a> {
+    #[inline]
     fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
         let mut bin = MaybeUninit::<sys::ErlNifBinary>::uninit();
         // SAFETY: term belongs to env; on success the bytes live as long as env (the VM

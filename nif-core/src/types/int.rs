@@ -364,3 +364,58 @@ mod tests {
         assert!(switched_off(Some("true")));
     }
 }
+
+/// `num_bigint::BigInt` and `BigUint` ↔ integers of any size (feature `num-bigint`).
+#[cfg(feature = "num-bigint")]
+mod bigint {
+    use super::{integer_parts, make_integer};
+    use crate::codec::{Decode, DecodeError, Encode};
+    use crate::env::Env;
+    use crate::term::Term;
+    use num_bigint::{BigInt, BigUint, Sign};
+
+    impl<'a> Decode<'a> for BigInt {
+        fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
+            let (negative, magnitude) = integer_parts(env, term)
+                .ok_or_else(|| DecodeError::new(term, "an integer (BigInt)"))?;
+            let sign = if negative { Sign::Minus } else { Sign::Plus };
+            Ok(BigInt::from_bytes_le(sign, &magnitude))
+        }
+    }
+
+    impl<'a> Encode<'a> for BigInt {
+        fn encode(self, env: Env<'a>) -> Term<'a> {
+            let (sign, magnitude) = self.to_bytes_le();
+            make_integer(env, sign == Sign::Minus, &magnitude)
+        }
+    }
+
+    impl<'a> Encode<'a> for &BigInt {
+        fn encode(self, env: Env<'a>) -> Term<'a> {
+            let (sign, magnitude) = self.to_bytes_le();
+            make_integer(env, sign == Sign::Minus, &magnitude)
+        }
+    }
+
+    impl<'a> Decode<'a> for BigUint {
+        fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
+            match integer_parts(env, term) {
+                Some((false, magnitude)) => Ok(BigUint::from_bytes_le(&magnitude)),
+                Some((true, _)) => Err(DecodeError::new(term, "a non-negative integer (BigUint)")),
+                None => Err(DecodeError::new(term, "an integer (BigUint)")),
+            }
+        }
+    }
+
+    impl<'a> Encode<'a> for BigUint {
+        fn encode(self, env: Env<'a>) -> Term<'a> {
+            make_integer(env, false, &self.to_bytes_le())
+        }
+    }
+
+    impl<'a> Encode<'a> for &BigUint {
+        fn encode(self, env: Env<'a>) -> Term<'a> {
+            make_integer(env, false, &self.to_bytes_le())
+        }
+    }
+}

@@ -45,6 +45,7 @@ pub struct ListIterator<'a> {
 impl<'a> ListIterator<'a> {
     /// The elements decoded as `T`, lazily. An element that does not decode raises
     /// `ArgumentError` naming the argument and the element, like `Vec<T>` would.
+    #[inline]
     pub fn decode_each<T: Decode<'a>>(self) -> DecodeEach<'a, T> {
         DecodeEach {
             iter: self,
@@ -53,6 +54,7 @@ impl<'a> ListIterator<'a> {
     }
 
     /// The list term being walked.
+    #[inline]
     pub fn term(&self) -> Term<'a> {
         self.list
     }

@@ -69,6 +69,7 @@ where
     V: Decode<'a>,
     S: BuildHasher + Default,
 {
+    #[inline]
     fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
         let size =
             map_size(env, term).ok_or_else(|| not_a_map(term, std::any::type_name::<Self>()))?;
@@ -91,6 +92,7 @@ where
     K: Decode<'a> + Ord,
     V: Decode<'a>,
 {
+    #[inline]
     fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
         map_size(env, term).ok_or_else(|| not_a_map(term, std::any::type_name::<Self>()))?;
         let mut out = BTreeMap::new();
@@ -244,6 +246,7 @@ fn encode_entries<'a>(
 }
 
 impl<'a, K: Encode<'a>, V: Encode<'a>, S> Encode<'a> for HashMap<K, V, S> {
+    #[inline]
     fn encode(self, env: Env<'a>) -> Term<'a> {
         let len = self.len();
         encode_entries(
@@ -256,6 +259,7 @@ impl<'a, K: Encode<'a>, V: Encode<'a>, S> Encode<'a> for HashMap<K, V, S> {
 }
 
 impl<'a, K: Encode<'a>, V: Encode<'a>> Encode<'a> for BTreeMap<K, V> {
+    #[inline]
     fn encode(self, env: Env<'a>) -> Term<'a> {
         let len = self.len();
         encode_entries(
@@ -277,19 +281,23 @@ pub struct MapView<'a> {
 }
 
 impl<'a> MapView<'a> {
+    #[inline]
     pub fn len(&self) -> usize {
         self.len
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
 
+    #[inline]
     pub fn term(&self) -> Term<'a> {
         self.term
     }
 
     /// The value under `key`, if any.
+    #[inline]
     pub fn get(&self, key: impl Encode<'a>) -> Option<Term<'a>> {
         let key = key.encode(self.env);
         let mut value = 0;
@@ -306,23 +314,26 @@ impl<'a> MapView<'a> {
             .then(|| unsafe { Term::from_raw(value) })
     }
 
-    /// Iterates over the entries (in the map's internal order).
+    /// Iterates over the entries (in the map's internal order); `.rev()` walks them
+    /// from the other end.
+    #[inline]
     pub fn iter(&self) -> MapIter<'a> {
-        let mut iter = MaybeUninit::<sys::ErlNifMapIterator>::uninit();
-        // SAFETY: term is a map of env (checked at decode); the iterator is destroyed
-        // by MapIter's Drop.
-        unsafe {
-            sys::enif_map_iterator_create(
-                self.env.as_raw(),
-                self.term.as_raw(),
-                iter.as_mut_ptr(),
-                sys::ErlNifMapIteratorEntry::ERL_NIF_MAP_ITERATOR_HEAD,
-            );
-            MapIter {
-                env: self.env,
-                iter: iter.assume_init(),
-                remaining: self.len,
-            }
+        MapIter {
+            env: self.env,
+            map: self.term,
+            front: None,
+            back: None,
+            remaining: self.len,
+        }
+    }
+
+    /// The entries decoded as `(K, V)`, lazily (and from the other end with `.rev()`).
+    /// A key or value that does not decode raises `ArgumentError` naming the argument
+    /// and the key, with the message a `HashMap<K, V>` argument would give.
+    pub fn iter_as<K: Decode<'a>, V: Decode<'a>>(&self) -> MapDecodeEach<'a, K, V> {
+        MapDecodeEach {
+            iter: self.iter(),
+            _types: std::marker::PhantomData,
         }
     }
 }
@@ -346,16 +357,80 @@ impl<'a> Decode<'a> for MapView<'a> {
 }
 
 impl<'a> Encode<'a> for MapView<'a> {
+    #[inline]
     fn encode(self, _env: Env<'a>) -> Term<'a> {
         self.term
     }
 }
 
-/// The entries of a [`MapView`], as `(key, value)` terms.
+/// The entries of a [`MapView`], as `(key, value)` terms. Walks from either end: the
+/// VM's map iterators (one per end, created when first used) never cross, because
+/// both ends count down the same number of remaining entries.
 pub struct MapIter<'a> {
     env: Env<'a>,
-    iter: sys::ErlNifMapIterator,
+    map: Term<'a>,
+    front: Option<sys::ErlNifMapIterator>,
+    back: Option<sys::ErlNifMapIterator>,
     remaining: usize,
+}
+
+impl<'a> MapIter<'a> {
+    /// One step of the iterator at one end: the pair under it, then it moves.
+    #[inline]
+    fn step(&mut self, back: bool) -> Option<(Term<'a>, Term<'a>)> {
+        if self.remaining == 0 {
+            return None;
+        }
+        let (env, map) = (self.env, self.map);
+        let slot = if back {
+            &mut self.back
+        } else {
+            &mut self.front
+        };
+        let iter = match slot {
+            Some(iter) => iter,
+            None => {
+                let mut iter = MaybeUninit::<sys::ErlNifMapIterator>::uninit();
+                let entry = if back {
+                    sys::ErlNifMapIteratorEntry::ERL_NIF_MAP_ITERATOR_TAIL
+                } else {
+                    sys::ErlNifMapIteratorEntry::ERL_NIF_MAP_ITERATOR_HEAD
+                };
+                // SAFETY: map is a map term of env (checked when the MapView was
+                // decoded); on success the iterator is initialized, and it is destroyed
+                // by MapIter's Drop (it is stored before anything else can fail).
+                unsafe {
+                    if sys::enif_map_iterator_create(
+                        env.as_raw(),
+                        map.as_raw(),
+                        iter.as_mut_ptr(),
+                        entry,
+                    ) == 0
+                    {
+                        self.remaining = 0;
+                        return None;
+                    }
+                    slot.insert(iter.assume_init())
+                }
+            }
+        };
+        let (mut key, mut value) = (0, 0);
+        // SAFETY: the iterator was created on a map of env and is not yet destroyed;
+        // key/value are valid out-pointers, set to terms of env on success.
+        unsafe {
+            if sys::enif_map_iterator_get_pair(env.as_raw(), iter, &mut key, &mut value) == 0 {
+                self.remaining = 0;
+                return None;
+            }
+            if back {
+                sys::enif_map_iterator_prev(env.as_raw(), iter);
+            } else {
+                sys::enif_map_iterator_next(env.as_raw(), iter);
+            }
+            self.remaining -= 1;
+            Some((Term::from_raw(key), Term::from_raw(value)))
+        }
+    }
 }
 
 impl<'a> Iterator for MapIter<'a> {
@@ -363,26 +438,7 @@ impl<'a> Iterator for MapIter<'a> {
 
     #[inline]
     fn next(&mut self) -> Option<Self::Item> {
-        if self.remaining == 0 {
-            return None;
-        }
-        let (mut key, mut value) = (0, 0);
-        // SAFETY: the iterator was created on a map of env and is not yet destroyed.
-        unsafe {
-            if sys::enif_map_iterator_get_pair(
-                self.env.as_raw(),
-                &mut self.iter,
-                &mut key,
-                &mut value,
-            ) == 0
-            {
-                self.remaining = 0;
-                return None;
-            }
-            sys::enif_map_iterator_next(self.env.as_raw(), &mut self.iter);
-            self.remaining -= 1;
-            Some((Term::from_raw(key), Term::from_raw(value)))
-        }
+        self.step(false)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
@@ -390,14 +446,75 @@ impl<'a> Iterator for MapIter<'a> {
     }
 }
 
+impl DoubleEndedIterator for MapIter<'_> {
+    #[inline]
+    fn next_back(&mut self) -> Option<Self::Item> {
+        self.step(true)
+    }
+}
+
 impl ExactSizeIterator for MapIter<'_> {}
 
 impl Drop for MapIter<'_> {
     fn drop(&mut self) {
-        // SAFETY: created in MapView::iter, destroyed exactly once here.
-        unsafe { sys::enif_map_iterator_destroy(self.env.as_raw(), &mut self.iter) }
+        for iter in [self.front.as_mut(), self.back.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            // SAFETY: created in MapIter::step, destroyed exactly once here.
+            unsafe { sys::enif_map_iterator_destroy(self.env.as_raw(), iter) }
+        }
     }
 }
+
+/// The entries of a [`MapView`] decoded as `(K, V)` (see [`MapView::iter_as`]).
+pub struct MapDecodeEach<'a, K, V> {
+    iter: MapIter<'a>,
+    _types: std::marker::PhantomData<fn() -> (K, V)>,
+}
+
+impl<'a, K: Decode<'a>, V: Decode<'a>> MapDecodeEach<'a, K, V> {
+    #[inline]
+    fn decode_pair(&self, (k, v): (Term<'a>, Term<'a>)) -> (K, V) {
+        let env = self.iter.env;
+        let key = match K::decode(k, env) {
+            Ok(key) => key,
+            Err(error) => error
+                .inside(PathStep::MapKey(k))
+                .raise_for(env, self.iter.map),
+        };
+        match V::decode(v, env) {
+            Ok(value) => (key, value),
+            Err(error) => error
+                .inside(PathStep::MapValue(k))
+                .raise_for(env, self.iter.map),
+        }
+    }
+}
+
+impl<'a, K: Decode<'a>, V: Decode<'a>> Iterator for MapDecodeEach<'a, K, V> {
+    type Item = (K, V);
+
+    #[inline]
+    fn next(&mut self) -> Option<(K, V)> {
+        let pair = self.iter.next()?;
+        Some(self.decode_pair(pair))
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.iter.size_hint()
+    }
+}
+
+impl<'a, K: Decode<'a>, V: Decode<'a>> DoubleEndedIterator for MapDecodeEach<'a, K, V> {
+    #[inline]
+    fn next_back(&mut self) -> Option<(K, V)> {
+        let pair = self.iter.next_back()?;
+        Some(self.decode_pair(pair))
+    }
+}
+
+impl<'a, K: Decode<'a>, V: Decode<'a>> ExactSizeIterator for MapDecodeEach<'a, K, V> {}
 
 /// Encodes the `(key, value)` pairs of an iterator as a map, built with one
 /// `enif_make_map_from_arrays`. When two keys are equal, the last one wins (as in
@@ -411,6 +528,7 @@ where
     K: Encode<'a>,
     V: Encode<'a>,
 {
+    #[inline]
     fn encode(self, env: Env<'a>) -> Term<'a> {
         let iter = self.0.into_iter();
         let (low, high) = iter.size_hint();

@@ -1,6 +1,7 @@
 //! Codecs, one file per family of types. Each file implements [`Decode`](crate::Decode)
 //! and/or [`Encode`](crate::Encode) for its types and nothing else.
 
+pub mod array;
 pub mod binary;
 pub mod bool;
 pub mod float;
@@ -8,11 +9,15 @@ pub mod int;
 pub mod list;
 pub mod map;
 pub mod option;
+pub mod path;
 pub mod pid;
+pub mod pointer;
+pub mod range;
 pub mod reference;
 pub mod result;
 pub mod string;
 pub mod tagged;
+pub mod time;
 pub mod tuple;
 
 use crate::sys;

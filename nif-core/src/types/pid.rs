@@ -36,6 +36,28 @@ impl PartialEq for LocalPid {
 }
 impl Eq for LocalPid {}
 
+impl PartialOrd for LocalPid {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for LocalPid {
+    /// The VM's order of pids (`<` on pids), with `enif_compare`.
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        // SAFETY: a local pid is an immediate term, valid in every environment;
+        // enif_compare only reads the two terms.
+        unsafe { sys::enif_compare(self.raw.pid, other.raw.pid) }.cmp(&0)
+    }
+}
+
+impl std::hash::Hash for LocalPid {
+    /// Hashes the pid's word (equal pids are the same word, as `PartialEq` says).
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.raw.pid.hash(state);
+    }
+}
+
 impl std::fmt::Debug for LocalPid {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "LocalPid({:#x})", self.raw.pid)

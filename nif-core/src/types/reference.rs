@@ -6,16 +6,19 @@ use crate::sys;
 use crate::term::Term;
 
 /// A reference term, borrowed from its environment.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Ordered as the VM orders references; hashed with the VM's internal hash.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Reference<'a>(Term<'a>);
 
 impl<'a> Reference<'a> {
     /// A new unique reference, like `make_ref()`.
+    #[inline]
     pub fn new(env: Env<'a>) -> Reference<'a> {
         // SAFETY: enif_make_ref builds a term in env.
         Reference(unsafe { Term::from_raw(sys::enif_make_ref(env.as_raw())) })
     }
 
+    #[inline]
     pub fn term(self) -> Term<'a> {
         self.0
     }

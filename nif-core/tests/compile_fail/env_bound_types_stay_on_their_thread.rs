@@ -2,8 +2,8 @@
 // NIF call: none of them may cross to another thread.
 use oxbeam::types::list::DecodeEach;
 use oxbeam::{
-    Binary, DecodeError, Env, IoData, ListIterator, MapIter, MapView, NewBinary, Next, Reference,
-    Scheduled, Term,
+    Binary, DecodeError, Env, IoData, ListIterator, MapDecodeEach, MapIter, MapView, NewBinary, Next,
+    Reference, Scheduled, Term,
 };
 
 fn send<T: Send>() {}
@@ -25,4 +25,5 @@ fn main() {
     send::<IoData<'static>>();
     send::<MapIter<'static>>();
     send::<DecodeEach<'static, i64>>();
+    send::<MapDecodeEach<'static, i64, i64>>();
 }

@@ -8,6 +8,7 @@ mod errors;
 mod fine;
 mod resources;
 mod rust_tests;
+mod rustler;
 mod schedule;
 mod serde;
 mod soundness;

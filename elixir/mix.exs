@@ -9,6 +9,9 @@ defmodule Oxbeam.MixProject do
       elixirc_paths: elixirc_paths(Mix.env()),
       start_permanent: Mix.env() == :prod,
       deps: [],
+      # Used at compile time only, by precompiled: (Oxbeam.Precompiled): not started
+      # with the user's application.
+      xref: [exclude: [:httpc, :public_key, :crypto]],
       docs: [main: "Oxbeam"]
     ]
   end

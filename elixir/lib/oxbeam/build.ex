@@ -329,8 +329,9 @@ defmodule Oxbeam.Build do
 
   # A compile error whose report is the message alone: a stack trace of the build code
   # would only bury cargo's errors.
+  @doc false
   @spec fail_without_trace!(String.t()) :: no_return()
-  defp fail_without_trace!(message) do
+  def fail_without_trace!(message) do
     exception =
       if Code.ensure_loaded?(Mix.Error),
         do: Mix.Error.exception(message: message),

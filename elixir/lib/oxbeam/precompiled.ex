@@ -174,15 +174,13 @@ defmodule Oxbeam.Precompiled do
     checksums =
       case File.read(checksum_path) do
         {:ok, text} ->
-          case Code.string_to_quoted(text) do
-            {:ok, ast} ->
-              case Code.eval_quoted(ast) do
-                {%{} = map, _} -> map
-                _ -> nil
-              end
-
-            _ ->
-              nil
+          # A literal map, read without running code.
+          with {:ok, ast} <- Code.string_to_quoted(text),
+               true <- Macro.quoted_literal?(ast),
+               {%{} = map, _} <- Code.eval_quoted(ast) do
+            map
+          else
+            _ -> nil
           end
 
         {:error, _} ->
@@ -219,6 +217,8 @@ defmodule Oxbeam.Precompiled do
         [
           ssl: [
             verify: :verify_peer,
+            # A refused certificate is told by the compile error, not by a log line.
+            log_level: :warning,
             cacerts: :public_key.cacerts_get(),
             depth: 4,
             customize_hostname_check: [
@@ -260,6 +260,7 @@ defmodule Oxbeam.Precompiled do
 
     case reasons do
       [:econnrefused | _] -> "connection refused"
+      [{:tls_alert, {alert, _}} | _] -> "the TLS handshake failed (#{alert})"
       [:timeout | _] -> "connection timed out"
       [:nxdomain | _] -> "host not found"
       [reason | _] -> "could not connect (#{inspect(reason)})"
@@ -324,6 +325,7 @@ defmodule Oxbeam.Precompiled do
     File.rename!(tmp, path)
   end
 
+  # The message alone, no stack trace of this code (as for cargo's errors).
   @spec fail!(String.t()) :: no_return()
-  defp fail!(message), do: Oxbeam.Build.fail!(message)
+  defp fail!(message), do: Oxbeam.Build.fail_without_trace!(message)
 end

@@ -60,6 +60,35 @@ defmodule Oxbeam.PrecompiledTest do
 
     port = :httpd.info(httpd)[:port]
 
+    # The same directory over https, with a self-signed certificate no CA store trusts.
+    {:ok, _} = Application.ensure_all_started(:ssl)
+    cert = Path.join(root, "cert.pem")
+    key = Path.join(root, "key.pem")
+
+    {_, 0} =
+      System.cmd(
+        "openssl",
+        ~w(req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1
+           -addext subjectAltName=IP:127.0.0.1 -keyout #{key} -out #{cert}),
+        stderr_to_stdout: true
+      )
+
+    {:ok, httpsd} =
+      :inets.start(:httpd,
+        port: 0,
+        bind_address: {127, 0, 0, 1},
+        server_name: ~c"oxbeam-test-tls",
+        server_root: String.to_charlist(root),
+        document_root: String.to_charlist(www),
+        socket_type:
+          {:ssl,
+           certfile: String.to_charlist(cert),
+           keyfile: String.to_charlist(key),
+           log_level: :warning}
+      )
+
+    tls_port = :httpd.info(httpsd)[:port]
+
     # A port where nothing listens: opened by the OS, then closed.
     {:ok, socket} = :gen_tcp.listen(0, ip: {127, 0, 0, 1})
     {:ok, closed_port} = :inet.port(socket)
@@ -67,6 +96,7 @@ defmodule Oxbeam.PrecompiledTest do
 
     on_exit(fn ->
       :inets.stop(:httpd, httpd)
+      :inets.stop(:httpd, httpsd)
       File.rm_rf!(root)
     end)
 
@@ -75,6 +105,7 @@ defmodule Oxbeam.PrecompiledTest do
       log: log,
       www: www,
       base_url: "http://127.0.0.1:#{port}/releases/v0.1.0",
+      tls_url: "https://127.0.0.1:#{tls_port}/releases/v0.1.0",
       closed_url: "http://127.0.0.1:#{closed_port}/releases/v0.1.0",
       path: shim_dir <> ":" <> System.get_env("PATH", "")
     }
@@ -141,7 +172,7 @@ defmodule Oxbeam.PrecompiledTest do
   defp write_module(project, opts) do
     precompiled = [
       base_url: Keyword.fetch!(opts, :base_url),
-      version: "0.1.0",
+      version: Keyword.get(opts, :version, "0.1.0"),
       targets: Keyword.get(opts, :targets, [Precompiled.current_target()])
     ]
 
@@ -247,6 +278,18 @@ defmodule Oxbeam.PrecompiledTest do
     refute out =~ "Downloading"
     assert {"42", 0} = call(p, "IO.puts(DemoP.add(40, 2))")
 
+    # A release carries the library: it runs with neither cargo nor the server.
+    {out, 0} = mix(p, ["release", "--overwrite"], [{"MIX_ENV", "prod"}])
+    refute out =~ "Compiling NIF crate demo_p_nif"
+    release = Path.join(p.dir, "_build/prod/rel/demo_p/bin/demo_p")
+
+    assert {"42\n", 0} =
+             System.cmd("timeout", ["120", release, "eval", "IO.puts(DemoP.add(40, 2))"],
+               stderr_to_stdout: true
+             )
+
+    assert cargo_runs(p) == runs
+
     from_source = "or build it from source with OXBEAM_BUILD=1 (needs Rust: https://rustup.rs)"
     who = "precompiled NIF library of DemoP"
 
@@ -287,6 +330,33 @@ defmodule Oxbeam.PrecompiledTest do
                "refused; check the base_url: and version: of precompiled: and that the " <>
                "artifact is published there, #{from_source}"
 
+    # https: the server's certificate is verified (a self-signed one is refused).
+    write_module(p, base_url: p.tls_url)
+    tls = "#{p.tls_url}/#{tarball}"
+    {out, status} = mix(p, ["compile", "--force"])
+    assert status != 0
+
+    assert out =~
+             "#{who}: could not download #{tls} for the target #{target}: the TLS " <>
+               "handshake failed (bad_certificate); check the base_url: and version: of precompiled: and " <>
+               "that the artifact is published there, #{from_source}"
+
+    # The message alone: no stack trace of oxbeam's code, no TLS log line.
+    refute out =~ "lib/oxbeam/precompiled.ex"
+    refute out =~ "Mix.raise"
+    refute out =~ "[notice]"
+
+    # A version the checksum file has no entry for.
+    write_module(p, base_url: p.base_url, version: "0.2.0")
+    other = "libdemo_p_nif-v0.2.0-nif-2.15-#{target}.so.tar.gz"
+    {out, status} = mix(p, ["compile", "--force"])
+    assert status != 0
+
+    assert out =~
+             "#{who}: #{checksum_file} has no checksum for #{other} " <>
+               "(#{p.base_url}/#{other}, target #{target}); the library's author adds it " <>
+               "with `mix oxbeam.precompile`, #{from_source}"
+
     # The running target is not among the targets.
     write_module(p, base_url: p.base_url, targets: ["riscv64gc-unknown-linux-gnu"])
     {out, status} = mix(p, ["compile", "--force"])
@@ -308,6 +378,15 @@ defmodule Oxbeam.PrecompiledTest do
                "at #{url} for the target #{target}); the library's author writes it with " <>
                "`mix oxbeam.precompile` and ships it in the package, #{from_source}"
 
+    # A checksum file that is not a literal map is not run.
+    File.write!(checksum_file, ~s|File.write!("ran", "")|)
+    {out, status} = mix(p, ["compile", "--force"])
+    assert status != 0
+
+    assert out =~
+             "#{who}: #{checksum_file} is not a map of file names to \"sha256:<hex>\""
+
+    refute File.exists?(Path.join(p.dir, "ran"))
     File.rename!(checksum_file <> ".off", checksum_file)
 
     # OXBEAM_BUILD=1: built from source (cargo runs), even with base_url unreachable.

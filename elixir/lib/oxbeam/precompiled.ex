@@ -247,6 +247,8 @@ defmodule Oxbeam.Precompiled do
     end
   end
 
+  @spec download_failed!(String.t(), String.t(), String.t(), String.t(), String.t()) ::
+          no_return()
   defp download_failed!(who, url, target, why, from_source) do
     fail!(
       "#{who}: could not download #{url} for the target #{target}: #{why}; check the " <>

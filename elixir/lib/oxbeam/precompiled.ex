@@ -208,6 +208,14 @@ defmodule Oxbeam.Precompiled do
   end
 
   defp download!(url, who, target, from_source) do
+    case download(url) do
+      {:ok, body} -> body
+      {:error, why} -> download_failed!(who, url, target, why, from_source)
+    end
+  end
+
+  @doc "GET `url` with :httpc (TLS verified for https): `{:ok, body}` or `{:error, why}`."
+  def download(url) do
     {:ok, _} = Application.ensure_all_started(:inets)
     https? = String.starts_with?(url, "https://")
     if https?, do: {:ok, _} = Application.ensure_all_started(:ssl)
@@ -236,14 +244,9 @@ defmodule Oxbeam.Precompiled do
     Mix.shell().info("Downloading the precompiled NIF library #{url}")
 
     case :httpc.request(:get, request, http_options ++ ssl, body_format: :binary) do
-      {:ok, {{_, 200, _}, _headers, body}} ->
-        body
-
-      {:ok, {{_, status, _}, _headers, _body}} ->
-        download_failed!(who, url, target, "HTTP status #{status}", from_source)
-
-      {:error, reason} ->
-        download_failed!(who, url, target, describe(reason), from_source)
+      {:ok, {{_, 200, _}, _headers, body}} -> {:ok, body}
+      {:ok, {{_, status, _}, _headers, _body}} -> {:error, "HTTP status #{status}"}
+      {:error, reason} -> {:error, describe(reason)}
     end
   end
 

@@ -257,6 +257,28 @@ defmodule Oxbeam.PrecompiledTest do
     File.mkdir_p!(Path.dirname(published))
     File.cp!(Path.join(out_dir, tarball), published)
 
+    # Artifacts built by other jobs: the checksum file is written from the published ones.
+    written = File.read!(checksum_file)
+    File.rm!(checksum_file)
+    {out, 0} = mix(p, ["oxbeam.precompile", "DemoP", "--fetch-checksums"])
+    assert out =~ "Wrote #{checksum_file} (1 artifacts)"
+    assert File.read!(checksum_file) == written
+
+    # ... and it fails, naming them, when some are not published.
+    Process.sleep(1100)
+    write_module(p, base_url: p.base_url, targets: [target, "riscv64gc-unknown-linux-gnu"])
+    {out, status} = mix(p, ["oxbeam.precompile", "DemoP", "--fetch-checksums"])
+    assert status != 0
+    riscv = "#{p.base_url}/libdemo_p_nif-v0.1.0-nif-2.15-riscv64gc-unknown-linux-gnu.so.tar.gz"
+
+    assert out =~
+             "** (Mix) mix oxbeam.precompile --fetch-checksums: 1 of the 2 artifacts of DemoP " <>
+               "could not be downloaded (publish them, or remove their targets from " <>
+               "precompiled:):\n  #{riscv}: HTTP status 404"
+
+    assert File.read!(checksum_file) == written
+    write_module(p, base_url: p.base_url)
+
     # The user: no Rust sources, no cargo run; the library comes from the server.
     File.rm_rf!(Path.join(p.dir, "_build"))
     File.rename!(Path.join(p.dir, "native"), Path.join(p.dir, "native.off"))

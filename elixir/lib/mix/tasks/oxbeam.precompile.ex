@@ -17,6 +17,17 @@ defmodule Mix.Tasks.Oxbeam.Precompile do
   Without module names, every module of the project that uses `Oxbeam` with
   `precompiled:` is built.
 
+  ## Checksums of artifacts built elsewhere
+
+  When each target is built by its own CI job and uploaded to `base_url:`, write the
+  checksum file from the published artifacts instead:
+
+      mix oxbeam.precompile MyLib.Native --fetch-checksums
+
+  downloads the artifact of every target of `precompiled:` from `base_url:` (nothing
+  is built) and writes the checksum file with all of them; it fails, naming them, if
+  some are missing.
+
   ## Options
 
     * `--target` - the Rust target triple (default: the running VM's, the one
@@ -33,7 +44,7 @@ defmodule Mix.Tasks.Oxbeam.Precompile do
 
   alias Oxbeam.{Build, Precompiled}
 
-  @switches [target: :string, output_dir: :string, version: :string]
+  @switches [target: :string, output_dir: :string, version: :string, fetch_checksums: :boolean]
 
   @impl true
   def run(args) do
@@ -60,8 +71,49 @@ defmodule Mix.Tasks.Oxbeam.Precompile do
         opts[:output_dir] || Path.join(Mix.Project.build_path(), "../oxbeam_precompiled")
       )
 
-    for module <- modules, do: precompile(module, target, output_dir, opts[:version])
+    for module <- modules do
+      if opts[:fetch_checksums],
+        do: fetch_checksums(module, opts[:version]),
+        else: precompile(module, target, output_dir, opts[:version])
+    end
+
     :ok
+  end
+
+  defp fetch_checksums(module, version) do
+    build_opts = build_opts!(module)
+    config = Build.config!(module, build_opts)
+
+    precompiled =
+      config.precompiled ||
+        Mix.raise("mix oxbeam.precompile: #{inspect(module)} has no precompiled: options")
+
+    version = version || precompiled.version
+
+    results =
+      for target <- precompiled.targets do
+        name = Precompiled.tarball_name(config.library_name, version, target)
+        url = "#{precompiled.base_url}/#{name}"
+        {name, url, Precompiled.download(url)}
+      end
+
+    case for({_, url, {:error, why}} <- results, do: "  #{url}: #{why}") do
+      [] ->
+        checksums =
+          Map.new(for {name, _, {:ok, body}} <- results, do: {name, Precompiled.checksum(body)})
+
+        path = Path.join(File.cwd!(), Precompiled.checksum_file_name(module))
+        File.write!(path, format_checksums(checksums))
+        Mix.shell().info("Wrote #{path} (#{map_size(checksums)} artifacts)")
+
+      failed ->
+        Mix.raise(
+          "mix oxbeam.precompile --fetch-checksums: #{length(failed)} of the " <>
+            "#{length(results)} artifacts of #{inspect(module)} could not be downloaded " <>
+            "(publish them, or remove their targets from precompiled:):\n" <>
+            Enum.join(failed, "\n")
+        )
+    end
   end
 
   defp precompile(module, target, output_dir, version) do

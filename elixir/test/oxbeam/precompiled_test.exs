@@ -427,6 +427,35 @@ defmodule Oxbeam.PrecompiledTest do
     {out, 0} = mix(p, ["compile", "--force"])
     assert out =~ "Compiling NIF crate demo_p_nif"
     assert cargo_runs(p) == runs + 2
+
+    # A project using the library as a dependency: the dependency's checksum file is
+    # read next to its own mix.exs, the library is downloaded, and
+    # `OXBEAM_BUILD=1 mix deps.compile demo_p --force` builds it from source.
+    write_module(p, base_url: p.base_url)
+    File.cp!(Path.join(out_dir, tarball), published)
+    user_dir = Path.join(p.root, "demo_user")
+    File.mkdir_p!(user_dir)
+
+    File.write!(Path.join(user_dir, "mix.exs"), """
+    defmodule DemoUser.MixProject do
+      use Mix.Project
+
+      def project do
+        [app: :demo_user, version: "0.1.0", deps: [{:demo_p, path: "../demo_p"}]]
+      end
+    end
+    """)
+
+    user = %{p | dir: user_dir, cache: Path.join(p.root, "cache_user")}
+    {out, 0} = mix(user, ["compile"])
+    assert out =~ "Downloading the precompiled NIF library #{url}"
+    assert cargo_runs(p) == runs + 2
+    assert {"3", 0} = call(user, "IO.puts(DemoP.add(1, 2))")
+
+    {out, 0} = mix(user, ["deps.compile", "demo_p", "--force"], [{"OXBEAM_BUILD", "1"}])
+    assert out =~ "Compiling NIF crate demo_p_nif"
+    assert cargo_runs(p) == runs + 3
+    assert {"3", 0} = call(user, "IO.puts(DemoP.add(1, 2))")
   end
 
   test "invalid precompiled: options: exact errors" do

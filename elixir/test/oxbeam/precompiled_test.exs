@@ -447,10 +447,14 @@ defmodule Oxbeam.PrecompiledTest do
     """)
 
     user = %{p | dir: user_dir, cache: Path.join(p.root, "cache_user")}
+    # A damaged file in the cache is not used: it is downloaded again.
+    File.mkdir_p!(user.cache)
+    File.write!(Path.join(user.cache, tarball), "damaged")
     {out, 0} = mix(user, ["compile"])
     assert out =~ "Downloading the precompiled NIF library #{url}"
     assert cargo_runs(p) == runs + 2
     assert {"3", 0} = call(user, "IO.puts(DemoP.add(1, 2))")
+    assert File.read!(Path.join(user.cache, tarball)) == data
 
     {out, 0} = mix(user, ["deps.compile", "demo_p", "--force"], [{"OXBEAM_BUILD", "1"}])
     assert out =~ "Compiling NIF crate demo_p_nif"

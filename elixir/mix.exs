@@ -11,7 +11,7 @@ defmodule Oxbeam.MixProject do
       deps: [],
       # Used at compile time only, by precompiled: (Oxbeam.Precompiled): not started
       # with the user's application.
-      xref: [exclude: [:httpc, :public_key, :crypto]],
+      xref: [exclude: [:httpc, :inets, :public_key, :crypto]],
       docs: [main: "Oxbeam"]
     ]
   end

@@ -219,6 +219,7 @@ defmodule Oxbeam.Precompiled do
     {:ok, _} = Application.ensure_all_started(:inets)
     https? = String.starts_with?(url, "https://")
     if https?, do: {:ok, _} = Application.ensure_all_started(:ssl)
+    profile = httpc_profile(https?)
 
     ssl =
       if https? do
@@ -243,11 +244,43 @@ defmodule Oxbeam.Precompiled do
 
     Mix.shell().info("Downloading the precompiled NIF library #{url}")
 
-    case :httpc.request(:get, request, http_options ++ ssl, body_format: :binary) do
+    case :httpc.request(:get, request, http_options ++ ssl, [body_format: :binary], profile) do
       {:ok, {{_, 200, _}, _headers, body}} -> {:ok, body}
       {:ok, {{_, status, _}, _headers, _body}} -> {:error, "HTTP status #{status}"}
       {:error, reason} -> {:error, describe(reason)}
     end
+  end
+
+  # An httpc profile of oxbeam's own (the proxy options are per profile), with the
+  # proxy of HTTP_PROXY / HTTPS_PROXY (or lower case) and the hosts of NO_PROXY.
+  defp httpc_profile(https?) do
+    profile = :oxbeam_precompiled
+
+    case :inets.start(:httpc, profile: profile) do
+      {:ok, _} -> :ok
+      {:error, {:already_started, _}} -> :ok
+    end
+
+    names = if https?, do: ["HTTPS_PROXY", "https_proxy"], else: ["HTTP_PROXY", "http_proxy"]
+
+    no_proxy =
+      (System.get_env("NO_PROXY") || System.get_env("no_proxy") || "")
+      |> String.split(",", trim: true)
+      |> Enum.map(&(&1 |> String.trim() |> String.to_charlist()))
+
+    key = if https?, do: :https_proxy, else: :proxy
+
+    case Enum.find_value(names, &System.get_env/1) do
+      proxy when is_binary(proxy) and proxy != "" ->
+        %URI{host: host, port: port} = URI.parse(proxy)
+        :ok = :httpc.set_options([{key, {{String.to_charlist(host), port}, no_proxy}}], profile)
+
+      _ ->
+        # The profile's default: no proxy.
+        :ok
+    end
+
+    profile
   end
 
   @spec download_failed!(String.t(), String.t(), String.t(), String.t(), String.t()) ::

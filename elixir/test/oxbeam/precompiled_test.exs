@@ -105,6 +105,7 @@ defmodule Oxbeam.PrecompiledTest do
       log: log,
       www: www,
       base_url: "http://127.0.0.1:#{port}/releases/v0.1.0",
+      proxy: "http://127.0.0.1:#{port}",
       tls_url: "https://127.0.0.1:#{tls_port}/releases/v0.1.0",
       closed_url: "http://127.0.0.1:#{closed_port}/releases/v0.1.0",
       path: shim_dir <> ":" <> System.get_env("PATH", "")
@@ -429,9 +430,10 @@ defmodule Oxbeam.PrecompiledTest do
     assert cargo_runs(p) == runs + 2
 
     # A project using the library as a dependency: the dependency's checksum file is
-    # read next to its own mix.exs, the library is downloaded, and
+    # read next to its own mix.exs, the library is downloaded (through HTTP_PROXY:
+    # nothing listens at base_url, the proxy serves it), and
     # `OXBEAM_BUILD=1 mix deps.compile demo_p --force` builds it from source.
-    write_module(p, base_url: p.base_url)
+    write_module(p, base_url: p.closed_url)
     File.cp!(Path.join(out_dir, tarball), published)
     user_dir = Path.join(p.root, "demo_user")
     File.mkdir_p!(user_dir)
@@ -450,8 +452,8 @@ defmodule Oxbeam.PrecompiledTest do
     # A damaged file in the cache is not used: it is downloaded again.
     File.mkdir_p!(user.cache)
     File.write!(Path.join(user.cache, tarball), "damaged")
-    {out, 0} = mix(user, ["compile"])
-    assert out =~ "Downloading the precompiled NIF library #{url}"
+    {out, 0} = mix(user, ["compile"], [{"HTTP_PROXY", p.proxy}])
+    assert out =~ "Downloading the precompiled NIF library #{closed}"
     assert cargo_runs(p) == runs + 2
     assert {"3", 0} = call(user, "IO.puts(DemoP.add(1, 2))")
     assert File.read!(Path.join(user.cache, tarball)) == data

@@ -171,21 +171,24 @@ defmodule Oxbeam.PrecompiledTest do
   end
 
   defp write_module(project, opts) do
-    precompiled = [
-      base_url: Keyword.fetch!(opts, :base_url),
-      version: Keyword.get(opts, :version, "0.1.0"),
-      targets: Keyword.get(opts, :targets, [Precompiled.current_target()])
-    ]
-
+    # The version is the package's (as in docs/shipping.md) unless given.
+    version = if opts[:version], do: inspect(opts[:version]), else: "version"
+    targets = Keyword.get(opts, :targets, [Precompiled.current_target()])
     extra = if opts[:force_build], do: ", force_build: true", else: ""
 
     File.write!(Path.join(project.dir, "lib/#{project.name}.ex"), """
     defmodule #{project.module} do
+      version = Mix.Project.config()[:version]
+
       use Oxbeam,
         otp_app: :#{project.name},
         crate: "#{project.crate}",
         target_dir: #{inspect(@target_dir)},
-        precompiled: #{inspect(precompiled)}#{extra}
+        precompiled: [
+          base_url: #{inspect(Keyword.fetch!(opts, :base_url))},
+          version: #{version},
+          targets: #{inspect(targets)}
+        ]#{extra}
     end
     """)
   end

@@ -10,6 +10,9 @@ defmodule Oxbeam.MixProject do
       test_paths: test_paths(),
       start_permanent: Mix.env() == :prod,
       deps: [],
+      # Used at compile time only, by precompiled: (Oxbeam.Precompiled): not started
+      # with the user's application.
+      xref: [exclude: [:httpc, :inets, :public_key, :crypto]],
       docs: [main: "Oxbeam"]
     ]
   end

@@ -27,6 +27,12 @@ defmodule Oxbeam do
     * `:target_dir` - the cargo target directory (`CARGO_TARGET_DIR`).
     * `:load_data` - the term passed to the library's load callback (default `0`).
     * `:skip_compilation?` - do not run cargo; load the library already in `priv/`.
+    * `:precompiled` - `[base_url: "https://...", version: "0.1.0", targets: [...]]`:
+      download the library built by `mix oxbeam.precompile` for the running target
+      instead of running cargo, checked against the checksum file shipped next to
+      `mix.exs` (see docs/shipping.md).
+    * `:force_build` - with `:precompiled`, build from source anyway (as does
+      `OXBEAM_BUILD=1` in the environment).
 
   If the library cannot be loaded, the module still loads and every NIF raises
   `Oxbeam.NotLoadedError` with the reason; `loaded?/1` and `load_error/1` tell it
@@ -82,7 +88,22 @@ defmodule Oxbeam do
         do: false,
         else: quote(do: Oxbeam.Build.default_mode() != unquote(config.mode))
 
+    # What `mix oxbeam.precompile` needs to build this module's crate again.
+    build_opts =
+      Keyword.take(opts, [
+        :otp_app,
+        :crate,
+        :path,
+        :features,
+        :cargo_args,
+        :target_dir,
+        :precompiled
+      ])
+
     quote do
+      Module.register_attribute(__MODULE__, :oxbeam_build, persist: true)
+      @oxbeam_build unquote(Macro.escape(build_opts))
+
       # Cargo.lock may be written by the build itself, after Mix noted the compile
       # time: it is only checked by __mix_recompile__?/0, against its stamp after the build.
       for {path, _} <- unquote(Macro.escape(watched)), Path.basename(path) != "Cargo.lock" do

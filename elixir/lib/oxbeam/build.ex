@@ -14,6 +14,8 @@ defmodule Oxbeam.Build do
     :target_dir,
     :load_data,
     :skip_compilation?,
+    :precompiled,
+    :force_build,
     :library_name
   ]
 
@@ -50,6 +52,9 @@ defmodule Oxbeam.Build do
         do: fail!("#{key}: must be a list of strings, got: #{inspect(value)}")
     end
 
+    unless Keyword.get(opts, :force_build, false) in [true, false],
+      do: fail!("force_build: must be a boolean, got: #{inspect(opts[:force_build])}")
+
     %__MODULE__{
       module: module,
       otp_app: otp_app,
@@ -61,6 +66,8 @@ defmodule Oxbeam.Build do
       target_dir: opts[:target_dir] && Path.expand(opts[:target_dir]),
       load_data: Keyword.get(opts, :load_data, 0),
       skip_compilation?: Keyword.get(opts, :skip_compilation?, false),
+      precompiled: Oxbeam.Precompiled.options!(module, opts[:precompiled]),
+      force_build: Keyword.get(opts, :force_build, false),
       library_name: "lib" <> String.replace(crate, "-", "_")
     }
   end
@@ -100,7 +107,12 @@ defmodule Oxbeam.Build do
 
       %{library: library, watched: []}
     else
-      {artifact, watched} = cargo_build!(config)
+      # precompiled: downloads the library for this target, unless told to build.
+      {artifact, watched} =
+        if config.precompiled && not Oxbeam.Precompiled.force_build?(config.force_build),
+          do: Oxbeam.Precompiled.fetch!(config),
+          else: cargo_build!(config)
+
       File.mkdir_p!(dir)
       digest = digest_of(artifact)
       library = Path.join(dir, "#{config.library_name}-#{digest}.so")
@@ -131,6 +143,9 @@ defmodule Oxbeam.Build do
   defp priv_native(config) do
     Path.join([Mix.Project.build_path(), "lib", Atom.to_string(config.otp_app), "priv", "native"])
   end
+
+  @doc "Builds the crate with cargo: `{library_file, watched_files}` (mix oxbeam.precompile)."
+  def build_artifact!(%__MODULE__{} = config), do: cargo_build!(config)
 
   # cargo's progress lines (kept out of what is shown).
   @progress ~r/^\s*(Compiling|Finished|Fresh|Blocking|Updating|Locking|Adding|Downloaded|Downloading|Checking|Running)\b/
@@ -314,8 +329,9 @@ defmodule Oxbeam.Build do
 
   # A compile error whose report is the message alone: a stack trace of the build code
   # would only bury cargo's errors.
+  @doc false
   @spec fail_without_trace!(String.t()) :: no_return()
-  defp fail_without_trace!(message) do
+  def fail_without_trace!(message) do
     exception =
       if Code.ensure_loaded?(Mix.Error),
         do: Mix.Error.exception(message: message),

@@ -220,7 +220,8 @@ defmodule Oxbeam.PrecompiledTest do
   end
 
   @spec_and_doc """
-  {:ok, [{{:add, 2}, [spec]}]} = Code.Typespec.fetch_specs(DemoP)
+  {:ok, specs} = Code.Typespec.fetch_specs(DemoP)
+  [spec] = for {{:add, 2}, [spec]} <- specs, do: spec
   IO.puts(Macro.to_string(Code.Typespec.spec_to_quoted(:add, spec)))
   {:docs_v1, _, _, _, _, _, docs} = Code.fetch_docs(DemoP)
   IO.puts(for {{:function, :add, 2}, _, _, %{"en" => doc}, _} <- docs, do: doc)

@@ -82,7 +82,8 @@ alias Oxbeam.Python, as: Py
 out_file = List.first(System.argv())
 Oxbeam.Test.PythonEnv.init!()
 
-{python, _} = Oxbeam.Python.NIF.python_info()
+# The environment's own python (sys.executable inside the VM is set to it).
+python = Py.eval("import sys\nsys.executable", %{}) |> elem(0) |> Py.decode()
 worker = Path.expand("port_worker.py", __DIR__)
 
 port =

@@ -35,6 +35,7 @@ pub fn map_get<'a>(env: Env<'a>, map: Term<'a>, key: Term<'a>) -> Option<Term<'a
     let mut value = 0;
     // SAFETY: map and key are terms of env; value is set on success and is a term of env.
     (unsafe { sys::enif_get_map_value(env.as_raw(), map.as_raw(), key.as_raw(), &mut value) } != 0)
+        // SAFETY (the closure): the VM set `out` to a term of env: the call reported success.
         .then(|| unsafe { Term::from_raw(value) })
 }
 

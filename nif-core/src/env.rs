@@ -100,6 +100,7 @@ impl<'a> Env<'a> {
         let mut pid = std::mem::MaybeUninit::<sys::ErlNifPid>::uninit();
         // SAFETY: name is an atom; pid is initialized on success.
         (unsafe { sys::enif_whereis_pid(self.raw, name.as_raw(), pid.as_mut_ptr()) } != 0)
+            // SAFETY (the closure): initialized by the VM with one of its pids (the call succeeded).
             .then(|| unsafe { LocalPid::from_raw(pid.assume_init()) })
     }
 

@@ -176,6 +176,7 @@ impl<'a> Term<'a> {
         let mut out = 0;
         // SAFETY: the term belongs to env; out is a valid out-pointer, read on success.
         (unsafe { sys::enif_make_reverse_list(env.as_raw(), self.raw, &mut out) } != 0)
+            // SAFETY (the closure): the VM set `out` to a term of env: the call reported success.
             .then(|| unsafe { Term::from_raw(out) })
     }
 
@@ -205,6 +206,7 @@ impl<'a> Term<'a> {
         // SAFETY: all terms belong to env; out is a valid out-pointer, read on success.
         (unsafe { sys::enif_make_map_put(env.as_raw(), self.raw, key.raw, value.raw, &mut out) }
             != 0)
+            // SAFETY (the closure): the VM set `out` to a term of env: the call reported success.
             .then(|| unsafe { Term::from_raw(out) })
     }
 
@@ -220,6 +222,7 @@ impl<'a> Term<'a> {
         // SAFETY: as in map_put.
         (unsafe { sys::enif_make_map_update(env.as_raw(), self.raw, key.raw, value.raw, &mut out) }
             != 0)
+            // SAFETY (the closure): the VM set `out` to a term of env: the call reported success.
             .then(|| unsafe { Term::from_raw(out) })
     }
 
@@ -230,6 +233,7 @@ impl<'a> Term<'a> {
         let mut out = 0;
         // SAFETY: as in map_put.
         (unsafe { sys::enif_make_map_remove(env.as_raw(), self.raw, key.raw, &mut out) } != 0)
+            // SAFETY (the closure): the VM set `out` to a term of env: the call reported success.
             .then(|| unsafe { Term::from_raw(out) })
     }
 
@@ -239,6 +243,7 @@ impl<'a> Term<'a> {
         let mut out = 0;
         // SAFETY: as in map_put.
         (unsafe { sys::enif_get_map_value(env.as_raw(), self.raw, key.raw, &mut out) } != 0)
+            // SAFETY (the closure): the VM set `out` to a term of env: the call reported success.
             .then(|| unsafe { Term::from_raw(out) })
     }
 
@@ -267,6 +272,7 @@ fn binary_to_term<'a>(
     let read = unsafe {
         sys::enif_binary_to_term(env.as_raw(), bytes.as_ptr(), bytes.len(), &mut out, options)
     };
+    // SAFETY (the closure): the VM set `out` to a term of env: the call reported success.
     (read != 0).then(|| (unsafe { Term::from_raw(out) }, read))
 }
 

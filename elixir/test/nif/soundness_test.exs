@@ -85,15 +85,7 @@ defmodule Oxbeam.NIF.SoundnessTest do
           ] do
         # A module of the same name with a stub for each NIF, loading the library
         # with a load info that makes the load hook fail.
-        stubs =
-          for {name, arity} <- NIF.__info__(:functions),
-              name not in [:__oxbeam_load__, :__mix_recompile__?] do
-            args = for i <- 1..arity//1, do: Macro.var(:"_arg#{i}", nil)
-
-            quote(
-              do: def(unquote(name)(unquote_splicing(args)), do: :erlang.nif_error(:not_loaded))
-            )
-          end
+        stubs = Oxbeam.Test.NifStubs.stubs(NIF)
 
         module =
           quote do

@@ -102,15 +102,7 @@ defmodule Oxbeam.NIF.UpgradeLayoutTest do
     defp reload(module, library) do
       path = library |> Path.rootname() |> String.to_charlist()
 
-      functions =
-        for {name, arity} <- module.__info__(:functions),
-            name not in [:__oxbeam_load__, :__mix_recompile__?] do
-          args = Macro.generate_arguments(arity, __MODULE__)
-
-          quote do
-            def unquote(name)(unquote_splicing(args)), do: :erlang.nif_error(:not_loaded)
-          end
-        end
+      functions = Oxbeam.Test.NifStubs.stubs(module)
 
       ast =
         quote do

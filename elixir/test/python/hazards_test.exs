@@ -151,13 +151,7 @@ defmodule Oxbeam.Python.HazardsTest do
         File.cp!(library, copy)
         path = copy |> Path.rootname() |> String.to_charlist()
 
-        stubs =
-          for {name, arity} <- module.__info__(:functions) do
-            args = for i <- 1..arity//1, do: Macro.var(:"_arg#{i}", nil)
-            quote do
-              def unquote(name)(unquote_splicing(args)), do: :erlang.nif_error(:not_loaded)
-            end
-          end
+        stubs = Oxbeam.Test.NifStubs.stubs(module)
 
         ast =
           quote do

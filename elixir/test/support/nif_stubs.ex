@@ -1,0 +1,19 @@
+defmodule Oxbeam.Test.NifStubs do
+  @moduledoc """
+  For tests that load a NIF library into a module of their own making (a hot upgrade,
+  a failing load): `:erlang.load_nif/2` wants a function in the module for every NIF
+  of the library (the hidden test-runner NIFs of debug builds included).
+  """
+
+  @doc """
+  One `def` per function `module` exports that comes from its library, raising
+  `:not_loaded` until the library replaces it.
+  """
+  def stubs(module) do
+    for {name, arity} <- module.__info__(:functions),
+        name not in [:__oxbeam_load__, :__mix_recompile__?] do
+      args = for i <- 1..arity//1, do: Macro.var(:"_arg#{i}", nil)
+      quote do: def(unquote(name)(unquote_splicing(args)), do: :erlang.nif_error(:not_loaded))
+    end
+  end
+end

@@ -16,6 +16,7 @@ defmodule Hello.MixProject do
   end
 
   # In your own project: {:oxbeam, path: "path/to/oxbeam/elixir"} (or a git dependency).
+  # Only NIFs here: no :oxbeam_python, so building needs no Python and no pyo3.
   defp deps do
     [{:oxbeam, path: "../../elixir"}]
   end

@@ -6,7 +6,9 @@ defmodule Ocr.MixProject do
       app: :ocr,
       version: "0.1.0",
       elixir: "~> 1.14",
-      deps: [{:oxbeam, path: "../../elixir"}]
+      # The Python bridge is a package of its own (it brings :oxbeam with it). In your
+      # own project: {:oxbeam_python, path: "path/to/oxbeam/elixir/oxbeam_python"}.
+      deps: [{:oxbeam_python, path: "../../elixir/oxbeam_python"}]
     ]
   end
 

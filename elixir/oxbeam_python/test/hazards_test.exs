@@ -146,7 +146,7 @@ defmodule Oxbeam.Python.HazardsTest do
           %{}
         )
 
-        [library] = Path.wildcard(Path.join(:code.priv_dir(:oxbeam), "native/liboxbeam_python-*.so"))
+        [library] = Path.wildcard(Path.join(:code.priv_dir(:oxbeam_python), "native/liboxbeam_python-*.so"))
         copy = Path.join(System.tmp_dir!(), "liboxbeam_python-upgrade-#{System.pid()}.so")
         File.cp!(library, copy)
         path = copy |> Path.rootname() |> String.to_charlist()

@@ -7,17 +7,14 @@ defmodule Oxbeam.Python.InitTest do
   @moduletag :tmp_dir
 
   test "eval before init raises a clear error" do
-    ebin = :code.which(Py) |> Path.dirname()
-
     {output, 0} =
       System.cmd(
         "elixir",
-        [
-          "-pa",
-          ebin,
-          "-e",
-          ~s|try do Oxbeam.Python.eval("1", %{}) rescue e -> IO.puts(Exception.message(e)) end|
-        ],
+        Oxbeam.Test.ChildVM.code_path_args() ++
+          [
+            "-e",
+            ~s|try do Oxbeam.Python.eval("1", %{}) rescue e -> IO.puts(Exception.message(e)) end|
+          ],
         stderr_to_stdout: true
       )
 

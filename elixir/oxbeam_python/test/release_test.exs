@@ -1,5 +1,5 @@
 defmodule Oxbeam.Python.ReleaseTest do
-  # A project configured at compile time (`config :oxbeam, :uv_init, pyproject_toml:`)
+  # A project configured at compile time (`config :oxbeam_python, :uv_init, pyproject_toml:`)
   # is built into a `mix release`, the release is moved to another directory and its
   # project and build removed, and it evaluates Python from where it now is.
   use ExUnit.Case, async: true
@@ -10,7 +10,7 @@ defmodule Oxbeam.Python.ReleaseTest do
 
   test "a release carries its venv: built, moved, run", %{tmp_dir: tmp_dir} do
     project = Path.join(tmp_dir, "py_release")
-    oxbeam = Path.expand("../..", __DIR__)
+    oxbeam_python = Path.expand("..", __DIR__)
     File.mkdir_p!(Path.join(project, "config"))
     File.mkdir_p!(Path.join(project, "lib"))
 
@@ -19,7 +19,7 @@ defmodule Oxbeam.Python.ReleaseTest do
       use Mix.Project
 
       def project do
-        [app: :py_release, version: "0.1.0", deps: [{:oxbeam, path: #{inspect(oxbeam)}}]]
+        [app: :py_release, version: "0.1.0", deps: [{:oxbeam_python, path: #{inspect(oxbeam_python)}}]]
       end
 
       def application, do: [extra_applications: [:logger]]
@@ -29,7 +29,7 @@ defmodule Oxbeam.Python.ReleaseTest do
     File.write!(Path.join(project, "config/config.exs"), """
     import Config
 
-    config :oxbeam, :uv_init,
+    config :oxbeam_python, :uv_init,
       pyproject_toml: \"\"\"
       [project]
       name = "py-release"
@@ -78,7 +78,9 @@ defmodule Oxbeam.Python.ReleaseTest do
     File.rename!(Path.join(project, "_build/prod/rel/py_release"), moved)
     File.rm_rf!(project)
 
-    venv = Path.wildcard(Path.join(moved, "lib/oxbeam-*/priv/uv/project/.venv"), match_dot: true)
+    venv =
+      Path.wildcard(Path.join(moved, "lib/oxbeam_python-*/priv/uv/project/.venv"), match_dot: true)
+
     assert [_] = venv
 
     assert {output, 0} =
@@ -86,7 +88,7 @@ defmodule Oxbeam.Python.ReleaseTest do
                Path.join(moved, "bin/py_release"),
                [
                  "eval",
-                 "{:ok, _} = Application.ensure_all_started(:oxbeam); IO.inspect(PyRelease.run())"
+                 "{:ok, _} = Application.ensure_all_started(:oxbeam_python); IO.inspect(PyRelease.run())"
                ],
                timeout: 60
              )

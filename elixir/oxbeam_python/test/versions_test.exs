@@ -37,7 +37,7 @@ defmodule Oxbeam.Python.VersionsTest do
   end
 
   test "the shipped NIF libraries have no RUNPATH and need no libpython" do
-    libraries = Path.wildcard(Path.join(:code.priv_dir(:oxbeam), "native/*.so"))
+    libraries = Path.wildcard(Path.join(:code.priv_dir(:oxbeam_python), "native/*.so"))
     assert Enum.any?(libraries, &(Path.basename(&1) =~ ~r/^liboxbeam_python-/))
 
     for library <- libraries do

@@ -20,7 +20,7 @@ defmodule Oxbeam.GenTest do
     {_, 0} = System.cmd("mix", ["new", "my_app"], cd: tmp, stderr_to_stdout: true)
     dir = Path.join(tmp, "my_app")
 
-    # The :oxbeam package from this checkout, without the Python bridge.
+    # The :oxbeam package from this checkout (the Python bridge is :oxbeam_python's).
     mix_exs = Path.join(dir, "mix.exs")
 
     File.write!(
@@ -30,13 +30,6 @@ defmodule Oxbeam.GenTest do
         "defp deps do\n    [",
         "defp deps do\n    [{:oxbeam, path: #{inspect(@elixir_dir)}}"
       )
-    )
-
-    File.mkdir_p!(Path.join(dir, "config"))
-
-    File.write!(
-      Path.join(dir, "config/config.exs"),
-      "import Config\nconfig :oxbeam, python: false\n"
     )
 
     {out, 0} = mix(dir, ["oxbeam.gen.nif", "MyApp.Native"])

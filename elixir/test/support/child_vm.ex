@@ -22,4 +22,16 @@ defmodule Oxbeam.Test.ChildVM do
 
   @doc "The directory of this project's compiled modules (the test build)."
   def ebin, do: Mix.Project.compile_path()
+
+  @doc """
+  `-pa` arguments for `elixir` that put this project's compiled modules and its
+  dependencies' (the test build) on the child's code path: the Python bridge's
+  package needs :oxbeam's modules too.
+  """
+  def code_path_args do
+    Mix.Project.build_path()
+    |> Path.join("lib/*/ebin")
+    |> Path.wildcard()
+    |> Enum.flat_map(&["-pa", &1])
+  end
 end

@@ -80,14 +80,17 @@ defmodule Oxbeam.Python do
     init(python)
   end
 
-  # Compile-time configuration, as Pythonx's:
+  # Compile-time configuration, as Pythonx's (`config :pythonx, :uv_init`):
   #
-  #     config :oxbeam, :uv_init, pyproject_toml: "..."
+  #     config :oxbeam_python, :uv_init, pyproject_toml: "..."
   #
-  # The environment is made now, while :oxbeam compiles, inside its build (priv/uv/),
-  # so that `mix release` carries it; the :oxbeam application initializes it when it
-  # starts. Options: `:python` (see uv_init/2).
-  @uv_init_config Application.compile_env(:oxbeam, :uv_init)
+  # (`config :oxbeam, :uv_init`, its form before the bridge had a package of its own,
+  # is read too; :oxbeam_python's wins when both are set.) The environment is made now,
+  # while :oxbeam_python compiles, inside its build (priv/uv/), so that `mix release`
+  # carries it; the :oxbeam_python application initializes it when it starts.
+  # Options: `:python` (see uv_init/2).
+  @uv_init_config Application.compile_env(:oxbeam_python, :uv_init) ||
+                    Application.compile_env(:oxbeam, :uv_init)
 
   if @uv_init_config do
     pyproject = Keyword.fetch!(@uv_init_config, :pyproject_toml)
@@ -100,10 +103,10 @@ defmodule Oxbeam.Python do
   end
 
   @doc false
-  # Called when the :oxbeam application starts.
+  # Called when the :oxbeam_python application starts.
   def __init_configured__ do
     if @uv_init_config do
-      init(Path.join(:code.priv_dir(:oxbeam), "uv/project/.venv/bin/python"))
+      init(Path.join(:code.priv_dir(:oxbeam_python), "uv/project/.venv/bin/python"))
     else
       :ok
     end

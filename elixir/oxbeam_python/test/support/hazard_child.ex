@@ -28,7 +28,9 @@ defmodule Oxbeam.Test.HazardChild do
     erl = Keyword.get(opts, :erl, "")
 
     try do
-      Oxbeam.Test.ChildVM.cmd("elixir", ["--erl", erl, "-pa", Oxbeam.Test.ChildVM.ebin(), path],
+      Oxbeam.Test.ChildVM.cmd(
+        "elixir",
+        ["--erl", erl | Oxbeam.Test.ChildVM.code_path_args()] ++ [path],
         timeout: Keyword.get(opts, :timeout, 45)
       )
     after

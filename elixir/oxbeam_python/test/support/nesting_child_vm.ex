@@ -6,7 +6,7 @@ defmodule Oxbeam.Test.NestingChildVM do
   that crashes the VM (segfault, abort) fails its test instead of killing the test VM.
   """
 
-  @elixir_dir Path.expand("../..", __DIR__)
+  @project_dir Path.expand("../..", __DIR__)
 
   @doc """
   Runs `cases` in a child `elixir` VM with the library the test VM uses (debug build
@@ -14,7 +14,7 @@ defmodule Oxbeam.Test.NestingChildVM do
   child's exit status, `%{case => printed result}` and everything it printed.
   """
   def run(cases, seconds \\ 120) do
-    command(["elixir", "-pa", ChildVM.ebin(), "-e", run_expression(cases)], [], seconds)
+    command(["elixir" | ChildVM.code_path_args()] ++ ["-e", run_expression(cases)], [], seconds)
   end
 
   @doc """
@@ -26,7 +26,7 @@ defmodule Oxbeam.Test.NestingChildVM do
     env = [
       {"OXBEAM_MODE", "release"},
       {"MIX_ENV", "test"},
-      {"MIX_BUILD_PATH", Path.join(@elixir_dir, "_build/test_release_nesting")}
+      {"MIX_BUILD_PATH", Path.join(@project_dir, "_build/test_release_nesting")}
     ]
 
     command(["mix", "run", "-e", run_expression(cases)], env, seconds)
@@ -35,7 +35,7 @@ defmodule Oxbeam.Test.NestingChildVM do
   defp run_expression(cases), do: "Oxbeam.Test.NestingCases.run(#{inspect(cases)})"
 
   defp command([program | args], env, seconds) do
-    {output, status} = ChildVM.cmd(program, args, cd: @elixir_dir, env: env, timeout: seconds)
+    {output, status} = ChildVM.cmd(program, args, cd: @project_dir, env: env, timeout: seconds)
 
     results =
       for [name, result] <-

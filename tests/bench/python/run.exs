@@ -1,6 +1,6 @@
 # The Python bridge benchmark: Oxbeam.Python in process, against an empty dirty NIF
 # round trip, CPython's own cost, and a Port-based Python worker doing the same work.
-# Run from elixir/ with: MIX_ENV=test mix run ../tests/bench/python/run.exs [OUT.md]
+# Run from elixir/oxbeam_python/ with: MIX_ENV=test mix run ../../tests/bench/python/run.exs [OUT.md]
 #
 # Everything measured is compiled code (the module below): a script's own closures are
 # interpreted by erl_eval, which would add microseconds per call to the measured work.

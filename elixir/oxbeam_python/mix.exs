@@ -31,7 +31,7 @@ defmodule Oxbeam.Python.MixProject do
   # (one copy of each), with this package's own. Absolute paths: Mix takes relative
   # ones as inside this project.
   @shared_test_support Enum.map(
-                         ~w(child_vm.ex eventually.ex nif_stubs.ex),
+                         ~w(child_vm.ex eventually.ex nif_stubs.ex no_python.ex point.ex),
                          &Path.expand(Path.join("../test/support", &1), __DIR__)
                        )
 

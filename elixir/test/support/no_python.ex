@@ -8,10 +8,12 @@ defmodule Oxbeam.Test.NoPython do
   """
 
   @doc """
-  Makes the PATH directory under `root`; returns the environment for `System.cmd/3`
-  (the variables to set, and those to unset as `{name, nil}`).
+  Makes the PATH directory under `root` (without the programs named in `also_without`
+  either); returns the environment for `System.cmd/3` (the variables to set, and those
+  to unset as `{name, nil}`). PYENV_ROOT names an empty directory, so that no pyenv
+  install (`~/.pyenv`) is found either.
   """
-  def env(root) do
+  def env(root, also_without \\ []) do
     bin = Path.join(root, "bin-without-python")
     File.mkdir_p!(bin)
 
@@ -22,7 +24,10 @@ defmodule Oxbeam.Test.NoPython do
       |> Enum.reject(&String.contains?(&1, "pyenv"))
       |> Enum.uniq()
 
-    for dir <- dirs, name <- ls(dir), not (name =~ ~r/^(python|pip|pydoc|py3)/) do
+    for dir <- dirs,
+        name <- ls(dir),
+        not (name =~ ~r/^(python|pip|pydoc|py3)/),
+        name not in also_without do
       link = Path.join(bin, name)
       # The first directory on PATH that has the name wins, as for the shell.
       unless File.exists?(link) or match?({:ok, _}, File.read_link(link)) do
@@ -30,9 +35,12 @@ defmodule Oxbeam.Test.NoPython do
       end
     end
 
-    [{"PATH", bin}] ++
+    pyenv_root = Path.join(root, "no-pyenv")
+    File.mkdir_p!(pyenv_root)
+
+    [{"PATH", bin}, {"PYENV_ROOT", pyenv_root}] ++
       for var <-
-            ~w(PYO3_PYTHON PYO3_CONFIG_FILE PYTHONHOME PYTHONPATH VIRTUAL_ENV PYENV_ROOT PYENV_VERSION UV_PYTHON),
+            ~w(PYO3_PYTHON PYO3_CONFIG_FILE PYTHONHOME PYTHONPATH VIRTUAL_ENV PYENV_VERSION UV_PYTHON),
           do: {var, nil}
   end
 

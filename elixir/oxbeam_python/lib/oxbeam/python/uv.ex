@@ -50,15 +50,42 @@ defmodule Oxbeam.Python.Uv do
         )
 
       if status != 0 do
-        raise RuntimeError,
-              "uv could not set up the Python environment for this pyproject.toml " <>
-                "(with #{python || "the CPythons on this host"}):\n\n" <> String.trim(output)
+        raise RuntimeError, sync_error(python, String.trim(output))
       end
 
       File.write!(done, pyproject)
       venv_python
     end
   end
+
+  # No CPython at all on this host (none on PATH nor in pyenv) is the one failure whose
+  # fix is not in the pyproject: the message says what to install.
+  defp sync_error(nil, output) do
+    if output =~ "No interpreter found" and host_pythons() == [] do
+      "no CPython 3.10+ on this host for Oxbeam.Python: none on PATH (python3) nor in " <>
+        "pyenv (#{pyenv_root()}/versions), and uv never downloads one. Install one " <>
+        "(e.g. `apt install python3`, or `pyenv install 3.12`), or pass its executable " <>
+        "with the :python option.\n\n" <> output
+    else
+      sync_error(:host, output)
+    end
+  end
+
+  defp sync_error(python, output) do
+    "uv could not set up the Python environment for this pyproject.toml " <>
+      "(with #{if python == :host, do: "the CPythons on this host", else: python}):\n\n" <>
+      output
+  end
+
+  # The python executables uv could choose among: on PATH, or pyenv's 3.10+.
+  defp host_pythons do
+    search_path()
+    |> String.split(":", trim: true)
+    |> Enum.flat_map(&Path.wildcard(Path.join(&1, "python3*")))
+    |> Enum.filter(&(Path.basename(&1) =~ ~r/^python3(\.\d+)?$/))
+  end
+
+  defp pyenv_root, do: System.get_env("PYENV_ROOT") || Path.join(System.user_home!(), ".pyenv")
 
   @doc "The project directory of `pyproject` under `cache`."
   def project_dir(cache, pyproject, python) do
@@ -74,10 +101,8 @@ defmodule Oxbeam.Python.Uv do
   # supports; uv stops at interpreters it cannot inspect, like a Python 2), newest
   # first: uv looks for interpreters along PATH.
   defp search_path do
-    root = System.get_env("PYENV_ROOT") || Path.join(System.user_home!(), ".pyenv")
-
     pyenv =
-      Path.wildcard(Path.join([root, "versions", "*", "bin"]))
+      Path.wildcard(Path.join([pyenv_root(), "versions", "*", "bin"]))
       |> Enum.map(&{version_key(Path.basename(Path.dirname(&1))), &1})
       |> Enum.filter(fn {version, _} -> match?([3, minor | _] when minor >= 10, version) end)
       |> Enum.sort(:desc)
@@ -112,7 +137,10 @@ defmodule Oxbeam.Python.Uv do
       true ->
         python =
           System.find_executable("python3") ||
-            raise RuntimeError, "uv is not on PATH, and there is no python3 to install it with"
+            raise RuntimeError,
+                  "no python3 on PATH for Oxbeam.Python (and no uv to set up an " <>
+                    "environment): install CPython 3.10+ (e.g. `apt install python3`, or " <>
+                    "pyenv), and uv if you like (it is installed from PyPI otherwise)"
 
         venv = Path.join(cache, "uv")
         run!(python, ["-m", "venv", venv], "create a virtual environment for uv")

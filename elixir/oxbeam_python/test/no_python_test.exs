@@ -119,16 +119,11 @@ defmodule Oxbeam.Python.NoPythonTest do
                "error: No interpreter found for Python >=3.10 in search path"
   end
 
-  test "config :oxbeam, :uv_init (the form before the bridge's own package) still works",
+  test "config :oxbeam, :uv_init (the form before the bridge's own package) still works; :oxbeam_python's wins",
        %{tmp_dir: tmp_dir} do
     dir = Path.join(tmp_dir, "old_config")
 
-    project(dir, """
-    config :oxbeam, :uv_init,
-      pyproject_toml: \"\"\"
-      #{@pyproject}
-      \"\"\"
-    """)
+    project(dir, "config :oxbeam, :uv_init, pyproject_toml: #{inspect(@pyproject)}\n")
 
     # The workspace's target directory (the bridge is built there already).
     env = [{"CARGO_TARGET_DIR", nil}]
@@ -151,5 +146,27 @@ defmodule Oxbeam.Python.NoPythonTest do
     venv_python = Path.join(dir, "_build/lib/oxbeam_python/priv/uv/project/.venv/bin/python")
 
     assert output =~ "EXECUTABLE #{venv_python}\n"
+    made_from = Path.join(dir, "_build/lib/oxbeam_python/priv/uv/project/pyproject.toml")
+    assert File.read!(made_from) == @pyproject
+
+    # Both forms given: :oxbeam_python's is the one used.
+    newer = String.replace(@pyproject, ~s(name = "no-python"), ~s(name = "newer-form"))
+
+    File.write!(
+      Path.join(dir, "config/config.exs"),
+      File.read!(Path.join(dir, "config/config.exs")) <>
+        "config :oxbeam_python, :uv_init, pyproject_toml: #{inspect(newer)}\n"
+    )
+
+    {output, status} =
+      Oxbeam.Test.ChildVM.cmd("mix", ["run", "-e", code],
+        cd: dir,
+        env: env ++ (mix_env(dir) |> List.keydelete("CARGO_TARGET_DIR", 0)),
+        timeout: 840
+      )
+
+    assert status == 0, output
+    assert output =~ "EXECUTABLE #{venv_python}\n"
+    assert File.read!(made_from) == newer
   end
 end

@@ -1,0 +1,147 @@
+defmodule Oxbeam.NIF.DynamicResourceTest do
+  # Dynamic resource calls between two NIF libraries (enif_dynamic_resource_call):
+  # tests/dyncall_provider registers its Counter under the explicit name
+  # "oxbeam_test.counter" with a dynamic call; tests/dyncall_consumer, which does not
+  # link to it, runs that call on the provider's counters through the VM.
+  use ExUnit.Case, async: true
+  alias Oxbeam.Test.DynConsumer, as: Consumer
+  alias Oxbeam.Test.DynProvider, as: Provider
+  alias Oxbeam.Test.LogForwarder
+
+  @provider "Elixir.Oxbeam.Test.DynProvider"
+  @consumer "Elixir.Oxbeam.Test.DynConsumer"
+  @name "oxbeam_test.counter"
+
+  defp not_found(module, name) do
+    "dynamic resource call: the term is not a resource of type #{inspect(name)} of module " <>
+      "#{module} with a dynamic call (another term or type, no such library loaded, or no " <>
+      "dyncall)"
+  end
+
+  defp assert_not_found(module, name, term) do
+    message = not_found(module, name)
+    assert_raise RuntimeError, message, fn -> Consumer.add(module, name, term, 1) end
+  end
+
+  describe "a dynamic call" do
+    test "runs the provider's callback on its object, which reads and writes the call data" do
+      counter = Provider.new_counter(10)
+      assert Consumer.add(@provider, @name, counter, 5) == 15
+      # The provider's own view of the object changed.
+      assert Provider.counter_value(counter) == 15
+      assert Consumer.read(@provider, @name, counter) == 15
+      assert Consumer.add(@provider, @name, counter, -20) == -5
+      assert Provider.counter_value(counter) == -5
+    end
+
+    test "runs from many processes at once" do
+      counter = Provider.new_counter(0)
+
+      1..20
+      |> Task.async_stream(fn _ ->
+        for _ <- 1..100, do: Consumer.add(@provider, @name, counter, 1)
+      end)
+      |> Stream.run()
+
+      assert Provider.counter_value(counter) == 2000
+    end
+
+    test "finds the type by its explicit name only, not by the derived one" do
+      counter = Provider.new_counter(1)
+      assert_not_found(@provider, "Counter", counter)
+      assert_not_found(@provider, "oxbeam_dyncall_provider::Counter", counter)
+      assert Provider.counter_value(counter) == 1
+    end
+
+    test "with another name fails with the documented message" do
+      counter = Provider.new_counter(1)
+      # A name that is an atom already (another type of the provider) ...
+      assert_not_found(@provider, "oxbeam_test.silent", counter)
+      # ... and one that is no atom (none is created).
+      name = "oxbeam_test.no_such_type_#{System.unique_integer([:positive])}"
+      assert_not_found(@provider, name, counter)
+      assert_raise ArgumentError, fn -> String.to_existing_atom(name) end
+      assert Provider.counter_value(counter) == 1
+    end
+
+    test "on a term that is not that resource fails with the documented message" do
+      # A type with an explicit name and no dynamic call.
+      assert_not_found(@provider, "oxbeam_test.silent", Provider.new_silent())
+      # Another type of the provider, a reference, a number.
+      assert_not_found(@provider, @name, Provider.new_plain())
+      assert_not_found(@provider, @name, Provider.new_silent())
+      assert_not_found(@provider, @name, make_ref())
+      assert_not_found(@provider, @name, 42)
+      # A type of another module under the same name: a name is per module.
+      mirror = Consumer.new_mirror()
+      assert_not_found(@provider, @name, mirror)
+      assert Consumer.add(@consumer, @name, mirror, 5) == -5
+    end
+
+    test "to a module without that library fails with the documented message" do
+      counter = Provider.new_counter(3)
+      assert_not_found("Elixir.Enum", @name, counter)
+      assert_not_found("Elixir.Oxbeam.Test.NoSuchProvider", @name, counter)
+      assert Provider.counter_value(counter) == 3
+    end
+
+    test "with call data of another type is refused by the provider, which does not run" do
+      counter = Provider.new_counter(4)
+
+      message =
+        "dynamic resource call to \"oxbeam_test.counter\" of module Elixir.Oxbeam.Test.DynProvider: " <>
+          "the provider expects call data \"oxbeam_test.counter_call/1\" (24 bytes, align 8), " <>
+          "the caller passed \"oxbeam_test.other_call/1\" (8 bytes, align 8)"
+
+      assert_raise RuntimeError, message, fn ->
+        Consumer.call_with_other_data(@provider, @name, counter)
+      end
+
+      assert Provider.counter_value(counter) == 4
+    end
+  end
+
+  describe "a failing callback" do
+    setup do
+      LogForwarder.attach(:"oxbeam_dyncall_#{System.unique_integer([:positive])}")
+    end
+
+    test "a panic is caught in the provider, logged, and the caller gets an error" do
+      counter = Provider.new_counter(6)
+
+      message =
+        "dynamic resource call to \"oxbeam_test.counter\" of module Elixir.Oxbeam.Test.DynProvider: " <>
+          "the provider's callback failed (see the VM's log)"
+
+      assert_raise RuntimeError, message, fn ->
+        Consumer.ask_to_panic(@provider, @name, counter)
+      end
+
+      assert_receive {:logged,
+                      "oxbeam: Oxbeam.Test.DynProvider: the dynamic call of resource Counter failed: " <>
+                        rest},
+                     5_000
+
+      assert rest =~
+               ~r"^panicked at tests/dyncall_provider/src/lib.rs:\d+:\d+: asked to panic with 7$"
+
+      # The VM, the provider and the object go on.
+      assert Consumer.add(@provider, @name, counter, 1) == 7
+      assert Provider.counter_value(counter) == 7
+    end
+
+    test "data that is not an oxbeam call frame (through the raw call) is logged and ignored" do
+      counter = Provider.new_counter(8)
+      assert Consumer.call_raw_with_zeros(@provider, @name, counter)
+
+      assert_receive {:logged,
+                      "oxbeam: Oxbeam.Test.DynProvider: the dynamic call of resource Counter was " <>
+                        "called with data that is not an oxbeam call frame: ignored"},
+                     5_000
+
+      assert Provider.counter_value(counter) == 8
+      # The raw call reports what the VM found.
+      refute Consumer.call_raw_with_zeros(@provider, "oxbeam_test.silent", counter)
+    end
+  end
+end

@@ -101,6 +101,97 @@ defmodule Oxbeam.NIF.DynamicResourceTest do
     end
   end
 
+  describe "a hot upgrade of the provider (child VM)" do
+    @describetag :tmp_dir
+    @describetag timeout: 600_000
+
+    # Run by the child VM: reloads the provider with a copy of the same library, then
+    # with version 2 (another layout of Counter under the same name).
+    @scenario ~S"""
+    defmodule Scenario do
+      alias Oxbeam.Test.DynProvider, as: P
+      alias Oxbeam.Test.DynConsumer, as: C
+
+      @provider "Elixir.Oxbeam.Test.DynProvider"
+      @name "oxbeam_test.counter"
+
+      def main(same, changed) do
+        counter = P.new_counter(1)
+        result("before", {P.version(), C.add(@provider, @name, counter, 1)})
+
+        result("same layout", reload(P, same))
+        # Taken over: the new library's functions accept the old object.
+        result("after same", {P.version(), C.add(@provider, @name, counter, 1), P.counter_value(counter)})
+        result("purged", :code.soft_purge(P))
+
+        result("changed layout", reload(P, changed))
+        # Refused: the library that took over stays, with its objects.
+        result("after changed", {P.version(), C.add(@provider, @name, counter, 1), P.counter_value(counter)})
+      end
+
+      defp result(name, value), do: IO.puts("RESULT #{name}: #{inspect(value)}")
+
+      defp reload(module, library) do
+        path = library |> Path.rootname() |> String.to_charlist()
+        functions = Oxbeam.Test.NifStubs.stubs(module)
+
+        ast =
+          quote do
+            defmodule unquote(module) do
+              @on_load :__load__
+              def __load__ do
+                result = :erlang.load_nif(unquote(path), 0)
+                :persistent_term.put(:load_result, result)
+                result
+              end
+              unquote_splicing(functions)
+            end
+          end
+
+        Code.put_compiler_option(:ignore_module_conflict, true)
+
+        Code.compile_quoted(ast)
+        :persistent_term.get(:load_result)
+      end
+    end
+
+    Scenario.main(System.fetch_env!("SAME_LIBRARY"), System.fetch_env!("CHANGED_LIBRARY"))
+    """
+
+    test "takes the named type over when its layout is the same, and refuses another layout",
+         %{tmp_dir: tmp_dir} do
+      same = Path.join(tmp_dir, "liboxbeam_dyncall_provider_same.so")
+      File.cp!(loaded_provider_library(), same)
+      changed = build_version_2!(tmp_dir)
+
+      {output, status} =
+        Oxbeam.Test.NifChild.run(@scenario,
+          timeout_s: 120,
+          env: [{"SAME_LIBRARY", same}, {"CHANGED_LIBRARY", changed}]
+        )
+
+      assert status == 0, output
+      lines = String.split(output, "\n", trim: true)
+      results = for "RESULT " <> result <- lines, do: result
+
+      assert results == [
+               ~s|before: {"v1", 2}|,
+               "same layout: :ok",
+               ~s|after same: {"v1", 3, 3}|,
+               "purged: true",
+               "changed layout: {:error, {:upgrade, 'Library upgrade-call unsuccessful (1).'}}",
+               ~s|after changed: {"v1", 4, 4}|
+             ]
+
+      assert output =~
+               "oxbeam: Oxbeam.Test.DynProvider: the resource type Counter is registered under " <>
+                 "the name \"oxbeam_test.counter\", which the old library holds with another " <>
+                 "layout (now size 16, align 8, version 0): one name cannot stand for two " <>
+                 "layouts, and taking the old objects over would be unsound, so this library " <>
+                 "refuses to load (give the changed type another name)"
+    end
+  end
+
   describe "a failing callback" do
     setup do
       LogForwarder.attach(:"oxbeam_dyncall_#{System.unique_integer([:positive])}")
@@ -143,5 +234,37 @@ defmodule Oxbeam.NIF.DynamicResourceTest do
       # The raw call reports what the VM found.
       refute Consumer.call_raw_with_zeros(@provider, "oxbeam_test.silent", counter)
     end
+  end
+
+  # The provider library this VM loaded (the child VM's first version).
+  defp loaded_provider_library do
+    {:ok, dir} = Oxbeam.__library_path__(:oxbeam, ~c"")
+    dir = to_string(dir)
+
+    dir
+    |> File.ls!()
+    |> Enum.filter(&String.starts_with?(&1, "liboxbeam_dyncall_provider"))
+    |> Enum.map(&Path.join(dir, &1))
+    |> Enum.max_by(&File.stat!(&1, time: :posix).mtime)
+  end
+
+  # Builds version 2 (the feature v2) in the mode version 1 was built in, and copies it
+  # to a fresh path (as test/nif/upgrade_layout_test.exs does).
+  defp build_version_2!(tmp_dir) do
+    manifest = Path.expand("../tests/dyncall_provider/Cargo.toml", File.cwd!())
+    cargo = System.find_executable("cargo") || Path.expand("~/.cargo/bin/cargo")
+
+    args =
+      ["build", "--manifest-path", manifest, "--features", "v2"] ++
+        ["--message-format=json-render-diagnostics"] ++
+        if Oxbeam.Build.default_mode() == :release, do: ["--release"], else: []
+
+    {output, status} = System.cmd("timeout", ["400", cargo | args], stderr_to_stdout: true)
+    assert status == 0, output
+    json = output |> String.split("\n") |> Enum.filter(&String.starts_with?(&1, "{\"reason\":"))
+    artifact = Oxbeam.Build.find_artifact(json, "oxbeam_dyncall_provider", manifest)
+    copy = Path.join(tmp_dir, "liboxbeam_dyncall_provider_v2.so")
+    File.cp!(artifact, copy)
+    copy
   end
 end

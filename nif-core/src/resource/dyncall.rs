@@ -96,7 +96,7 @@ pub enum DynCallError {
         /// The provider's `TAG`, size and alignment.
         expected: (String, usize, usize),
         /// The caller's.
-        passed: (String, usize, usize),
+        passed: (&'static str, usize, usize),
     },
     /// The provider's callback panicked or raised (the provider logged it).
     Panicked { module: String, name: String },
@@ -223,7 +223,7 @@ pub fn dynamic_call<D: DynCallData>(
                     frame.provider_size,
                     frame.provider_align,
                 ),
-                passed: (D::TAG.to_string(), frame.size, frame.align),
+                passed: (D::TAG, frame.size, frame.align),
             })
         }
         PANICKED => {
@@ -356,7 +356,7 @@ mod tests {
             module,
             name,
             expected: ("a/1".into(), 16, 8),
-            passed: ("b/1".into(), 8, 8),
+            passed: ("b/1", 8, 8),
         };
         assert_eq!(
             mismatch.to_string(),

@@ -175,6 +175,20 @@ struct Frame {
     status: u32,
 }
 
+/// The `len` bytes at `ptr`; empty for NULL (a slice may not be made from NULL, even
+/// empty).
+///
+/// # Safety
+/// `ptr` is NULL or points to `len` readable bytes that outlive the returned slice.
+unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if ptr.is_null() {
+        &[]
+    } else {
+        // SAFETY (caller): `len` readable bytes at a non-NULL `ptr`.
+        unsafe { std::slice::from_raw_parts(ptr, len) }
+    }
+}
+
 /// Runs the dynamic call `name` of `module` (`"Elixir.MyApp.Counters"`) on `resource`,
 /// passing `data`: `Ok` once the provider's [`DynCall::dyncall`] returned (having read
 /// or written `data`).
@@ -211,9 +225,9 @@ pub fn dynamic_call<D: DynCallData>(
     match frame.status {
         DONE => Ok(()),
         MISMATCH => {
-            // SAFETY: the provider wrote its 'static tag, valid UTF-8 of that length.
-            let expected =
-                unsafe { std::slice::from_raw_parts(frame.provider_tag, frame.provider_tag_len) };
+            // SAFETY: the provider wrote its 'static tag, `provider_tag_len` bytes (or
+            // left it NULL).
+            let expected = unsafe { bytes(frame.provider_tag, frame.provider_tag_len) };
             let (module, name) = names();
             Err(DynCallError::DataMismatch {
                 module,
@@ -312,8 +326,8 @@ pub(super) unsafe extern "C" fn dyncall<T: DynCall>(
     let tag = <T::Data as DynCallData>::TAG;
     let size = std::mem::size_of::<T::Data>();
     let align = std::mem::align_of::<T::Data>();
-    // SAFETY: the caller's tag is `tag_len` bytes of its static data.
-    let passed_tag = unsafe { std::slice::from_raw_parts(frame.tag, frame.tag_len) };
+    // SAFETY: the caller's tag is `tag_len` bytes of its static data (or NULL).
+    let passed_tag = unsafe { bytes(frame.tag, frame.tag_len) };
     if passed_tag != tag.as_bytes() || frame.size != size || frame.align != align {
         frame.provider_tag = tag.as_ptr();
         frame.provider_tag_len = tag.len();

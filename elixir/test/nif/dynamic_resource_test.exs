@@ -101,6 +101,36 @@ defmodule Oxbeam.NIF.DynamicResourceTest do
     end
   end
 
+  describe "a frame built by hand (as a library in C would)" do
+    test "with the provider's tag runs the call; with another tag is refused" do
+      counter = Provider.new_counter(2)
+      tag = "oxbeam_test.counter_call/1"
+
+      assert Consumer.add_with_hand_built_frame(@provider, @name, counter, tag, 3) ==
+               {1, nil, 5}
+
+      assert Consumer.add_with_hand_built_frame(@provider, @name, counter, "other/1", 3) ==
+               {2, tag, 0}
+
+      assert Provider.counter_value(counter) == 5
+    end
+
+    # A NULL tag once made a slice from NULL (undefined behaviour; a debug build aborts
+    # on it): run where an abort takes only a child VM down.
+    test "with a NULL tag is refused (child VM)" do
+      {output, status} =
+        Oxbeam.Test.NifChild.run("""
+        alias Oxbeam.Test.{DynConsumer, DynProvider}
+        counter = DynProvider.new_counter(2)
+        result = DynConsumer.add_with_hand_built_frame("#{@provider}", "#{@name}", counter, nil, 3)
+        IO.puts("RESULT " <> inspect({result, DynProvider.counter_value(counter)}))
+        """)
+
+      assert status == 0, output
+      assert output =~ ~s|RESULT {{2, "oxbeam_test.counter_call/1", 0}, 2}|
+    end
+  end
+
   describe "a hot upgrade of the provider (child VM)" do
     @describetag :tmp_dir
     @describetag timeout: 600_000

@@ -98,6 +98,72 @@ fn call_raw_with_zeros(env: Env<'_>, module: String, name: String, term: Term<'_
     unsafe { dynamic_call_raw(env, &module, &name, term, zeros.as_mut_ptr().cast()) }.is_ok()
 }
 
+/// The call frame as docs/nifs.md documents it for callers in C, built by hand.
+#[repr(C)]
+struct HandBuiltFrame {
+    magic: u64,
+    tag: *const u8,
+    tag_len: usize,
+    size: usize,
+    align: usize,
+    data: *mut std::ffi::c_void,
+    provider_tag: *const u8,
+    provider_tag_len: usize,
+    provider_size: usize,
+    provider_align: usize,
+    status: u32,
+}
+
+/// Adds `amount` through a frame built by hand, with `tag` (NULL for `nil`): the
+/// frame's status, the provider's tag if it wrote one, and the counter's new value.
+#[nif]
+fn add_with_hand_built_frame(
+    env: Env<'_>,
+    module: String,
+    name: String,
+    term: Term<'_>,
+    tag: Option<String>,
+    amount: i64,
+) -> oxbeam::Result<(u32, Option<String>, i64)> {
+    let mut call = CounterCall {
+        op: ADD,
+        amount,
+        result: 0,
+    };
+    let mut frame = HandBuiltFrame {
+        magic: u64::from_le_bytes(*b"OXBDYNC1"),
+        tag: tag.as_ref().map_or(std::ptr::null(), |tag| tag.as_ptr()),
+        tag_len: tag.as_ref().map_or(0, |tag| tag.len()),
+        size: std::mem::size_of::<CounterCall>(),
+        align: std::mem::align_of::<CounterCall>(),
+        data: (&mut call as *mut CounterCall).cast(),
+        provider_tag: std::ptr::null(),
+        provider_tag_len: 0,
+        provider_size: 0,
+        provider_align: 0,
+        status: 0,
+    };
+    // SAFETY: the test calls this on tests/dyncall_provider's counters, whose callback
+    // reads an oxbeam frame, which this is (the documented layout); the tag, the frame
+    // and the call data live for the call.
+    unsafe {
+        dynamic_call_raw(
+            env,
+            &module,
+            &name,
+            term,
+            (&mut frame as *mut HandBuiltFrame).cast(),
+        )
+    }?;
+    let provider_tag = (!frame.provider_tag.is_null()).then(|| {
+        // SAFETY: the provider wrote its static tag of `provider_tag_len` bytes.
+        let bytes =
+            unsafe { std::slice::from_raw_parts(frame.provider_tag, frame.provider_tag_len) };
+        String::from_utf8_lossy(bytes).into_owned()
+    });
+    Ok((frame.status, provider_tag, call.result))
+}
+
 /// A type of this library under the provider's name: a name is per module.
 #[oxbeam::resource(name = "oxbeam_test.counter", dyncall)]
 pub struct Mirror;

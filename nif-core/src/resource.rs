@@ -112,7 +112,9 @@ pub unsafe trait RegisteredResource {
 /// the last of them is gone (it defers unloading a library while objects of its types
 /// with callbacks live). A second, callback-free type `<module path>::<Type>@layouts`
 /// marks that some version of the type was opened before, so the change is reported
-/// (through the VM's logger).
+/// (through the VM's logger). A type with an explicit name is known to the VM by that
+/// name as is; its markers are `<name>@layouts` and `<name>@<fingerprint>` (see
+/// `open`).
 #[doc(hidden)]
 pub struct ResourceType {
     pub name: &'static CStr,
@@ -376,7 +378,9 @@ pub struct ResourceRegistration(pub &'static ResourceType);
 inventory::collect!(ResourceRegistration);
 
 /// Opens every registered resource type; false if one fails. A type the old library
-/// had with another layout is reported (not an error: both types live on).
+/// had with another layout is reported (not an error: both types live on), unless it
+/// has an explicit name: then the load fails (reported), as it does when two types
+/// share an explicit name.
 pub(crate) fn open_all(env: Env<'_>) -> bool {
     let types: Vec<&'static ResourceType> = inventory::iter::<ResourceRegistration>
         .into_iter()

@@ -9,7 +9,8 @@
 //! - returned by the VM: `enif_term_type` (redeclared below with an `int` return);
 //!   `enif_thread_type` already returns `c_int`.
 //! - written by the VM through a pointer: `tried` of `enif_open_resource_type(_x)`
-//!   (`open_resource_type_x` below takes `*mut c_int`; the non-`_x` form is unused).
+//!   (`open_resource_type_x` and `enif_init_resource_type` below take `*mut c_int`;
+//!   the non-`_x` form is unused).
 //! - passed *to* the VM (`ErlNifCharEncoding`, `ErlNifMapIteratorEntry`, `ErlNifHash`,
 //!   ...): only values the enum lists are ever made, so these are sound as declared;
 //!   the resource flags are passed as plain bits because `CREATE | TAKEOVER` is not a

@@ -197,7 +197,7 @@ defmodule Oxbeam.NIF.DynamicResourceTest do
          %{tmp_dir: tmp_dir} do
       same = Path.join(tmp_dir, "liboxbeam_dyncall_provider_same.so")
       File.cp!(loaded_provider_library(), same)
-      changed = build_version_2!(tmp_dir)
+      changed = build_variant!(tmp_dir, "v2")
 
       {output, status} =
         Oxbeam.Test.NifChild.run(@scenario,
@@ -224,6 +224,84 @@ defmodule Oxbeam.NIF.DynamicResourceTest do
                  "layout (now size 16, align 8, version 0): one name cannot stand for two " <>
                  "layouts, and taking the old objects over would be unsound, so this library " <>
                  "refuses to load (give the changed type another name)"
+    end
+  end
+
+  describe "two types under one name (child VM)" do
+    @describetag :tmp_dir
+    @describetag timeout: 600_000
+
+    # Run by a child VM without this project's modules on its code path (Elixir would
+    # load the compiled provider module first): a first load of the provider module
+    # with a library that registers two types under one name.
+    @fresh_load ~S"""
+    module = Oxbeam.Test.DynProvider
+    path = System.fetch_env!("DUPLICATE_LIBRARY") |> Path.rootname() |> String.to_charlist()
+    # The NIFs' names from the compiled module's file.
+    beam = System.fetch_env!("PROVIDER_BEAM") |> String.to_charlist()
+    {:ok, {_, [exports: exports]}} = :beam_lib.chunks(beam, [:exports])
+
+    functions =
+      for {name, arity} <- exports,
+          name not in [:module_info, :__info__, :__oxbeam_load__, :__mix_recompile__?] do
+        args = for i <- 1..arity//1, do: Macro.var(:"_arg#{i}", nil)
+        quote do: def(unquote(name)(unquote_splicing(args)), do: :erlang.nif_error(:not_loaded))
+      end
+
+    IO.puts("RESULT loaded before: #{inspect(:code.is_loaded(module))}")
+
+    ast =
+      quote do
+        defmodule unquote(module) do
+          @on_load :__load__
+          def __load__ do
+            result = :erlang.load_nif(unquote(path), 0)
+            :persistent_term.put(:load_result, result)
+            result
+          end
+
+          unquote_splicing(functions)
+        end
+      end
+
+    Code.compile_quoted(ast)
+
+    result =
+      case :persistent_term.get(:load_result) do
+        {:error, {kind, text}} -> {:error, {kind, to_string(text)}}
+        other -> other
+      end
+
+    IO.puts("RESULT load: #{inspect(result)}")
+    IO.puts("RESULT loaded after: #{inspect(:code.is_loaded(module))}")
+    """
+
+    test "a library with two types under one name refuses to load", %{tmp_dir: tmp_dir} do
+      duplicate = build_variant!(tmp_dir, "duplicate_name")
+
+      {output, status} =
+        Oxbeam.Test.NifChild.run(@fresh_load,
+          timeout_s: 120,
+          code_path: false,
+          env: [
+            {"DUPLICATE_LIBRARY", duplicate},
+            {"PROVIDER_BEAM", :code.which(Provider) |> to_string()}
+          ]
+        )
+
+      assert status == 0, output
+      results = for "RESULT " <> result <- String.split(output, "\n", trim: true), do: result
+
+      assert results == [
+               "loaded before: false",
+               ~s|load: {:error, {:load, "Library load-call unsuccessful (1)."}}|,
+               "loaded after: false"
+             ]
+
+      assert output =~
+               "oxbeam: Oxbeam.Test.DynProvider: the resource types Counter and Impostor are " <>
+                 "both registered under the name \"oxbeam_test.counter\": a name stands for " <>
+                 "one type, so this library refuses to load"
     end
   end
 
@@ -283,14 +361,14 @@ defmodule Oxbeam.NIF.DynamicResourceTest do
     |> Enum.max_by(&File.stat!(&1, time: :posix).mtime)
   end
 
-  # Builds version 2 (the feature v2) in the mode version 1 was built in, and copies it
-  # to a fresh path (as test/nif/upgrade_layout_test.exs does).
-  defp build_version_2!(tmp_dir) do
+  # Builds the provider with `feature` in the mode version 1 was built in, and copies
+  # it to a fresh path (as test/nif/upgrade_layout_test.exs does).
+  defp build_variant!(tmp_dir, feature) do
     manifest = Path.expand("../tests/dyncall_provider/Cargo.toml", File.cwd!())
     cargo = System.find_executable("cargo") || Path.expand("~/.cargo/bin/cargo")
 
     args =
-      ["build", "--manifest-path", manifest, "--features", "v2"] ++
+      ["build", "--manifest-path", manifest, "--features", feature] ++
         ["--message-format=json-render-diagnostics"] ++
         if Oxbeam.Build.default_mode() == :release, do: ["--release"], else: []
 
@@ -298,7 +376,7 @@ defmodule Oxbeam.NIF.DynamicResourceTest do
     assert status == 0, output
     json = output |> String.split("\n") |> Enum.filter(&String.starts_with?(&1, "{\"reason\":"))
     artifact = Oxbeam.Build.find_artifact(json, "oxbeam_dyncall_provider", manifest)
-    copy = Path.join(tmp_dir, "liboxbeam_dyncall_provider_v2.so")
+    copy = Path.join(tmp_dir, "liboxbeam_dyncall_provider_#{feature}.so")
     File.cp!(artifact, copy)
     copy
   end

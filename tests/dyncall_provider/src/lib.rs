@@ -4,7 +4,8 @@
 //! library, which does not link to this one) runs on counters made here.
 //!
 //! Version 2 (the feature `v2`) gives `Counter` another layout under the same name:
-//! a hot upgrade to it is refused.
+//! a hot upgrade to it is refused. The feature `duplicate_name` registers a second
+//! type under `Counter`'s name: that library refuses to load.
 
 use oxbeam::resource::{DynCall, DynCallData};
 use oxbeam::{nif, Env, ResourceArc};
@@ -58,6 +59,11 @@ impl DynCall for Counter {
 /// A type with an explicit name and no dynamic call.
 #[oxbeam::resource(name = "oxbeam_test.silent")]
 pub struct Silent(pub u8);
+
+/// A second type under the counter's name.
+#[cfg(feature = "duplicate_name")]
+#[oxbeam::resource(name = "oxbeam_test.counter")]
+pub struct Impostor(pub u8);
 
 /// A type with the derived name.
 #[oxbeam::resource]

@@ -197,11 +197,11 @@ unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
 /// provider's `#[oxbeam::resource(name = "...")]`; neither atom is created (a name
 /// that is no atom yet cannot name a loaded type). The provider checks that `D` is its
 /// call data type (same `TAG`, size and alignment) before it runs.
-pub fn dynamic_call<D: DynCallData>(
-    env: Env<'_>,
+pub fn dynamic_call<'a, D: DynCallData>(
+    env: Env<'a>,
     module: &str,
     name: &str,
-    resource: Term<'_>,
+    resource: Term<'a>,
     data: &mut D,
 ) -> Result<(), DynCallError> {
     let mut frame = Frame {
@@ -259,11 +259,11 @@ pub fn dynamic_call<D: DynCallData>(
 /// `call_data` must be what the provider's `dyncall` expects (a pointer to a value of
 /// the type it reads and writes, valid for the call), for every type `resource` may
 /// have under that name. An oxbeam provider expects the frame [`dynamic_call`] makes.
-pub unsafe fn dynamic_call_raw(
-    env: Env<'_>,
+pub unsafe fn dynamic_call_raw<'a>(
+    env: Env<'a>,
     module: &str,
     name: &str,
-    resource: Term<'_>,
+    resource: Term<'a>,
     call_data: *mut c_void,
 ) -> Result<(), DynCallError> {
     let not_found = || DynCallError::NotFound {

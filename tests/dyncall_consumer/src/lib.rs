@@ -34,11 +34,11 @@ const ADD: u32 = 1;
 const READ: u32 = 2;
 const PANIC: u32 = 3;
 
-fn call(
-    env: Env<'_>,
+fn call<'a>(
+    env: Env<'a>,
     module: &str,
     name: &str,
-    term: Term<'_>,
+    term: Term<'a>,
     op: u32,
     amount: i64,
 ) -> oxbeam::Result<i64> {

@@ -53,34 +53,39 @@ fn call<'a>(
 
 /// Adds `amount` to the counter `term` through its dynamic call: the new value.
 #[nif]
-fn add(
-    env: Env<'_>,
+fn add<'a>(
+    env: Env<'a>,
     module: String,
     name: String,
-    term: Term<'_>,
+    term: Term<'a>,
     amount: i64,
 ) -> oxbeam::Result<i64> {
     call(env, &module, &name, term, ADD, amount)
 }
 
 #[nif]
-fn read(env: Env<'_>, module: String, name: String, term: Term<'_>) -> oxbeam::Result<i64> {
+fn read<'a>(env: Env<'a>, module: String, name: String, term: Term<'a>) -> oxbeam::Result<i64> {
     call(env, &module, &name, term, READ, 0)
 }
 
 /// Asks the provider's callback to panic.
 #[nif]
-fn ask_to_panic(env: Env<'_>, module: String, name: String, term: Term<'_>) -> oxbeam::Result<i64> {
+fn ask_to_panic<'a>(
+    env: Env<'a>,
+    module: String,
+    name: String,
+    term: Term<'a>,
+) -> oxbeam::Result<i64> {
     call(env, &module, &name, term, PANIC, 7)
 }
 
 /// Passes call data of another type.
 #[nif]
-fn call_with_other_data(
-    env: Env<'_>,
+fn call_with_other_data<'a>(
+    env: Env<'a>,
     module: String,
     name: String,
-    term: Term<'_>,
+    term: Term<'a>,
 ) -> oxbeam::Result<u64> {
     let mut other = OtherCall { value: 1 };
     dynamic_call(env, &module, &name, term, &mut other)?;
@@ -90,7 +95,7 @@ fn call_with_other_data(
 /// Passes 128 zero bytes, not an oxbeam call frame, through the raw call: whether the
 /// VM ran the provider's callback.
 #[nif]
-fn call_raw_with_zeros(env: Env<'_>, module: String, name: String, term: Term<'_>) -> bool {
+fn call_raw_with_zeros<'a>(env: Env<'a>, module: String, name: String, term: Term<'a>) -> bool {
     let mut zeros = [0u64; 16];
     // SAFETY: the test calls this only on tests/dyncall_provider's counters, whose
     // (oxbeam) callback reads the first 8 bytes of its call data, finds no frame there,
@@ -117,11 +122,11 @@ struct HandBuiltFrame {
 /// Adds `amount` through a frame built by hand, with `tag` (NULL for `nil`): the
 /// frame's status, the provider's tag if it wrote one, and the counter's new value.
 #[nif]
-fn add_with_hand_built_frame(
-    env: Env<'_>,
+fn add_with_hand_built_frame<'a>(
+    env: Env<'a>,
     module: String,
     name: String,
-    term: Term<'_>,
+    term: Term<'a>,
     tag: Option<String>,
     amount: i64,
 ) -> oxbeam::Result<(u32, Option<String>, i64)> {

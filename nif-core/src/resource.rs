@@ -39,7 +39,8 @@
 //! `#[oxbeam::resource(name = "counter")]` registers the type under that name instead
 //! of the derived one, so that another NIF library finds it (for a dynamic call, see
 //! [`dynamic_call`]) and a later version takes it over even if the Rust type moved or
-//! was renamed. Its layout is still checked: a library whose type has another layout
+//! was renamed (its fields' types still count by their full paths). Its layout is
+//! still checked: a library whose type has another layout
 //! under a name the old library holds refuses to load (the VM cannot hold two types of
 //! one name in one module, and taking the old objects over would be unsound).
 //!

@@ -35,6 +35,21 @@
 //! library loaded until the last of them is gone), the new library's functions refuse
 //! them, and the load says so through the VM's logger. Bump `version` when the
 //! definition of a field's own type, or the meaning of the value, changes.
+//!
+//! `#[oxbeam::resource(name = "counter")]` registers the type under that name instead
+//! of the derived one, so that another NIF library finds it (for a dynamic call, see
+//! [`dynamic_call`]) and a later version takes it over even if the Rust type moved or
+//! was renamed (its fields' types still count by their full paths). Its layout is
+//! still checked: a library whose type has another layout
+//! under a name the old library holds refuses to load (the VM cannot hold two types of
+//! one name in one module, and taking the old objects over would be unsound).
+//!
+//! `#[oxbeam::resource(name = "counter", dyncall)]` adds the type's [`DynCall`]
+//! callback, which other NIF libraries run on its objects with [`dynamic_call`]
+//! (erl_nif's `enif_dynamic_resource_call`).
+
+mod dyncall;
+pub use dyncall::{dynamic_call, dynamic_call_raw, DynCall, DynCallData, DynCallError};
 
 use crate::codec::{Decode, DecodeError, Encode};
 use crate::env::Env;
@@ -98,10 +113,14 @@ pub unsafe trait RegisteredResource {
 /// the last of them is gone (it defers unloading a library while objects of its types
 /// with callbacks live). A second, callback-free type `<module path>::<Type>@layouts`
 /// marks that some version of the type was opened before, so the change is reported
-/// (through the VM's logger).
+/// (through the VM's logger). A type with an explicit name is known to the VM by that
+/// name as is; its markers are `<name>@layouts` and `<name>@<fingerprint>` (see
+/// `open`).
 #[doc(hidden)]
 pub struct ResourceType {
     pub name: &'static CStr,
+    /// `name` is the user's `#[oxbeam::resource(name = "...")]`, the VM name as is.
+    explicit: bool,
     /// The Rust type name, for messages.
     pub rust_name: &'static str,
     /// `#[oxbeam::resource(version = N)]`, part of the layout fingerprint.
@@ -111,7 +130,7 @@ pub struct ResourceType {
     type_name: fn() -> &'static str,
     fields: &'static [FieldLayout],
     raw: AtomicPtr<sys::ErlNifResourceType>,
-    init: sys::ErlNifResourceTypeInit,
+    init: sys::ResourceTypeInit,
 }
 
 // SAFETY: the init struct only holds function pointers; raw is atomic.
@@ -132,13 +151,18 @@ enum Opened {
     TakenOver,
     /// The old library had the type with another layout: both types live on.
     LayoutChanged,
+    /// The old library holds the type's explicit name with another layout: the type
+    /// is not opened, and the load fails.
+    NameHeldByAnotherLayout,
 }
 
 /// The marker type's callbacks: none (it never has objects).
-static NO_CALLBACKS: sys::ErlNifResourceTypeInit = sys::ErlNifResourceTypeInit {
+static NO_CALLBACKS: sys::ResourceTypeInit = sys::ResourceTypeInit {
     dtor: None,
     stop: None,
     down: None,
+    members: 3,
+    dyncall: None,
 };
 
 impl ResourceType {
@@ -150,6 +174,7 @@ impl ResourceType {
     ) -> ResourceType {
         ResourceType {
             name,
+            explicit: false,
             rust_name,
             version,
             size: std::mem::size_of::<T>(),
@@ -157,11 +182,35 @@ impl ResourceType {
             type_name: std::any::type_name::<T>,
             fields,
             raw: AtomicPtr::new(std::ptr::null_mut()),
-            init: sys::ErlNifResourceTypeInit {
+            init: sys::ResourceTypeInit {
                 dtor: Some(destructor::<T>),
                 stop: Some(stop::<T>),
                 down: Some(down::<T>),
+                members: 3,
+                dyncall: None,
             },
+        }
+    }
+
+    /// Registers the type under `name` as is (`#[oxbeam::resource(name = "...")]`):
+    /// at most [`MAX_EXPLICIT_NAME`] ASCII bytes, without `@` (checked by the macro).
+    pub const fn with_explicit_name(self, name: &'static CStr) -> ResourceType {
+        ResourceType {
+            name,
+            explicit: true,
+            ..self
+        }
+    }
+
+    /// Adds `T`'s [`DynCall`] callback (`#[oxbeam::resource(dyncall)]`).
+    pub const fn with_dyncall<T: DynCall>(self) -> ResourceType {
+        ResourceType {
+            init: sys::ResourceTypeInit {
+                members: 4,
+                dyncall: Some(dyncall::dyncall::<T>),
+                ..self.init
+            },
+            ..self
         }
     }
 
@@ -174,10 +223,16 @@ impl ResourceType {
     }
 
     /// The layout fingerprint: FNV-1a (stable across builds and compilers) of the Rust
-    /// type name, size, alignment, version, and the fields' types and offsets.
+    /// type name (the explicit name instead, when there is one: the type may move),
+    /// size, alignment, version, and the fields' types and offsets.
     fn fingerprint(&self) -> u64 {
         let mut hash = Fnv::default();
-        hash.write((self.type_name)().as_bytes());
+        if self.explicit {
+            hash.write(b"name=");
+            hash.write(self.name.to_bytes());
+        } else {
+            hash.write((self.type_name)().as_bytes());
+        }
         hash.write(&[0]);
         hash.write(&(self.size as u64).to_le_bytes());
         hash.write(&(self.align as u64).to_le_bytes());
@@ -196,14 +251,15 @@ impl ResourceType {
     /// valid in load/upgrade. `None` if the VM refused.
     fn open(&'static self, env: Env<'_>) -> Option<Opened> {
         let (name, marker) = vm_names(self.name.to_bytes(), self.fingerprint());
-        let open = |name: &CStr, init: &sys::ErlNifResourceTypeInit| {
+        let open = |name: &CStr, init: &sys::ResourceTypeInit| {
             let mut tried = 0;
             // SAFETY: called from the load or upgrade callback with its environment;
-            // the VM copies the name (into an atom) and keeps the pointer to `init`,
-            // which is 'static (a field of `&'static self`, or NO_CALLBACKS); tried is
-            // a valid out-pointer.
+            // the VM copies the name (into an atom) and the `members` callbacks of
+            // `init` (3, or 4 with dyncall: the struct has them all), which is 'static
+            // anyway (a field of `&'static self`, or NO_CALLBACKS); tried is a valid
+            // out-pointer.
             let raw = unsafe {
-                sys::open_resource_type_x(
+                sys::enif_init_resource_type(
                     env.as_raw(),
                     name.as_ptr(),
                     init,
@@ -214,6 +270,18 @@ impl ResourceType {
             (!raw.is_null()).then_some((raw, tried))
         };
         let (_, marker_tried) = open(&marker, &NO_CALLBACKS)?;
+        let name = if self.explicit {
+            // The VM name is the user's name as is, so the layout is checked with a
+            // second marker, `<name>@<fingerprint>`: taken over when the old library
+            // had this very layout under the name.
+            let (_, same_layout_tried) = open(&name, &NO_CALLBACKS)?;
+            if marker_tried == sys::RT_TAKEOVER && same_layout_tried != sys::RT_TAKEOVER {
+                return Some(Opened::NameHeldByAnotherLayout);
+            }
+            self.name.to_owned()
+        } else {
+            name
+        };
         let (raw, tried) = open(&name, &self.init)?;
         self.raw.store(raw, Ordering::Release);
         Some(if tried == sys::RT_TAKEOVER {
@@ -234,7 +302,26 @@ impl ResourceType {
             self.rust_name, self.size, self.align, self.version
         )
     }
+
+    fn name_held_message(&self) -> String {
+        format!(
+            "the resource type {} is registered under the name {:?}, which the old library \
+             holds with another layout (now size {}, align {}, version {}): one name \
+             cannot stand for two layouts, and taking the old objects over would be \
+             unsound, so this library refuses to load (give the changed type another \
+             name)",
+            self.rust_name,
+            self.name.to_string_lossy(),
+            self.size,
+            self.align,
+            self.version
+        )
+    }
 }
+
+/// The longest explicit name: the markers `<name>@<fingerprint>` and `<name>@layouts`
+/// must fit in an atom too.
+pub const MAX_EXPLICIT_NAME: usize = MAX_VM_NAME - 17;
 
 /// The longest name the VM keeps whole: type names become atoms (255 latin-1 bytes).
 const MAX_VM_NAME: usize = 255;
@@ -292,19 +379,56 @@ pub struct ResourceRegistration(pub &'static ResourceType);
 inventory::collect!(ResourceRegistration);
 
 /// Opens every registered resource type; false if one fails. A type the old library
-/// had with another layout is reported (not an error: both types live on).
+/// had with another layout is reported (not an error: both types live on), unless it
+/// has an explicit name: then the load fails (reported), as it does when two types
+/// share an explicit name.
 pub(crate) fn open_all(env: Env<'_>) -> bool {
-    for reg in inventory::iter::<ResourceRegistration> {
-        match reg.0.open(env) {
+    let types: Vec<&'static ResourceType> = inventory::iter::<ResourceRegistration>
+        .into_iter()
+        .map(|reg| reg.0)
+        .collect();
+    let explicit = types.iter().filter(|ty| ty.explicit);
+    if let Some(message) = duplicate_names(explicit.map(|ty| (ty.name, ty.rust_name))) {
+        crate::report::report(Some(env), &message);
+        return false;
+    }
+    for ty in types {
+        match ty.open(env) {
             Some(Opened::Created | Opened::TakenOver) => {}
             // Through the VM's logger (stderr without one), as an error event.
             Some(Opened::LayoutChanged) => {
-                crate::report::report(Some(env), &reg.0.layout_changed_message())
+                crate::report::report(Some(env), &ty.layout_changed_message())
+            }
+            Some(Opened::NameHeldByAnotherLayout) => {
+                crate::report::report(Some(env), &ty.name_held_message());
+                return false;
             }
             None => return false,
         }
     }
     true
+}
+
+/// Two types of one library registered under the same explicit name (the VM would
+/// open two types of one name, and a dynamic call would reach either): the message
+/// the load fails with.
+fn duplicate_names<'n>(explicit: impl Iterator<Item = (&'n CStr, &'n str)>) -> Option<String> {
+    let mut seen: std::collections::HashMap<&CStr, &str> = std::collections::HashMap::new();
+    for (name, rust_name) in explicit {
+        if let Some(first) = seen.insert(name, rust_name) {
+            let (a, b) = if first <= rust_name {
+                (first, rust_name)
+            } else {
+                (rust_name, first)
+            };
+            return Some(format!(
+                "the resource types {a} and {b} are both registered under the name {:?}: \
+                 a name stands for one type, so this library refuses to load",
+                name.to_string_lossy()
+            ));
+        }
+    }
+    None
 }
 
 const _: () = assert!(std::mem::align_of::<u64>() == 8);
@@ -692,6 +816,23 @@ mod tests {
         // Exactly at the limit: kept whole.
         let (fits, _) = vm_names(&[b'c'; MAX_VM_NAME - 17], 3);
         assert!(fits.to_bytes().starts_with(&[b'c'; MAX_VM_NAME - 17]));
+    }
+
+    #[test]
+    fn one_explicit_name_per_type() {
+        let names = [
+            (c"counter", "Counter"),
+            (c"gauge", "Gauge"),
+            (c"counter", "OtherCounter"),
+        ];
+        assert_eq!(
+            duplicate_names(names.into_iter()).as_deref(),
+            Some(
+                "the resource types Counter and OtherCounter are both registered under the \
+                 name \"counter\": a name stands for one type, so this library refuses to load"
+            )
+        );
+        assert_eq!(duplicate_names(names[..2].iter().copied()), None);
     }
 
     #[test]

@@ -9,7 +9,8 @@
 //! - returned by the VM: `enif_term_type` (redeclared below with an `int` return);
 //!   `enif_thread_type` already returns `c_int`.
 //! - written by the VM through a pointer: `tried` of `enif_open_resource_type(_x)`
-//!   (`open_resource_type_x` below takes `*mut c_int`; the non-`_x` form is unused).
+//!   (`open_resource_type_x` and `enif_init_resource_type` below take `*mut c_int`;
+//!   the non-`_x` form is unused).
 //! - passed *to* the VM (`ErlNifCharEncoding`, `ErlNifMapIteratorEntry`, `ErlNifHash`,
 //!   ...): only values the enum lists are ever made, so these are sound as declared;
 //!   the resource flags are passed as plain bits because `CREATE | TAKEOVER` is not a
@@ -59,6 +60,53 @@ extern "C" {
         pid: *const ErlNifPid,
         reference: ERL_NIF_TERM,
     ) -> c_int;
+
+    /// `enif_init_resource_type` (NIF 2.16, OTP 24): `enif_open_resource_type_x` with
+    /// the init struct of NIF 2.16, whose `members` says how many callbacks it holds
+    /// (4 with `dyncall`). Flags and `tried` as plain bits (see [`RT_CREATE`]).
+    /// `erl_nif_sys` (NIF 2.15) lacks it.
+    pub fn enif_init_resource_type(
+        env: *mut ErlNifEnv,
+        name: *const c_char,
+        init: *const ResourceTypeInit,
+        flags: c_int,
+        tried: *mut c_int,
+    ) -> *mut ErlNifResourceType;
+
+    /// `enif_dynamic_resource_call` (NIF 2.16, OTP 24): runs the `dyncall` callback of
+    /// `resource`'s type if that type is named `name` in module `module` (both atoms)
+    /// and has one; 0 when it ran, non-zero otherwise. `erl_nif_sys` lacks it.
+    pub fn enif_dynamic_resource_call(
+        env: *mut ErlNifEnv,
+        module: ERL_NIF_TERM,
+        name: ERL_NIF_TERM,
+        resource: ERL_NIF_TERM,
+        call_data: *mut std::ffi::c_void,
+    ) -> c_int;
+}
+
+/// `ErlNifResourceDynCall` (erl_nif.h, NIF 2.16): `void (ErlNifEnv*, void* obj, void*
+/// call_data)`.
+pub type ErlNifResourceDynCall = Option<
+    unsafe extern "C" fn(
+        env: *mut ErlNifEnv,
+        obj: *mut std::ffi::c_void,
+        call_data: *mut std::ffi::c_void,
+    ),
+>;
+
+/// `ErlNifResourceTypeInit` as NIF 2.16 declares it (erl_nif.h): the three callbacks of
+/// `erl_nif_sys`'s struct, then `members` (how many of the callbacks the VM reads:
+/// 3 without `dyncall`, 4 with it) and `dyncall`. The VM copies the callbacks when the
+/// type is opened.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceTypeInit {
+    pub dtor: ErlNifResourceDtor,
+    pub stop: ErlNifResourceStop,
+    pub down: ErlNifResourceDown,
+    pub members: c_int,
+    pub dyncall: ErlNifResourceDynCall,
 }
 
 /// `ERL_NIF_SELECT_*` mode bits for [`select_raw`].

@@ -33,8 +33,11 @@ pub fn init(input: TokenStream) -> TokenStream {
 /// Registers a resource type: on a struct or enum, or on an `impl Resource for T`
 /// block that defines callbacks (`down`). See `oxbeam::resource`.
 ///
-/// Option: `version = N` (a `u32`, default 0), part of the layout fingerprint that
-/// decides whether a hot upgrade takes over the old library's objects.
+/// Options: `version = N` (a `u32`, default 0), part of the layout fingerprint that
+/// decides whether a hot upgrade takes over the old library's objects;
+/// `name = "..."`, the VM name of the type as is (for other libraries and later
+/// versions to find it); `dyncall` (needs `name`), registering the type's
+/// `oxbeam::resource::DynCall` for other libraries' `dynamic_call`.
 #[proc_macro_attribute]
 pub fn resource(attr: TokenStream, item: TokenStream) -> TokenStream {
     resource::expand(attr.into(), item.into())

@@ -7,7 +7,7 @@ use syn::spanned::Spanned;
 use syn::{Item, Type};
 
 pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
-    let version = parse_version(attr)?;
+    let options = parse_options(attr)?;
     let item: Item = syn::parse2(item)?;
     match item {
         Item::Struct(s) => {
@@ -16,7 +16,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             let ty: Type = syn::parse_quote!(#ident);
             let name = s.ident.to_string();
             let fields = struct_fields(&ty, &s.fields);
-            let registration = registration(&ty, &name, version, fields);
+            let registration = registration(&ty, &name, &options, fields);
             Ok(quote! {
                 #s
                 impl ::oxbeam::Resource for #ty {}
@@ -28,7 +28,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             let ident = &e.ident;
             let ty: Type = syn::parse_quote!(#ident);
             let fields = enum_fields(&ty, &e);
-            let registration = registration(&ty, &ident.to_string(), version, fields);
+            let registration = registration(&ty, &ident.to_string(), &options, fields);
             Ok(quote! {
                 #e
                 impl ::oxbeam::Resource for #ty {}
@@ -49,7 +49,7 @@ pub fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> 
             let ty = (*imp.self_ty).clone();
             let name = ty.to_token_stream().to_string().replace(' ', "");
             // The fields are not visible here: the fingerprint has size and alignment.
-            let registration = registration(&ty, &name, version, quote!(&[]));
+            let registration = registration(&ty, &name, &options, quote!(&[]));
             Ok(quote! {
                 #imp
                 #registration
@@ -72,14 +72,64 @@ fn reject_generics(generics: &syn::Generics) -> syn::Result<()> {
     }
 }
 
-/// The only option: `version = N` (a `u32`, default 0), part of the layout fingerprint
-/// that decides whether a hot upgrade takes over the old library's objects.
-fn parse_version(attr: TokenStream) -> syn::Result<u32> {
-    let mut version = 0;
+/// `#[resource(...)]`'s options.
+#[derive(Default)]
+struct Options {
+    /// `version = N` (a `u32`, default 0), part of the layout fingerprint that decides
+    /// whether a hot upgrade takes over the old library's objects.
+    version: u32,
+    /// `name = "..."`: the VM name of the type, as is, instead of the derived one.
+    name: Option<syn::LitStr>,
+    /// `dyncall`: the type implements `oxbeam::resource::DynCall` (needs `name`).
+    dyncall: bool,
+}
+
+/// The longest explicit name (oxbeam::resource::MAX_EXPLICIT_NAME): an atom holds 255
+/// bytes, and the layout markers add `@` and 16 hex digits.
+const MAX_EXPLICIT_NAME: usize = 255 - 17;
+
+fn parse_options(attr: TokenStream) -> syn::Result<Options> {
+    let mut options = Options::default();
+    let mut version_seen = false;
+    let mut dyncall_span = None;
     let parser = syn::meta::parser(|meta| {
-        if meta.path.is_ident("version") {
+        if meta.path.is_ident("name") {
+            if options.name.is_some() {
+                return Err(meta.error("`name` is given twice"));
+            }
             let value: syn::Expr = meta.value()?.parse()?;
-            version = match &value {
+            let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(name),
+                ..
+            }) = &value
+            else {
+                return Err(syn::Error::new(
+                    value.span(),
+                    "`name` takes a string literal, e.g. `name = \"my_app.counter\"`",
+                ));
+            };
+            check_name(name)?;
+            options.name = Some(name.clone());
+            Ok(())
+        } else if meta.path.is_ident("dyncall") {
+            if dyncall_span.is_some() {
+                return Err(meta.error("`dyncall` is given twice"));
+            }
+            if meta.input.peek(syn::Token![=]) || meta.input.peek(syn::token::Paren) {
+                return Err(meta.error(
+                    "`dyncall` takes no value: the call is `impl oxbeam::resource::DynCall for T`",
+                ));
+            }
+            dyncall_span = Some(meta.path.span());
+            options.dyncall = true;
+            Ok(())
+        } else if meta.path.is_ident("version") {
+            if version_seen {
+                return Err(meta.error("`version` is given twice"));
+            }
+            version_seen = true;
+            let value: syn::Expr = meta.value()?.parse()?;
+            options.version = match &value {
                 syn::Expr::Lit(syn::ExprLit {
                     lit: syn::Lit::Int(int),
                     ..
@@ -96,11 +146,43 @@ fn parse_version(attr: TokenStream) -> syn::Result<u32> {
             })?;
             Ok(())
         } else {
-            Err(meta.error("unknown #[resource] option: the only option is `version = N`"))
+            Err(meta.error(
+                "unknown #[resource] option: the options are `name = \"...\"`, `dyncall` and `version = N`",
+            ))
         }
     });
     syn::parse::Parser::parse2(parser, attr)?;
-    Ok(version)
+    if let (Some(span), None) = (dyncall_span, &options.name) {
+        return Err(syn::Error::new(
+            span,
+            "`dyncall` needs an explicit `name = \"...\"`: other libraries find the type by it",
+        ));
+    }
+    Ok(options)
+}
+
+/// An explicit name becomes an atom (latin-1, at most 255 bytes, with room for the
+/// layout markers' `@<fingerprint>`), and must not look like oxbeam's own names.
+fn check_name(name: &syn::LitStr) -> syn::Result<()> {
+    let value = name.value();
+    let problem = if value.is_empty() {
+        Some("is empty".to_string())
+    } else if value.len() > MAX_EXPLICIT_NAME {
+        Some(format!("is longer than {MAX_EXPLICIT_NAME} bytes"))
+    } else if !value.bytes().all(|b| b.is_ascii_graphic() || b == b' ') {
+        Some("has a character that is not printable ASCII".to_string())
+    } else if value.contains('@') {
+        Some("contains `@` (oxbeam's own type names use it)".to_string())
+    } else {
+        None
+    };
+    match problem {
+        Some(problem) => Err(syn::Error::new(
+            name.span(),
+            format!("a resource type name {problem}: use at most {MAX_EXPLICIT_NAME} printable ASCII characters other than `@`"),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// A struct's fields for the fingerprint: each field's type and offset (`offset_of!`:
@@ -172,8 +254,19 @@ fn without_self(field_ty: &Type, ty: &Type) -> Type {
 
 /// The hidden `RegisteredResource` impl: a static type cell made for `ty` (with the
 /// user's version and the fields for the layout fingerprint), registered for load.
-fn registration(ty: &Type, name: &str, version: u32, fields: TokenStream) -> TokenStream {
+fn registration(ty: &Type, name: &str, options: &Options, fields: TokenStream) -> TokenStream {
     let vm_name = format!("::{name}\0");
+    let version = options.version;
+    let explicit_name = options.name.as_ref().map(|explicit| {
+        let with_nul = syn::LitStr::new(&format!("{}\0", explicit.value()), explicit.span());
+        quote! {
+            .with_explicit_name(match ::std::ffi::CStr::from_bytes_with_nul(#with_nul.as_bytes()) {
+                Ok(name) => name,
+                Err(_) => panic!("resource type names contain no NUL"),
+            })
+        }
+    });
+    let dyncall = options.dyncall.then(|| quote!(.with_dyncall::<#ty>()));
     // For the Elixir side: the NIFs' specs name this type as an opaque resource type.
     let record = format!("OXBEAM\x1ftype\x1f{name}\x1fresource\x1freference()\x1e");
     quote! {
@@ -194,7 +287,7 @@ fn registration(ty: &Type, name: &str, version: u32, fields: TokenStream) -> Tok
                 #name,
                 #version,
                 #fields,
-            );
+            )#explicit_name #dyncall;
             ::oxbeam::__rt::inventory::submit! {
                 ::oxbeam::__rt::ResourceRegistration(&TYPE)
             }
@@ -354,13 +447,85 @@ mod tests {
             );
         }
         let err = expand(
-            quote!(name = "x"),
+            quote!(label = "x"),
             quote!(
                 struct Blob(u64);
             ),
         )
         .unwrap_err();
-        assert!(err.to_string().contains("the only option is `version = N`"));
+        assert!(err
+            .to_string()
+            .contains("the options are `name = \"...\"`, `dyncall` and `version = N`"));
+    }
+
+    #[test]
+    fn explicit_names_and_dyncall_are_registered() {
+        let out = expand(
+            quote!(name = "my_app.counter", dyncall, version = 3),
+            quote!(
+                struct Counter(u64);
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(
+            out.contains(". with_explicit_name (match :: std :: ffi :: CStr :: from_bytes_with_nul (\"my_app.counter\\0\" . as_bytes ())"),
+            "{out}"
+        );
+        assert!(out.contains(". with_dyncall :: < Counter > ()"), "{out}");
+        assert!(out.contains("\"Counter\" , 3u32"), "{out}");
+        let out = expand(
+            quote!(),
+            quote!(
+                struct Counter(u64);
+            ),
+        )
+        .unwrap()
+        .to_string();
+        assert!(!out.contains("with_explicit_name"), "{out}");
+        assert!(!out.contains("with_dyncall"), "{out}");
+    }
+
+    #[test]
+    fn bad_names_are_refused() {
+        let long = "n".repeat(MAX_EXPLICIT_NAME + 1);
+        let cases = [
+            (quote!(name = counter), "`name` takes a string literal"),
+            (quote!(name = 1), "`name` takes a string literal"),
+            (quote!(name = "a", name = "b"), "`name` is given twice"),
+            (quote!(name = ""), "a resource type name is empty"),
+            (quote!(name = "a@b"), "a resource type name contains `@`"),
+            (quote!(name = "zähler"), "is not printable ASCII"),
+            (quote!(name = #long), "is longer than 238 bytes"),
+            (quote!(dyncall), "`dyncall` needs an explicit `name"),
+            (
+                quote!(name = "a", dyncall, dyncall),
+                "`dyncall` is given twice",
+            ),
+            (
+                quote!(name = "a", dyncall = true),
+                "`dyncall` takes no value",
+            ),
+            (quote!(version = 1, version = 2), "`version` is given twice"),
+        ];
+        for (attr, message) in cases {
+            let err = expand(
+                attr.clone(),
+                quote!(
+                    struct Blob(u64);
+                ),
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains(message), "{attr}: {err}");
+        }
+        let fits = "n".repeat(MAX_EXPLICIT_NAME);
+        assert!(expand(
+            quote!(name = #fits),
+            quote!(
+                struct Blob(u64);
+            )
+        )
+        .is_ok());
     }
 
     #[test]

@@ -1,0 +1,6 @@
+#[oxbeam::resource(dyncall)]
+struct Counter {
+    value: u64,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+#[oxbeam::resource(name = "my_app.counter", name = "my_app.gauge")]
+struct Counter {
+    value: u64,
+}
+
+fn main() {}

@@ -65,10 +65,7 @@ defmodule Oxbeam do
     nifs = Metadata.read!(build.library, env.module, config.crate)
     types = build.library |> File.read!() |> Metadata.types()
 
-    stubs =
-      for nif <- nifs, not Module.defines?(env.module, {nif.name, nif.arity}) do
-        stub(nif, types)
-      end
+    stubs = Enum.map(nifs, &stub(&1, types, env.module))
 
     # Each derived type of the library gets a @type, which the NIFs' specs use.
     type_defs =
@@ -135,11 +132,74 @@ defmodule Oxbeam do
     end
   end
 
-  defp stub(nif, types) do
+  # A NIF registered under its own name: a stub the library replaces. A wrapped NIF
+  # (registered as `__oxbeam_nif__<name>`): a hidden stub the library replaces, and the
+  # public function, which calls it and turns its argument errors into `:badarg`
+  # (Oxbeam.NifError). A function the module defines itself is left alone.
+  defp stub(nif, types, module) do
+    name = nif.name
+    arity = nif.arity
+    public? = not Module.defines?(module, {name, arity})
+    hidden? = nif.registered != name and not Module.defines?(module, {nif.registered, arity})
+
+    public =
+      cond do
+        not public? -> nil
+        nif.registered == name -> public_stub(nif, types)
+        true -> wrapper(nif, types)
+      end
+
+    hidden =
+      if hidden? do
+        args = Enum.map(Metadata.arg_vars(nif), &Macro.var(:"_#{&1}", __MODULE__))
+
+        quote do
+          @doc false
+          def unquote(nif.registered)(unquote_splicing(args)) do
+            :erlang.nif_error(Oxbeam.__not_loaded__(__MODULE__, unquote(name), unquote(arity)))
+          end
+        end
+      end
+
+    quote do
+      unquote(public)
+      unquote(hidden)
+    end
+  end
+
+  defp public_stub(nif, types) do
     args = Enum.map(Metadata.arg_vars(nif), &Macro.var(:"_#{&1}", __MODULE__))
     name = nif.name
     arity = nif.arity
 
+    quote do
+      unquote(doc_and_spec(nif, types))
+
+      def unquote(name)(unquote_splicing(args)) do
+        # nif_error, not raise: Dialyzer then takes the stub for a function that
+        # returns (the NIF replaces it), so callers keep their checks.
+        :erlang.nif_error(Oxbeam.__not_loaded__(__MODULE__, unquote(name), unquote(arity)))
+      end
+    end
+  end
+
+  defp wrapper(nif, types) do
+    args = Enum.map(Metadata.arg_vars(nif), &Macro.var(String.to_atom(&1), __MODULE__))
+    name = nif.name
+
+    quote do
+      unquote(doc_and_spec(nif, types))
+
+      def unquote(name)(unquote_splicing(args)) do
+        unquote(nif.registered)(unquote_splicing(args))
+      catch
+        :error, reason ->
+          Oxbeam.NifError.reraise(reason, __STACKTRACE__, __MODULE__, unquote(name))
+      end
+    end
+  end
+
+  defp doc_and_spec(nif, types) do
     # A NIF without `///` docs is still public: no @doc (not @doc false).
     doc =
       if String.trim(nif.doc) != "" do
@@ -155,12 +215,6 @@ defmodule Oxbeam do
     quote do
       unquote(doc)
       unquote(spec)
-
-      def unquote(name)(unquote_splicing(args)) do
-        # nif_error, not raise: Dialyzer then takes the stub for a function that
-        # returns (the NIF replaces it), so callers keep their checks.
-        :erlang.nif_error(Oxbeam.__not_loaded__(__MODULE__, unquote(name), unquote(arity)))
-      end
     end
   end
 

@@ -100,6 +100,65 @@ defmodule Oxbeam.StubsTest do
     refute Map.has_key?(specs, {:mine, 1})
   end
 
+  test "a wrapped NIF: a hidden stub the library replaces, and a documented, specced wrapper" do
+    wrapped = fn module ->
+      ["OXBEAM\x1Finit\x1F#{module}\x1Fwrapped\x1E" | tl(records(module))] ++
+        [nif("__oxbeam_tests__", 0, "", [], "term()", "")]
+    end
+
+    {module, beam, _} = compile("def mine(x), do: {:mine, x}", wrapped)
+
+    # The module's own function stays; the NIF is still reachable under its hidden name.
+    assert module.mine(1) == {:mine, 1}
+
+    for {name, arity} <- [add: 2, valid?: 1, undocumented!: 0, odd_spec: 1, mine: 1] do
+      assert function_exported?(module, name, arity)
+      assert function_exported?(module, :"__oxbeam_nif__#{name}", arity)
+    end
+
+    # oxbeam's own hidden NIFs keep their names.
+    assert function_exported?(module, :__oxbeam_tests__, 0)
+    refute function_exported?(module, :__oxbeam_nif____oxbeam_tests__, 0)
+
+    {:ok, {^module, [{~c"Docs", docs_chunk}]}} = :beam_lib.chunks(beam, [~c"Docs"])
+    {:docs_v1, _, :elixir, _, _, _, docs} = :erlang.binary_to_term(docs_chunk)
+
+    doc = fn name, arity ->
+      Enum.find_value(docs, fn
+        {{:function, ^name, ^arity}, _, signature, doc, _} -> {signature, doc}
+        _ -> nil
+      end)
+    end
+
+    assert {["add(a, b)"], %{"en" => "Adds two integers."}} = doc.(:add, 2)
+    assert {["valid?(text)"], %{"en" => "Checks.\n\nReally."}} = doc.(:valid?, 1)
+    assert {_, :hidden} = doc.(:__oxbeam_nif__add, 2)
+
+    {:ok, specs} = Code.Typespec.fetch_specs(beam)
+    specs = Map.new(specs, fn {{name, arity}, _} -> {{name, arity}, true} end)
+    assert specs[{:add, 2}]
+    refute specs[{:__oxbeam_nif__add, 2}]
+
+    # Not loaded: the wrapper raises what the hidden stub raised, and the stack trace
+    # names the public function only (the wrapper's frame is left out).
+    {error, stacktrace} =
+      try do
+        module.add(1, 2)
+      rescue
+        error -> {error, __STACKTRACE__}
+      end
+
+    assert %Oxbeam.NotLoadedError{} = error
+
+    assert String.starts_with?(
+             error.message,
+             "the NIF library for #{inspect(module)} is not loaded: "
+           )
+
+    assert [{:erlang, :nif_error, _, _}, {^module, :add, 2, _}, {__MODULE__, _, _, _} | _] =
+             stacktrace
+  end
+
   test "a spec written with #[nif(spec = ...)] replaces the derived one; a bad one is a compile error" do
     written = fn spec ->
       fn module ->

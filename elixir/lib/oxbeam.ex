@@ -17,7 +17,9 @@ defmodule Oxbeam do
   ## Options
 
     * `:otp_app` (required) - the application whose `priv/` holds the library.
-    * `:crate` (required) - the cargo package name.
+    * `:crate` (required) - the cargo package name, a string or an atom
+      (`crate: :my_nif`). Only its library target is built (`cargo build --lib`): its
+      binaries, examples and tests are not.
     * `:path` - the crate directory, relative to the Mix project root
       (default `"native/<crate>"`).
     * `:mode` - `:release` or `:debug` (default: `$OXBEAM_MODE` if set, else
@@ -26,6 +28,10 @@ defmodule Oxbeam do
     * `:cargo_args` - extra arguments for `cargo build`.
     * `:target_dir` - the cargo target directory (`CARGO_TARGET_DIR`).
     * `:load_data` - the term passed to the library's load callback (default `0`).
+    * `:load_data_fun` - `{Module, :function}`: the function (of no arguments) is
+      called each time the module is loaded, in its `@on_load`, and its result is the
+      load data (as Rustler's option; not with `:load_data`). If it raises, the library
+      is not loaded and `load_error/1` says why.
     * `:skip_compilation?` - do not run cargo; load the library already in `priv/`.
     * `:precompiled` - `[base_url: "https://...", version: "0.1.0", targets: [...]]`:
       download the library built by `mix oxbeam.precompile` for the running target
@@ -77,6 +83,13 @@ defmodule Oxbeam do
       end
 
     watched = Enum.map(build.watched, &{&1, Build.stamp(&1)})
+
+    load_data =
+      case config.load_data_fun do
+        nil -> {:value, config.load_data}
+        {module, name} -> {:fun, module, name}
+      end
+
     library_file = build.library |> Path.basename() |> Path.rootname()
     # Only a module whose build mode follows MIX_ENV checks the mode (a constant `false`
     # in generated code would be a Dialyzer warning in every user module).
@@ -119,9 +132,10 @@ defmodule Oxbeam do
       def __oxbeam_load__ do
         # load_nif/2 must be called from the module the library is for.
         result =
-          case Oxbeam.__library_path__(unquote(config.otp_app), unquote(library_file)) do
-            {:ok, path} -> :erlang.load_nif(path, unquote(Macro.escape(config.load_data)))
-            error -> error
+          with {:ok, path} <-
+                 Oxbeam.__library_path__(unquote(config.otp_app), unquote(library_file)),
+               {:ok, load_data} <- Oxbeam.__load_data__(unquote(Macro.escape(load_data))) do
+            :erlang.load_nif(path, load_data)
           end
 
         Oxbeam.__loaded__(__MODULE__, result)
@@ -263,6 +277,21 @@ defmodule Oxbeam do
       priv ->
         {:ok, String.to_charlist(Path.join([to_string(priv), "native", library_name]))}
     end
+  end
+
+  @doc false
+  # The load data: `load_data:`'s value, or what `load_data_fun:` returns now (at load).
+  def __load_data__({:value, data}), do: {:ok, data}
+
+  def __load_data__({:fun, module, name}) do
+    {:ok, apply(module, name, [])}
+  catch
+    kind, reason ->
+      message = Exception.format_banner(kind, reason, __STACKTRACE__)
+
+      {:error,
+       {:load_data_fun,
+        "load_data_fun: #{Exception.format_mfa(module, name, 0)} failed: #{message}"}}
   end
 
   @doc false

@@ -235,4 +235,52 @@ defmodule Oxbeam.StubsTest do
       end
     end
   end
+
+  test "Rustler's option forms: crate: as an atom, load_data_fun:; bad values are exact errors" do
+    config = Oxbeam.Build.config!(M, otp_app: :x, crate: :my_nif)
+    assert config.crate == "my_nif"
+    assert config.library_name == "libmy_nif"
+    assert config.path == Path.expand("native/my_nif")
+    assert Oxbeam.Build.config!(M, otp_app: :x, crate: "my-nif").library_name == "libmy_nif"
+
+    config = Oxbeam.Build.config!(M, otp_app: :x, crate: "x", load_data_fun: {Deploy, :data})
+    assert config.load_data_fun == {Deploy, :data}
+    assert Oxbeam.Build.config!(M, otp_app: :x, crate: "x").load_data_fun == nil
+
+    for {options, message} <- [
+          {[crate: 42], "crate: must be a string or an atom (the cargo package name), got: 42"},
+          {[crate: true],
+           "crate: must be a string or an atom (the cargo package name), got: true"},
+          {[crate: ""], "crate: must be a string or an atom (the cargo package name), got: \"\""},
+          {[crate: "x", load_data_fun: :oops],
+           "load_data_fun: must be {Module, :function} (a function of no arguments, called " <>
+             "when the module is loaded), got: :oops"},
+          {[crate: "x", load_data_fun: {Deploy, :data, []}],
+           "load_data_fun: must be {Module, :function} (a function of no arguments, called " <>
+             "when the module is loaded), got: {Deploy, :data, []}"},
+          {[crate: "x", load_data_fun: {Deploy, :data}, load_data: 1],
+           "use Oxbeam in M: load_data: and load_data_fun: exclude each other " <>
+             "(load_data_fun's result is the load data)"}
+        ] do
+      assert_raise Mix.Error, message, fn ->
+        Oxbeam.Build.config!(M, [otp_app: :x] ++ options)
+      end
+    end
+  end
+
+  test "load_data_fun: is called at load; a failure is the load error" do
+    assert Oxbeam.__load_data__({:value, {:a, 1}}) == {:ok, {:a, 1}}
+    assert Oxbeam.__load_data__({:fun, Oxbeam.StubsTest.LoadData, :data}) == {:ok, {:data, 1}}
+
+    assert Oxbeam.__load_data__({:fun, Oxbeam.StubsTest.LoadData, :fail}) ==
+             {:error,
+              {:load_data_fun,
+               "load_data_fun: Oxbeam.StubsTest.LoadData.fail/0 failed: " <>
+                 "** (RuntimeError) no data here"}}
+  end
+end
+
+defmodule Oxbeam.StubsTest.LoadData do
+  def data, do: {:data, 1}
+  def fail, do: raise("no data here")
 end

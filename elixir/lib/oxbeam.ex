@@ -9,7 +9,13 @@ defmodule Oxbeam do
   Compiling the module builds the crate with cargo, copies the library to the
   application's `priv/native/`, defines one function per `#[nif]` (with the Rust `///`
   docs as `@doc` and a `@spec` derived from the Rust types) and loads the library when
-  the module is loaded. A function the module defines itself is left alone.
+  the module is loaded. A function the module defines itself is left alone, but for a
+  Rustler-style stub (`def add(_a, _b), do: :erlang.nif_error(:nif_not_loaded)`),
+  which becomes the NIF (keeping its own `@doc` and `@spec`).
+
+  An argument that does not decode raises `:badarg` with EEP 54 `error_info` (see
+  `Oxbeam.NifError`): `catch error:badarg` matches it, and Elixir shows it as
+  `ArgumentError` saying which function, argument, path and value.
 
   The module is recompiled (and cargo run) when a source file of the crate or of its
   path dependencies, its `Cargo.toml` or its `Cargo.lock` changes, and not otherwise.
@@ -150,16 +156,24 @@ defmodule Oxbeam do
   # (registered as `__oxbeam_nif__<name>`): a hidden stub the library replaces, and the
   # public function, which calls it and turns its argument errors into `:badarg`
   # (Oxbeam.NifError). A function the module defines itself is left alone.
+  #
+  # A stub the module writes itself as Rustler's guide does (every clause
+  # `:erlang.nif_error(...)`) is replaced by the wrapper, keeping the module's own @doc
+  # and @spec: with a wrapped NIF the library would never replace it.
   defp stub(nif, types, module) do
     name = nif.name
     arity = nif.arity
-    public? = not Module.defines?(module, {name, arity})
-    hidden? = nif.registered != name and not Module.defines?(module, {nif.registered, arity})
+    own? = Module.defines?(module, {name, arity})
+    wrapped? = nif.registered != name
+    hidden? = wrapped? and not Module.defines?(module, {nif.registered, arity})
+    replace? = own? and wrapped? and nif_error_stub?(module, {name, arity})
+    if replace?, do: Module.delete_definition(module, {name, arity})
 
     public =
       cond do
-        not public? -> nil
-        nif.registered == name -> public_stub(nif, types)
+        replace? -> wrapper(nif, nil)
+        own? -> nil
+        not wrapped? -> public_stub(nif, types)
         true -> wrapper(nif, types)
       end
 
@@ -197,12 +211,13 @@ defmodule Oxbeam do
     end
   end
 
+  # `types` nil: no @doc and @spec (the module's own stay).
   defp wrapper(nif, types) do
     args = Enum.map(Metadata.arg_vars(nif), &Macro.var(String.to_atom(&1), __MODULE__))
     name = nif.name
 
     quote do
-      unquote(doc_and_spec(nif, types))
+      unquote(types && doc_and_spec(nif, types))
 
       def unquote(name)(unquote_splicing(args)) do
         unquote(nif.registered)(unquote_splicing(args))
@@ -210,6 +225,18 @@ defmodule Oxbeam do
         :error, reason ->
           Oxbeam.NifError.reraise(reason, __STACKTRACE__, __MODULE__, unquote(name))
       end
+    end
+  end
+
+  defp nif_error_stub?(module, function) do
+    case Module.get_definition(module, function) do
+      {:v1, :def, _meta, [_ | _] = clauses} ->
+        Enum.all?(clauses, fn {_meta, _args, _guards, body} ->
+          match?({{:., _, [:erlang, :nif_error]}, _, [_ | _]}, body)
+        end)
+
+      _ ->
+        false
     end
   end
 

@@ -159,6 +159,47 @@ defmodule Oxbeam.StubsTest do
              stacktrace
   end
 
+  test "a Rustler-style stub the module writes becomes the wrapper; its own @doc and @spec stay" do
+    wrapped = fn module ->
+      ["OXBEAM\x1Finit\x1F#{module}\x1Fwrapped\x1E" | tl(records(module))]
+    end
+
+    body = """
+    @doc "My own doc."
+    @spec add(pos_integer(), pos_integer()) :: pos_integer()
+    def add(_a, _b), do: :erlang.nif_error(:nif_not_loaded)
+
+    def valid?(text), do: {:mine, text}
+    """
+
+    warnings =
+      ExUnit.CaptureIO.capture_io(:stderr, fn ->
+        {module, beam, _} = compile(body, wrapped)
+        send(self(), {:compiled, module, beam})
+      end)
+
+    assert warnings == ""
+    assert_received {:compiled, module, beam}
+
+    # The stub became the wrapper of the hidden NIF (not loaded here: it says so).
+    assert_raise Oxbeam.NotLoadedError, ~r/^the NIF library for .* is not loaded: /, fn ->
+      module.add(1, 2)
+    end
+
+    # A function that is not a nif_error stub stays the module's.
+    assert module.valid?("x") == {:mine, "x"}
+
+    {:ok, {^module, [{~c"Docs", docs_chunk}]}} = :beam_lib.chunks(beam, [~c"Docs"])
+    {:docs_v1, _, :elixir, _, _, _, docs} = :erlang.binary_to_term(docs_chunk)
+    assert [%{"en" => "My own doc."}] = for({{:function, :add, 2}, _, _, doc, _} <- docs, do: doc)
+
+    {:ok, specs} = Code.Typespec.fetch_specs(beam)
+    assert [{{:add, 2}, [spec]}] = for({{:add, 2}, _} = entry <- specs, do: entry)
+
+    assert Macro.to_string(Code.Typespec.spec_to_quoted(:add, spec)) ==
+             "add(pos_integer(), pos_integer()) :: pos_integer()"
+  end
+
   test "a spec written with #[nif(spec = ...)] replaces the derived one; a bad one is a compile error" do
     written = fn spec ->
       fn module ->

@@ -229,7 +229,10 @@ fn raise_call_error<'a>(env: Env<'a>, def: &NifDef, error: CallError<'a>) -> sys
             // SAFETY: term is a term of env; the NIF returns the result immediately.
             return unsafe { sys::enif_raise_exception(env.as_raw(), term.as_raw()) };
         }
-        CallError::Raise(error) => error,
+        CallError::Raise(error) => match error.badarg_message() {
+            Some(message) => argument_error(def, None, message),
+            None => error,
+        },
         // Building the message may itself panic (a user Display impl, an inspect bug):
         // never let that unwind into the VM.
         CallError::Arg(index, error) => match catch_unwind(AssertUnwindSafe(|| {
@@ -302,7 +305,12 @@ fn raise_unwind<'a>(
     payload: Box<dyn std::any::Any + Send>,
 ) -> sys::ERL_NIF_TERM {
     let payload = match payload.downcast::<RaisePayload>() {
-        Ok(raised) => return raised.0.raise_in(env),
+        Ok(raised) => {
+            return match raised.0.badarg_message() {
+                Some(message) => argument_error(def, None, message).raise_in(env),
+                None => raised.0.raise_in(env),
+            }
+        }
         Err(payload) => payload,
     };
     let error = match payload.downcast::<LazyArgError>() {

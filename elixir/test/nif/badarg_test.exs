@@ -109,6 +109,22 @@ defmodule Oxbeam.NIF.BadargTest do
     end
   end
 
+  describe "Error::badarg(message) from the NIF's code" do
+    test "is :badarg for catch, and ArgumentError naming the function for Elixir" do
+      for deep <- [false, true] do
+        assert catch_error(NIF.raise_badarg("too big", deep)) == :badarg
+
+        assert_raise ArgumentError,
+                     "Oxbeam.Test.Conformance.raise_badarg/2: too big",
+                     fn -> NIF.raise_badarg("too big", deep) end
+      end
+
+      {:error, :badarg, stacktrace} = caught(fn -> NIF.raise_badarg("too big", false) end)
+      assert [{NIF, :raise_badarg, ["too big", false], location} | _] = stacktrace
+      assert location[:error_info].cause.position == 0
+    end
+  end
+
   describe "other exceptions are raised as they are" do
     test "Error::argument_error from the NIF's code stays an ArgumentError struct" do
       assert catch_error(NIF.raise_deep(1)) == %ArgumentError{message: "raised from the bottom"}

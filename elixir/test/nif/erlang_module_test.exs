@@ -34,7 +34,7 @@ defmodule Oxbeam.NIF.ErlangModuleTest do
   defp erlang_source(library) do
     """
     -module(oxbeam_erlang_nif).
-    -export([add/2, sum/1, fail/1]).
+    -export([add/2, sum/1, fail/1, refuse/1]).
     -export(['__oxbeam_tests__'/0, '__oxbeam_run_test__'/1]).
     -on_load(init/0).
 
@@ -55,7 +55,13 @@ defmodule Oxbeam.NIF.ErlangModuleTest do
         catch error:Reason:Stack -> 'Elixir.Oxbeam.NifError':reraise(Reason, Stack, ?MODULE, fail)
         end.
 
+    refuse(Message) ->
+        try '__oxbeam_nif__refuse'(Message)
+        catch error:Reason:Stack -> 'Elixir.Oxbeam.NifError':reraise(Reason, Stack, ?MODULE, refuse)
+        end.
+
     '__oxbeam_nif__add'(_, _) -> erlang:nif_error(not_loaded).
+    '__oxbeam_nif__refuse'(_) -> erlang:nif_error(not_loaded).
     '__oxbeam_nif__sum'(_) -> erlang:nif_error(not_loaded).
     '__oxbeam_nif__fail'(_) -> erlang:nif_error(not_loaded).
     '__oxbeam_tests__'() -> erlang:nif_error(not_loaded).
@@ -132,6 +138,21 @@ defmodule Oxbeam.NIF.ErlangModuleTest do
                  "errors were found at the given arguments:\n\n" <>
                    "  * 2nd argument: (b) expected an integer (i64), got: 2.5\n",
                  fn -> nif().add(1, 2.5) end
+  end
+
+  test "Error::badarg(message): error:badarg, the message under the call" do
+    assert catch_error(nif().refuse("not now")) == :badarg
+    error = caught(fn -> nif().refuse("not now") end)
+
+    assert erlang_format(error) =~
+             "exception error: bad argument\n" <>
+               "  in function  oxbeam_erlang_nif:refuse/1\n" <>
+               "     called as oxbeam_erlang_nif:refuse(<<\"not now\">>)\n" <>
+               "     *** not now\n"
+
+    assert_raise ArgumentError, "errors were found at the given arguments: not now", fn ->
+      nif().refuse("not now")
+    end
   end
 
   test "an error of the NIF's own code is raised as it is" do

@@ -22,4 +22,10 @@ fn fail(message: String) -> oxbeam::Result<()> {
     Err(oxbeam::Error::argument_error(message))
 }
 
+/// Raises `:badarg` with `message` (`Error::badarg`).
+#[nif]
+fn refuse(message: String) -> oxbeam::Result<()> {
+    Err(oxbeam::Error::badarg(message))
+}
+
 oxbeam::init!("oxbeam_erlang_nif");

@@ -234,6 +234,8 @@ defmodule Oxbeam.Metadata do
         |> String.trim_leading("_")
         |> Macro.underscore()
         |> case do
+          # `fn` (`r#fn` in Rust) cannot be a variable of a generated function head.
+          "fn" -> "arg#{index}"
           <<first, _::binary>> = var when first in ?a..?z -> var
           _ -> "arg#{index}"
         end

@@ -172,6 +172,8 @@ defmodule Oxbeam.MetadataTest do
     assert vars.("a,b", 2) == ["a", "b"]
     assert vars.("x,x,", 3) == ["x", "x_2", "arg3"]
     assert vars.("r#type,Self,9lives", 3) == ["type", "self", "arg3"]
+    # Elixir's reserved words are fine as variables of a generated head, but for `fn`.
+    assert vars.("r#fn,end,when", 3) == ["arg1", "end", "when"]
     # A record whose names do not match its arity.
     assert vars.("a", 2) == ["arg1", "arg2"]
   end

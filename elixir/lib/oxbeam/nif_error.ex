@@ -17,8 +17,9 @@ defmodule Oxbeam.NifError do
     * Erlang's shell and crash reports print `*** argument 1: (xs) element 1 of the
       list: ...` under the call, as for a BIF.
 
-  Every other exception of the NIF (`Error::argument_error(msg)`, a panic, a derived
-  exception, ...) is raised as it is. In both cases the stack trace is the one a direct
+  `Error::badarg(msg)` from the NIF's code is raised the same way (Elixir's message:
+  `MyApp.Native.f/2: msg`). Every other exception of the NIF
+  (`Error::argument_error(msg)`, a panic, a derived exception, ...) is raised as it is. In both cases the stack trace is the one a direct
   NIF call has: the NIF's frame under its own name, then the caller (the wrapper's own
   frame is dropped).
 

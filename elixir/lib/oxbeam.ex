@@ -9,7 +9,13 @@ defmodule Oxbeam do
   Compiling the module builds the crate with cargo, copies the library to the
   application's `priv/native/`, defines one function per `#[nif]` (with the Rust `///`
   docs as `@doc` and a `@spec` derived from the Rust types) and loads the library when
-  the module is loaded. A function the module defines itself is left alone.
+  the module is loaded. A function the module defines itself is left alone, but for a
+  Rustler-style stub (`def add(_a, _b), do: :erlang.nif_error(:nif_not_loaded)`),
+  which becomes the NIF (keeping its own `@doc` and `@spec`).
+
+  An argument that does not decode raises `:badarg` with EEP 54 `error_info` (see
+  `Oxbeam.NifError`): `catch error:badarg` matches it, and Elixir shows it as
+  `ArgumentError` saying which function, argument, path and value.
 
   The module is recompiled (and cargo run) when a source file of the crate or of its
   path dependencies, its `Cargo.toml` or its `Cargo.lock` changes, and not otherwise.
@@ -17,7 +23,9 @@ defmodule Oxbeam do
   ## Options
 
     * `:otp_app` (required) - the application whose `priv/` holds the library.
-    * `:crate` (required) - the cargo package name.
+    * `:crate` (required) - the cargo package name, a string or an atom
+      (`crate: :my_nif`). Only its library target is built (`cargo build --lib`): its
+      binaries, examples and tests are not.
     * `:path` - the crate directory, relative to the Mix project root
       (default `"native/<crate>"`).
     * `:mode` - `:release` or `:debug` (default: `$OXBEAM_MODE` if set, else
@@ -26,6 +34,10 @@ defmodule Oxbeam do
     * `:cargo_args` - extra arguments for `cargo build`.
     * `:target_dir` - the cargo target directory (`CARGO_TARGET_DIR`).
     * `:load_data` - the term passed to the library's load callback (default `0`).
+    * `:load_data_fun` - `{Module, :function}`: the function (of no arguments) is
+      called each time the module is loaded, in its `@on_load`, and its result is the
+      load data (as Rustler's option; not with `:load_data`). If it raises, the library
+      is not loaded and `load_error/1` says why.
     * `:skip_compilation?` - do not run cargo; load the library already in `priv/`.
     * `:precompiled` - `[base_url: "https://...", version: "0.1.0", targets: [...]]`:
       download the library built by `mix oxbeam.precompile` for the running target
@@ -65,10 +77,7 @@ defmodule Oxbeam do
     nifs = Metadata.read!(build.library, env.module, config.crate)
     types = build.library |> File.read!() |> Metadata.types()
 
-    stubs =
-      for nif <- nifs, not Module.defines?(env.module, {nif.name, nif.arity}) do
-        stub(nif, types)
-      end
+    stubs = Enum.map(nifs, &stub(&1, types, env.module))
 
     # Each derived type of the library gets a @type, which the NIFs' specs use.
     type_defs =
@@ -80,6 +89,13 @@ defmodule Oxbeam do
       end
 
     watched = Enum.map(build.watched, &{&1, Build.stamp(&1)})
+
+    load_data =
+      case config.load_data_fun do
+        nil -> {:value, config.load_data}
+        {module, name} -> {:fun, module, name}
+      end
+
     library_file = build.library |> Path.basename() |> Path.rootname()
     # Only a module whose build mode follows MIX_ENV checks the mode (a constant `false`
     # in generated code would be a Dialyzer warning in every user module).
@@ -122,9 +138,10 @@ defmodule Oxbeam do
       def __oxbeam_load__ do
         # load_nif/2 must be called from the module the library is for.
         result =
-          case Oxbeam.__library_path__(unquote(config.otp_app), unquote(library_file)) do
-            {:ok, path} -> :erlang.load_nif(path, unquote(Macro.escape(config.load_data)))
-            error -> error
+          with {:ok, path} <-
+                 Oxbeam.__library_path__(unquote(config.otp_app), unquote(library_file)),
+               {:ok, load_data} <- Oxbeam.__load_data__(unquote(Macro.escape(load_data))) do
+            :erlang.load_nif(path, load_data)
           end
 
         Oxbeam.__loaded__(__MODULE__, result)
@@ -135,11 +152,95 @@ defmodule Oxbeam do
     end
   end
 
-  defp stub(nif, types) do
+  # A NIF registered under its own name: a stub the library replaces. A wrapped NIF
+  # (registered as `__oxbeam_nif__<name>`): a hidden stub the library replaces, and the
+  # public function, which calls it and turns its argument errors into `:badarg`
+  # (Oxbeam.NifError). A function the module defines itself is left alone.
+  #
+  # A stub the module writes itself as Rustler's guide does (every clause
+  # `:erlang.nif_error(...)`) is replaced by the wrapper, keeping the module's own @doc
+  # and @spec: with a wrapped NIF the library would never replace it.
+  defp stub(nif, types, module) do
+    name = nif.name
+    arity = nif.arity
+    own? = Module.defines?(module, {name, arity})
+    wrapped? = nif.registered != name
+    hidden? = wrapped? and not Module.defines?(module, {nif.registered, arity})
+    replace? = own? and wrapped? and nif_error_stub?(module, {name, arity})
+    if replace?, do: Module.delete_definition(module, {name, arity})
+
+    public =
+      cond do
+        replace? -> wrapper(nif, nil)
+        own? -> nil
+        not wrapped? -> public_stub(nif, types)
+        true -> wrapper(nif, types)
+      end
+
+    hidden =
+      if hidden? do
+        args = Enum.map(Metadata.arg_vars(nif), &Macro.var(:"_#{&1}", __MODULE__))
+
+        quote do
+          @doc false
+          def unquote(nif.registered)(unquote_splicing(args)) do
+            :erlang.nif_error(Oxbeam.__not_loaded__(__MODULE__, unquote(name), unquote(arity)))
+          end
+        end
+      end
+
+    quote do
+      unquote(public)
+      unquote(hidden)
+    end
+  end
+
+  defp public_stub(nif, types) do
     args = Enum.map(Metadata.arg_vars(nif), &Macro.var(:"_#{&1}", __MODULE__))
     name = nif.name
     arity = nif.arity
 
+    quote do
+      unquote(doc_and_spec(nif, types))
+
+      def unquote(name)(unquote_splicing(args)) do
+        # nif_error, not raise: Dialyzer then takes the stub for a function that
+        # returns (the NIF replaces it), so callers keep their checks.
+        :erlang.nif_error(Oxbeam.__not_loaded__(__MODULE__, unquote(name), unquote(arity)))
+      end
+    end
+  end
+
+  # `types` nil: no @doc and @spec (the module's own stay).
+  defp wrapper(nif, types) do
+    args = Enum.map(Metadata.arg_vars(nif), &Macro.var(String.to_atom(&1), __MODULE__))
+    name = nif.name
+
+    quote do
+      unquote(types && doc_and_spec(nif, types))
+
+      def unquote(name)(unquote_splicing(args)) do
+        unquote(nif.registered)(unquote_splicing(args))
+      catch
+        :error, reason ->
+          Oxbeam.NifError.reraise(reason, __STACKTRACE__, __MODULE__, unquote(name))
+      end
+    end
+  end
+
+  defp nif_error_stub?(module, function) do
+    case Module.get_definition(module, function) do
+      {:v1, :def, _meta, [_ | _] = clauses} ->
+        Enum.all?(clauses, fn {_meta, _args, _guards, body} ->
+          match?({{:., _, [:erlang, :nif_error]}, _, [_ | _]}, body)
+        end)
+
+      _ ->
+        false
+    end
+  end
+
+  defp doc_and_spec(nif, types) do
     # A NIF without `///` docs is still public: no @doc (not @doc false).
     doc =
       if String.trim(nif.doc) != "" do
@@ -155,12 +256,6 @@ defmodule Oxbeam do
     quote do
       unquote(doc)
       unquote(spec)
-
-      def unquote(name)(unquote_splicing(args)) do
-        # nif_error, not raise: Dialyzer then takes the stub for a function that
-        # returns (the NIF replaces it), so callers keep their checks.
-        :erlang.nif_error(Oxbeam.__not_loaded__(__MODULE__, unquote(name), unquote(arity)))
-      end
     end
   end
 
@@ -209,6 +304,21 @@ defmodule Oxbeam do
       priv ->
         {:ok, String.to_charlist(Path.join([to_string(priv), "native", library_name]))}
     end
+  end
+
+  @doc false
+  # The load data: `load_data:`'s value, or what `load_data_fun:` returns now (at load).
+  def __load_data__({:value, data}), do: {:ok, data}
+
+  def __load_data__({:fun, module, name}) do
+    {:ok, apply(module, name, [])}
+  catch
+    kind, reason ->
+      message = Exception.format_banner(kind, reason, __STACKTRACE__)
+
+      {:error,
+       {:load_data_fun,
+        "load_data_fun: #{Exception.format_mfa(module, name, 0)} failed: #{message}"}}
   end
 
   @doc false

@@ -29,6 +29,8 @@ enum Kind {
     Exception { module: String, message: String },
     /// A bare atom: `raise ErlangError`-style `:badarg`, `:my_reason`, ...
     Atom(String),
+    /// `:badarg` with a message (see [`Error::badarg`]).
+    Badarg(String),
     /// Any term, kept in an environment of its own until it is raised.
     Term(SavedTerm),
 }
@@ -53,6 +55,27 @@ impl Error {
     /// `ArgumentError` with `message`.
     pub fn argument_error(message: impl Into<String>) -> Error {
         Error::exception("Elixir.ArgumentError", message)
+    }
+
+    /// `:badarg` with `message`, as Rustler's `Error::BadArg` with a reason: raised by a
+    /// `#[nif]` (or [`raise`]d during its call), it reaches the caller through the
+    /// wrapper `use Oxbeam` generates as the error `:badarg` with EEP 54 `error_info`,
+    /// so `catch error:badarg` matches, and Elixir shows
+    /// `** (ArgumentError) MyApp.Native.f/2: message`. Where no wrapper is (a library
+    /// built with `init!(..., wrappers = false)`, a thread's result): `ArgumentError`
+    /// with `message`.
+    pub fn badarg(message: impl Into<String>) -> Error {
+        Error {
+            kind: Kind::Badarg(message.into()),
+        }
+    }
+
+    /// The message of an [`Error::badarg`].
+    pub(crate) fn badarg_message(&self) -> Option<&str> {
+        match &self.kind {
+            Kind::Badarg(message) => Some(message),
+            _ => None,
+        }
     }
 
     /// `RuntimeError` with `message`.
@@ -138,6 +161,7 @@ impl Error {
     pub fn to_term<'a>(&self, env: Env<'a>) -> Term<'a> {
         match &self.kind {
             Kind::Exception { module, message } => exception_term(env, module, message),
+            Kind::Badarg(message) => exception_term(env, "Elixir.ArgumentError", message),
             Kind::Atom(name) => match Atom::try_from_str(env, name) {
                 Some(atom) => atom.to_term(env),
                 None => exception_term(env, "Elixir.ArgumentError", &format!("bad atom {name:?}")),
@@ -193,6 +217,7 @@ impl fmt::Debug for Error {
                 )
             }
             Kind::Atom(name) => write!(f, "Error(:{name})"),
+            Kind::Badarg(message) => write!(f, "Error(:badarg: {message:?})"),
             Kind::Term(_) => write!(f, "Error(<term>)"),
         }
     }
@@ -205,6 +230,7 @@ impl fmt::Display for Error {
                 write!(f, "({}) {message}", module.trim_start_matches("Elixir."))
             }
             Kind::Atom(name) => write!(f, ":{name}"),
+            Kind::Badarg(message) => write!(f, "(ArgumentError) {message}"),
             Kind::Term(_) => write!(f, "a raised term"),
         }
     }

@@ -229,11 +229,14 @@ fn raise_call_error<'a>(env: Env<'a>, def: &NifDef, error: CallError<'a>) -> sys
             // SAFETY: term is a term of env; the NIF returns the result immediately.
             return unsafe { sys::enif_raise_exception(env.as_raw(), term.as_raw()) };
         }
-        CallError::Raise(error) => error,
+        CallError::Raise(error) => match error.badarg_message() {
+            Some(message) => argument_error(def, None, message),
+            None => error,
+        },
         // Building the message may itself panic (a user Display impl, an inspect bug):
         // never let that unwind into the VM.
         CallError::Arg(index, error) => match catch_unwind(AssertUnwindSafe(|| {
-            Error::argument_error(argument_message(env, def, index, &error))
+            argument_error(def, Some(index), &error.describe(env))
         })) {
             Ok(error) => error,
             Err(payload) => Error::runtime_error(crate::panic::panic_message(&*payload)),
@@ -242,25 +245,54 @@ fn raise_call_error<'a>(env: Env<'a>, def: &NifDef, error: CallError<'a>) -> sys
     error.raise_in(env)
 }
 
-/// `Hello.sum/1: argument 1 (xs): element 0 of the list: expected an integer (i64), got: :a`.
-pub(crate) fn argument_message<'a>(
-    env: Env<'a>,
-    def: &NifDef,
-    index: usize,
-    error: &DecodeError<'a>,
-) -> String {
-    argument_message_with(def, index, &error.describe(env))
+/// `Hello.sum/1: argument 1 (xs): element 0 of the list: expected an integer (i64), got: :a`
+/// (`hello:sum/1: ...` for an Erlang module).
+fn argument_message_with(def: &NifDef, index: Option<usize>, description: &str) -> String {
+    let function = crate::init::function_name(&def.name.to_string_lossy(), def.arity);
+    match index {
+        Some(index) => {
+            let arg_name = def.arg_names.get(index).copied().unwrap_or("?");
+            format!(
+                "{function}: argument {} ({arg_name}): {description}",
+                index + 1
+            )
+        }
+        None => format!("{function}: {description}"),
+    }
 }
 
-fn argument_message_with(def: &NifDef, index: usize, description: &str) -> String {
-    let arg_name = def.arg_names.get(index).copied().unwrap_or("?");
-    format!(
-        "{}.{}/{}: argument {} ({}): {description}",
-        crate::init::module_name(),
-        def.name.to_string_lossy(),
-        def.arity,
-        index + 1,
-        arg_name,
+/// The error for an argument that does not decode (`index`: which one, when known).
+///
+/// A module that wraps its NIFs (`init!`'s default) gets
+/// `{:"$oxbeam_badarg", "M.f/2", position, "name", "description"}` (position 1-based, 0
+/// when unknown), which the wrapper turns into `:badarg` with EEP 54 `error_info`
+/// (`Oxbeam.NifError`), so that `catch error:badarg` matches and Elixir's
+/// `ArgumentError` has the message `argument_message_with` builds. Otherwise, an
+/// `ArgumentError` with that message.
+fn argument_error(def: &NifDef, index: Option<usize>, description: &str) -> Error {
+    if !crate::init::wrapped() {
+        return Error::argument_error(argument_message_with(def, index, description));
+    }
+    let function = crate::init::function_name(&def.name.to_string_lossy(), def.arity);
+    let position = index.map_or(0, |index| index as u64 + 1);
+    let arg_name = index
+        .and_then(|index| def.arg_names.get(index).copied())
+        .unwrap_or("?");
+    let message = argument_message_with(def, index, description);
+    let description = description.to_string();
+    Error::encoded(
+        move |env| match crate::atom::Atom::try_from_str(env, "$oxbeam_badarg") {
+            Some(tag) => (
+                tag,
+                function.as_str(),
+                position,
+                arg_name,
+                description.as_str(),
+            )
+                .encode(env),
+            // The atom table is full: the message still gets through.
+            None => crate::error::exception_term(env, "Elixir.ArgumentError", &message),
+        },
     )
 }
 
@@ -273,24 +305,20 @@ fn raise_unwind<'a>(
     payload: Box<dyn std::any::Any + Send>,
 ) -> sys::ERL_NIF_TERM {
     let payload = match payload.downcast::<RaisePayload>() {
-        Ok(raised) => return raised.0.raise_in(env),
+        Ok(raised) => {
+            return match raised.0.badarg_message() {
+                Some(message) => argument_error(def, None, message).raise_in(env),
+                None => raised.0.raise_in(env),
+            }
+        }
         Err(payload) => payload,
     };
     let error = match payload.downcast::<LazyArgError>() {
         Ok(lazy) => {
             // The argument is found by comparing term words only: no term in the
             // payload is ever used as a term.
-            let message = match args.iter().position(|a| a.as_raw() == lazy.argument) {
-                Some(index) => argument_message_with(def, index, &lazy.description),
-                None => format!(
-                    "{}.{}/{}: {}",
-                    crate::init::module_name(),
-                    def.name.to_string_lossy(),
-                    def.arity,
-                    lazy.description
-                ),
-            };
-            Error::argument_error(message)
+            let index = args.iter().position(|a| a.as_raw() == lazy.argument);
+            argument_error(def, index, &lazy.description)
         }
         Err(payload) => Error::runtime_error(crate::panic::panic_message(&*payload)),
     };

@@ -11,6 +11,9 @@ pub struct InitArgs {
     pub unload: Option<syn::Path>,
     /// `allocator = false` leaves the global allocator to the user.
     pub allocator: bool,
+    /// `wrappers = false` registers the NIFs under their own names (for modules whose
+    /// stubs are written by hand): no `:badarg` wrapper.
+    pub wrappers: bool,
 }
 
 impl syn::parse::Parse for InitArgs {
@@ -26,6 +29,7 @@ impl syn::parse::Parse for InitArgs {
             load: None,
             unload: None,
             allocator: true,
+            wrappers: true,
         };
         while !input.is_empty() {
             input.parse::<syn::Token![,]>()?;
@@ -34,9 +38,13 @@ impl syn::parse::Parse for InitArgs {
             }
             let key: syn::Ident = input.parse()?;
             input.parse::<syn::Token![=]>()?;
-            if key == "allocator" {
+            if key == "allocator" || key == "wrappers" {
                 let value: syn::LitBool = input.parse()?;
-                args.allocator = value.value;
+                if key == "allocator" {
+                    args.allocator = value.value;
+                } else {
+                    args.wrappers = value.value;
+                }
                 continue;
             }
             let value: syn::Path = input.parse()?;
@@ -46,7 +54,7 @@ impl syn::parse::Parse for InitArgs {
                 other => {
                     return Err(syn::Error::new(
                         key.span(),
-                        format!("unknown init! option `{other}`: expected `load = function`, `unload = function` or `allocator = false`"),
+                        format!("unknown init! option `{other}`: expected `load = function`, `unload = function`, `allocator = false` or `wrappers = false`"),
                     ))
                 }
             }
@@ -64,7 +72,11 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
         &std::ffi::CString::new(name.clone()).expect("validated: no NUL"),
         module.span(),
     );
-    let record = format!("OXBEAM\x1finit\x1f{name}\x1e");
+    // The last field tells the Elixir side how the NIFs are registered: `wrapped`
+    // (under hidden names, called by generated wrappers) or `direct`.
+    let registration = if args.wrappers { "wrapped" } else { "direct" };
+    let wrapped = args.wrappers;
+    let record = format!("OXBEAM\x1finit\x1f{name}\x1f{registration}\x1e");
     let load = match &args.load {
         Some(load) => quote! {
             ::std::option::Option::Some({
@@ -128,6 +140,7 @@ pub fn expand(input: TokenStream) -> syn::Result<TokenStream> {
                 #c_name,
                 #record,
                 ::oxbeam::__rt::Hooks { load: #load, unload: #unload },
+                #wrapped,
             )
         }
     })
@@ -185,11 +198,28 @@ mod tests {
     }
 
     #[test]
+    fn wrappers_false_registers_the_nifs_directly() {
+        let out = expand(quote!("Elixir.Hello", wrappers = false))
+            .unwrap()
+            .to_string();
+        assert!(
+            out.contains("OXBEAM\\u{1f}init\\u{1f}Elixir.Hello\\u{1f}direct\\u{1e}"),
+            "{out}"
+        );
+        assert!(out.contains("false ,"), "{out}");
+        let err = expand(quote!("Elixir.Hello", wrappers = "no"))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("expected boolean literal"), "{err}");
+    }
+
+    #[test]
     fn expands_to_nif_init_with_record() {
         let out = expand(quote!("Elixir.Hello")).unwrap().to_string();
         assert!(out.contains("nif_init"), "{out}");
         assert!(
-            out.contains("OXBEAM\\u{1f}init\\u{1f}Elixir.Hello\\u{1e}"),
+            out.contains("OXBEAM\\u{1f}init\\u{1f}Elixir.Hello\\u{1f}wrapped\\u{1e}"),
             "{out}"
         );
     }

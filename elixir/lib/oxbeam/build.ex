@@ -13,6 +13,7 @@ defmodule Oxbeam.Build do
     :cargo_args,
     :target_dir,
     :load_data,
+    :load_data_fun,
     :skip_compilation?,
     :precompiled,
     :force_build,
@@ -37,8 +38,8 @@ defmodule Oxbeam.Build do
     end
 
     otp_app = opts[:otp_app] || fail!("use Oxbeam in #{inspect(module)} needs otp_app: :my_app")
-    crate = opts[:crate] || fail!("use Oxbeam in #{inspect(module)} needs crate: \"my_crate\"")
-    unless is_binary(crate), do: fail!("crate: must be a string, got: #{inspect(crate)}")
+    crate = crate!(module, opts[:crate])
+    load_data_fun = load_data_fun!(module, opts)
 
     mode = Keyword.get_lazy(opts, :mode, &default_mode/0)
 
@@ -65,11 +66,50 @@ defmodule Oxbeam.Build do
       cargo_args: Keyword.get(opts, :cargo_args, []),
       target_dir: opts[:target_dir] && Path.expand(opts[:target_dir]),
       load_data: Keyword.get(opts, :load_data, 0),
+      load_data_fun: load_data_fun,
       skip_compilation?: Keyword.get(opts, :skip_compilation?, false),
       precompiled: Oxbeam.Precompiled.options!(module, opts[:precompiled]),
       force_build: Keyword.get(opts, :force_build, false),
       library_name: "lib" <> String.replace(crate, "-", "_")
     }
+  end
+
+  # The cargo package name: a string, or an atom as Rustler accepts (`crate: :my_nif`).
+  defp crate!(module, nil),
+    do: fail!("use Oxbeam in #{inspect(module)} needs crate: \"my_crate\"")
+
+  defp crate!(_module, crate) when is_binary(crate) and crate != "", do: crate
+
+  defp crate!(_module, crate) when is_atom(crate) and crate not in [true, false],
+    do: Atom.to_string(crate)
+
+  defp crate!(_module, crate),
+    do:
+      fail!("crate: must be a string or an atom (the cargo package name), got: #{inspect(crate)}")
+
+  # `{Module, :function}`: called with no arguments when the module is loaded (in its
+  # @on_load, as Rustler does); its result is the load data. Not with `load_data:`.
+  defp load_data_fun!(module, opts) do
+    case Keyword.fetch(opts, :load_data_fun) do
+      :error ->
+        nil
+
+      {:ok, {fun_module, name}} when is_atom(fun_module) and is_atom(name) ->
+        if Keyword.has_key?(opts, :load_data) do
+          fail!(
+            "use Oxbeam in #{inspect(module)}: load_data: and load_data_fun: exclude each " <>
+              "other (load_data_fun's result is the load data)"
+          )
+        end
+
+        {fun_module, name}
+
+      {:ok, other} ->
+        fail!(
+          "load_data_fun: must be {Module, :function} (a function of no arguments, " <>
+            "called when the module is loaded), got: #{inspect(other)}"
+        )
+    end
   end
 
   @doc """
@@ -166,8 +206,9 @@ defmodule Oxbeam.Build do
             "cargo was not found (install Rust: https://rustup.rs)"
         )
 
+    # --lib: the cdylib only, not the crate's binaries, examples or tests.
     args =
-      ["build", "--manifest-path", manifest, "--message-format=json-render-diagnostics"] ++
+      ["build", "--lib", "--manifest-path", manifest, "--message-format=json-render-diagnostics"] ++
         if(config.mode == :release, do: ["--release"], else: []) ++
         if(config.features == [], do: [], else: ["--features", Enum.join(config.features, ",")]) ++
         config.cargo_args

@@ -1,7 +1,10 @@
 defmodule Oxbeam.Metadata do
   @moduledoc false
   # Reads the records `#[nif]` and `init!` embed in a library (docs/architecture.md):
-  #   OXBEAM 0x1F init 0x1F <module> 0x1E
+  #   OXBEAM 0x1F init 0x1F <module> 0x1F wrapped|direct 0x1E
+  #     (wrapped: the NIFs are registered as `__oxbeam_nif__<name>`, and the module's
+  #     `<name>` is a wrapper (Oxbeam.NifError); direct, or no field (libraries built
+  #     before it existed): under their own names)
   #   OXBEAM 0x1F nif 0x1F name 0x1F arity 0x1F argnames 0x1F specs 0x1F ret 0x1F schedule 0x1F doc
   #     0x1F written_spec 0x1E   (written_spec: #[nif(spec = "...")], may be empty)
   #   OXBEAM 0x1F type 0x1F RustName 0x1F exception|value|resource 0x1F spec 0x1E
@@ -17,7 +20,19 @@ defmodule Oxbeam.Metadata do
   defmodule Nif do
     @moduledoc false
     # `spec` is the @spec written with #[nif(spec = "...")], or "".
-    defstruct [:name, :arity, :arg_names, :arg_specs, :return_spec, :schedule, :doc, spec: ""]
+    # `registered` is the name the library registers the NIF under: `name`, or
+    # `__oxbeam_nif__<name>` when the module wraps its NIFs.
+    defstruct [
+      :name,
+      :arity,
+      :arg_names,
+      :arg_specs,
+      :return_spec,
+      :schedule,
+      :doc,
+      :registered,
+      spec: ""
+    ]
   end
 
   defmodule Type do
@@ -108,25 +123,41 @@ defmodule Oxbeam.Metadata do
     {inits, nifs} = records(binary)
     expected = Atom.to_string(module)
 
-    case Enum.uniq(inits) do
-      [^expected] ->
-        :ok
+    registration =
+      case Enum.uniq_by(inits, &elem(&1, 0)) do
+        [{^expected, registration}] ->
+          registration
 
-      [] ->
-        fail!(
-          "the library of crate #{inspect(crate)} (#{path}) has no `oxbeam::init!`: " <>
-            "add `oxbeam::init!(\"#{expected}\");` to its lib.rs"
-        )
+        [] ->
+          fail!(
+            "the library of crate #{inspect(crate)} (#{path}) has no `oxbeam::init!`: " <>
+              "add `oxbeam::init!(\"#{expected}\");` to its lib.rs"
+          )
 
-      [other | _] ->
-        fail!(
-          "the crate #{inspect(crate)} calls `oxbeam::init!(\"#{other}\")` but is used " <>
-            "from #{inspect(module)}: write `oxbeam::init!(\"#{expected}\");`"
-        )
-    end
+        [{other, _} | _] ->
+          fail!(
+            "the crate #{inspect(crate)} calls `oxbeam::init!(\"#{other}\")` but is used " <>
+              "from #{inspect(module)}: write `oxbeam::init!(\"#{expected}\");`"
+          )
+      end
 
-    nifs |> Enum.uniq_by(&{&1.name, &1.arity}) |> Enum.sort_by(&{&1.name, &1.arity})
+    nifs
+    |> Enum.uniq_by(&{&1.name, &1.arity})
+    |> Enum.sort_by(&{&1.name, &1.arity})
+    |> Enum.map(&%{&1 | registered: registered_name(&1.name, registration)})
   end
+
+  @doc """
+  The name a NIF is registered under in a library whose `init!` record says
+  `registration` (`:wrapped` or `:direct`): oxbeam's own hidden NIFs (`__oxbeam_tests__`)
+  keep their names.
+  """
+  def registered_name(name, :wrapped) do
+    text = Atom.to_string(name)
+    if String.starts_with?(text, "__oxbeam_"), do: name, else: :"__oxbeam_nif__#{text}"
+  end
+
+  def registered_name(name, :direct), do: name
 
   @doc false
   def records(binary) do
@@ -138,7 +169,7 @@ defmodule Oxbeam.Metadata do
       with [record | _] <- :binary.split(rest, @rs),
            {:ok, parsed} <- parse(record) do
         case parsed do
-          {:init, module} -> {[module | inits], nifs}
+          {:init, _, _} = init -> {[Tuple.delete_at(init, 0) | inits], nifs}
           %Nif{} = nif -> {inits, [nif | nifs]}
         end
       else
@@ -151,7 +182,13 @@ defmodule Oxbeam.Metadata do
   defp parse(record) do
     case :binary.split(record, @us, [:global]) do
       ["init", module] ->
-        {:ok, {:init, module}}
+        {:ok, {:init, module, :direct}}
+
+      ["init", module, "wrapped"] ->
+        {:ok, {:init, module, :wrapped}}
+
+      ["init", module, "direct"] ->
+        {:ok, {:init, module, :direct}}
 
       # A record without the written-spec field (libraries built before it existed).
       ["nif", _, _, _, _, _, _, _] ->
@@ -197,6 +234,8 @@ defmodule Oxbeam.Metadata do
         |> String.trim_leading("_")
         |> Macro.underscore()
         |> case do
+          # `fn` (`r#fn` in Rust) cannot be a variable of a generated function head.
+          "fn" -> "arg#{index}"
           <<first, _::binary>> = var when first in ?a..?z -> var
           _ -> "arg#{index}"
         end

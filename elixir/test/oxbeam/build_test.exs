@@ -284,4 +284,89 @@ defmodule Oxbeam.BuildTest do
     {_, 0} = mix(p, ["compile"])
     assert {"3", 0} = call(p, "IO.puts(DemoC.answer())")
   end
+
+  test "Rustler's options: crate: as an atom, load_data_fun: called at load, binaries not built",
+       context do
+    p = project(context, "demo_d", "4")
+
+    File.write!(Path.join(p.dir, "lib/demo_d.ex"), """
+    defmodule DemoD do
+      use Oxbeam,
+        otp_app: :demo_d,
+        crate: :demo_d_nif,
+        target_dir: #{inspect(@target_dir)},
+        load_data_fun: {DemoD.LoadData, :nif_data}
+    end
+    """)
+
+    File.write!(Path.join(p.dir, "lib/load_data.ex"), """
+    defmodule DemoD.LoadData do
+      def nif_data do
+        if System.get_env("DEMO_LOAD_DATA_FAIL"), do: raise("no load data")
+        System.get_env("DEMO_LOAD_DATA", "unset")
+      end
+    end
+    """)
+
+    File.write!(p.lib_rs, """
+    fn load(_env: oxbeam::Env<'_>, info: String) -> oxbeam::Result<String> {
+        Ok(info)
+    }
+
+    /// The load data the library was loaded with.
+    #[oxbeam::nif]
+    fn loaded_with(env: oxbeam::Env<'_>) -> String {
+        env.priv_data::<String>().cloned().unwrap_or_default()
+    }
+
+    oxbeam::init!("Elixir.DemoD", load = load);
+    """)
+
+    # A binary next to the library (src/main.rs and a [[bin]]) that does not compile:
+    # only the cdylib is built.
+    File.write!(Path.join(p.crate_dir, "src/main.rs"), """
+    compile_error!("the binary src/main.rs must not be built");
+    fn main() {}
+    """)
+
+    File.write!(Path.join(p.crate_dir, "src/tool.rs"), """
+    compile_error!("the [[bin]] tool must not be built");
+    fn main() {}
+    """)
+
+    File.write!(
+      Path.join(p.crate_dir, "Cargo.toml"),
+      File.read!(Path.join(p.crate_dir, "Cargo.toml")) <>
+        "\n[[bin]]\nname = \"demo_d_tool\"\npath = \"src/tool.rs\"\n"
+    )
+
+    {out, status} = mix(p, ["compile"])
+    assert status == 0, out
+    assert out =~ "Compiling NIF crate demo_d_nif (cargo build, debug)"
+    refute out =~ "must not be built"
+
+    # Called when the module is loaded, not when it was compiled.
+    {out, 0} =
+      mix(p, ["run", "-e", "IO.puts(DemoD.loaded_with())"], [{"DEMO_LOAD_DATA", "at load"}])
+
+    assert String.trim(out) == "at load"
+    assert {"unset", 0} = call(p, "IO.puts(DemoD.loaded_with())")
+
+    # If it raises, the library is not loaded and the stubs say why.
+    code = """
+    IO.puts(Oxbeam.load_error(DemoD))
+    try do
+      DemoD.loaded_with()
+    rescue
+      e in Oxbeam.NotLoadedError -> IO.puts(Exception.message(e))
+    end
+    """
+
+    {out, 0} = mix(p, ["run", "-e", code], [{"DEMO_LOAD_DATA_FAIL", "1"}])
+
+    assert String.trim(out) ==
+             "load_data_fun: DemoD.LoadData.nif_data/0 failed: ** (RuntimeError) no load data\n" <>
+               "the NIF library for DemoD is not loaded: load_data_fun: DemoD.LoadData.nif_data/0 " <>
+               "failed: ** (RuntimeError) no load data"
+  end
 end

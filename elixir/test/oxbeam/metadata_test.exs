@@ -74,7 +74,37 @@ defmodule Oxbeam.MetadataTest do
         "OXBEAM\x1Fnif\x1Ftoo\x1Ffew\x1E" <>
         init("Elixir.M") <> nif("good", 1, "x", ["term()"], "term()") <> "OXBEAM\x1Finit"
 
-    assert {["Elixir.M"], [%Metadata.Nif{name: :good, arity: 1}]} = Metadata.records(binary)
+    assert {[{"Elixir.M", :direct}], [%Metadata.Nif{name: :good, arity: 1}]} =
+             Metadata.records(binary)
+  end
+
+  @tag :tmp_dir
+  test "the init! record says how the NIFs are registered", %{tmp_dir: dir} do
+    nifs = [
+      nif("add", 2, "a,b", ["integer()", "integer()"], "integer()"),
+      nif("__oxbeam_tests__", 0, "", [], "term()")
+    ]
+
+    registered = fn init_record ->
+      dir
+      |> library([init_record | nifs])
+      |> Metadata.read!(My.Native, "my_nif")
+      |> Enum.map(&{&1.name, &1.registered})
+    end
+
+    # init!'s default: wrapped, except oxbeam's own hidden NIFs.
+    assert registered.(init("Elixir.My.Native\x1Fwrapped")) ==
+             [__oxbeam_tests__: :__oxbeam_tests__, add: :__oxbeam_nif__add]
+
+    # init!(..., wrappers = false), and libraries built before the field existed.
+    for record <- [init("Elixir.My.Native\x1Fdirect"), init("Elixir.My.Native")] do
+      assert registered.(record) == [__oxbeam_tests__: :__oxbeam_tests__, add: :add]
+    end
+
+    # An unknown registration is not an init! record of this module.
+    assert_raise Mix.Error, ~r/has no `oxbeam::init!`/, fn ->
+      registered.(init("Elixir.My.Native\x1Fsideways"))
+    end
   end
 
   test "spec_ast builds the @spec, or :error when a type does not parse" do
@@ -142,6 +172,8 @@ defmodule Oxbeam.MetadataTest do
     assert vars.("a,b", 2) == ["a", "b"]
     assert vars.("x,x,", 3) == ["x", "x_2", "arg3"]
     assert vars.("r#type,Self,9lives", 3) == ["type", "self", "arg3"]
+    # Elixir's reserved words are fine as variables of a generated head, but for `fn`.
+    assert vars.("r#fn,end,when", 3) == ["arg1", "end", "when"]
     # A record whose names do not match its arity.
     assert vars.("a", 2) == ["arg1", "arg2"]
   end

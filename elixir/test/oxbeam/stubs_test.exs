@@ -100,6 +100,106 @@ defmodule Oxbeam.StubsTest do
     refute Map.has_key?(specs, {:mine, 1})
   end
 
+  test "a wrapped NIF: a hidden stub the library replaces, and a documented, specced wrapper" do
+    wrapped = fn module ->
+      ["OXBEAM\x1Finit\x1F#{module}\x1Fwrapped\x1E" | tl(records(module))] ++
+        [nif("__oxbeam_tests__", 0, "", [], "term()", "")]
+    end
+
+    {module, beam, _} = compile("def mine(x), do: {:mine, x}", wrapped)
+
+    # The module's own function stays; the NIF is still reachable under its hidden name.
+    assert module.mine(1) == {:mine, 1}
+
+    for {name, arity} <- [add: 2, valid?: 1, undocumented!: 0, odd_spec: 1, mine: 1] do
+      assert function_exported?(module, name, arity)
+      assert function_exported?(module, :"__oxbeam_nif__#{name}", arity)
+    end
+
+    # oxbeam's own hidden NIFs keep their names.
+    assert function_exported?(module, :__oxbeam_tests__, 0)
+    refute function_exported?(module, :__oxbeam_nif____oxbeam_tests__, 0)
+
+    {:ok, {^module, [{~c"Docs", docs_chunk}]}} = :beam_lib.chunks(beam, [~c"Docs"])
+    {:docs_v1, _, :elixir, _, _, _, docs} = :erlang.binary_to_term(docs_chunk)
+
+    doc = fn name, arity ->
+      Enum.find_value(docs, fn
+        {{:function, ^name, ^arity}, _, signature, doc, _} -> {signature, doc}
+        _ -> nil
+      end)
+    end
+
+    assert {["add(a, b)"], %{"en" => "Adds two integers."}} = doc.(:add, 2)
+    assert {["valid?(text)"], %{"en" => "Checks.\n\nReally."}} = doc.(:valid?, 1)
+    assert {_, :hidden} = doc.(:__oxbeam_nif__add, 2)
+
+    {:ok, specs} = Code.Typespec.fetch_specs(beam)
+    specs = Map.new(specs, fn {{name, arity}, _} -> {{name, arity}, true} end)
+    assert specs[{:add, 2}]
+    refute specs[{:__oxbeam_nif__add, 2}]
+
+    # Not loaded: the wrapper raises what the hidden stub raised, and the stack trace
+    # names the public function only (the wrapper's frame is left out).
+    {error, stacktrace} =
+      try do
+        module.add(1, 2)
+      rescue
+        error -> {error, __STACKTRACE__}
+      end
+
+    assert %Oxbeam.NotLoadedError{} = error
+
+    assert String.starts_with?(
+             error.message,
+             "the NIF library for #{inspect(module)} is not loaded: "
+           )
+
+    assert [{:erlang, :nif_error, _, _}, {^module, :add, 2, _}, {__MODULE__, _, _, _} | _] =
+             stacktrace
+  end
+
+  test "a Rustler-style stub the module writes becomes the wrapper; its own @doc and @spec stay" do
+    wrapped = fn module ->
+      ["OXBEAM\x1Finit\x1F#{module}\x1Fwrapped\x1E" | tl(records(module))]
+    end
+
+    body = """
+    @doc "My own doc."
+    @spec add(pos_integer(), pos_integer()) :: pos_integer()
+    def add(_a, _b), do: :erlang.nif_error(:nif_not_loaded)
+
+    def valid?(text), do: {:mine, text}
+    """
+
+    warnings =
+      ExUnit.CaptureIO.capture_io(:stderr, fn ->
+        {module, beam, _} = compile(body, wrapped)
+        send(self(), {:compiled, module, beam})
+      end)
+
+    assert warnings == ""
+    assert_received {:compiled, module, beam}
+
+    # The stub became the wrapper of the hidden NIF (not loaded here: it says so).
+    assert_raise Oxbeam.NotLoadedError, ~r/^the NIF library for .* is not loaded: /, fn ->
+      module.add(1, 2)
+    end
+
+    # A function that is not a nif_error stub stays the module's.
+    assert module.valid?("x") == {:mine, "x"}
+
+    {:ok, {^module, [{~c"Docs", docs_chunk}]}} = :beam_lib.chunks(beam, [~c"Docs"])
+    {:docs_v1, _, :elixir, _, _, _, docs} = :erlang.binary_to_term(docs_chunk)
+    assert [%{"en" => "My own doc."}] = for({{:function, :add, 2}, _, _, doc, _} <- docs, do: doc)
+
+    {:ok, specs} = Code.Typespec.fetch_specs(beam)
+    assert [{{:add, 2}, [spec]}] = for({{:add, 2}, _} = entry <- specs, do: entry)
+
+    assert Macro.to_string(Code.Typespec.spec_to_quoted(:add, spec)) ==
+             "add(pos_integer(), pos_integer()) :: pos_integer()"
+  end
+
   test "a spec written with #[nif(spec = ...)] replaces the derived one; a bad one is a compile error" do
     written = fn spec ->
       fn module ->
@@ -176,4 +276,52 @@ defmodule Oxbeam.StubsTest do
       end
     end
   end
+
+  test "Rustler's option forms: crate: as an atom, load_data_fun:; bad values are exact errors" do
+    config = Oxbeam.Build.config!(M, otp_app: :x, crate: :my_nif)
+    assert config.crate == "my_nif"
+    assert config.library_name == "libmy_nif"
+    assert config.path == Path.expand("native/my_nif")
+    assert Oxbeam.Build.config!(M, otp_app: :x, crate: "my-nif").library_name == "libmy_nif"
+
+    config = Oxbeam.Build.config!(M, otp_app: :x, crate: "x", load_data_fun: {Deploy, :data})
+    assert config.load_data_fun == {Deploy, :data}
+    assert Oxbeam.Build.config!(M, otp_app: :x, crate: "x").load_data_fun == nil
+
+    for {options, message} <- [
+          {[crate: 42], "crate: must be a string or an atom (the cargo package name), got: 42"},
+          {[crate: true],
+           "crate: must be a string or an atom (the cargo package name), got: true"},
+          {[crate: ""], "crate: must be a string or an atom (the cargo package name), got: \"\""},
+          {[crate: "x", load_data_fun: :oops],
+           "load_data_fun: must be {Module, :function} (a function of no arguments, called " <>
+             "when the module is loaded), got: :oops"},
+          {[crate: "x", load_data_fun: {Deploy, :data, []}],
+           "load_data_fun: must be {Module, :function} (a function of no arguments, called " <>
+             "when the module is loaded), got: {Deploy, :data, []}"},
+          {[crate: "x", load_data_fun: {Deploy, :data}, load_data: 1],
+           "use Oxbeam in M: load_data: and load_data_fun: exclude each other " <>
+             "(load_data_fun's result is the load data)"}
+        ] do
+      assert_raise Mix.Error, message, fn ->
+        Oxbeam.Build.config!(M, [otp_app: :x] ++ options)
+      end
+    end
+  end
+
+  test "load_data_fun: is called at load; a failure is the load error" do
+    assert Oxbeam.__load_data__({:value, {:a, 1}}) == {:ok, {:a, 1}}
+    assert Oxbeam.__load_data__({:fun, Oxbeam.StubsTest.LoadData, :data}) == {:ok, {:data, 1}}
+
+    assert Oxbeam.__load_data__({:fun, Oxbeam.StubsTest.LoadData, :fail}) ==
+             {:error,
+              {:load_data_fun,
+               "load_data_fun: Oxbeam.StubsTest.LoadData.fail/0 failed: " <>
+                 "** (RuntimeError) no data here"}}
+  end
+end
+
+defmodule Oxbeam.StubsTest.LoadData do
+  def data, do: {:data, 1}
+  def fail, do: raise("no data here")
 end

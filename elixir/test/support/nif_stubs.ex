@@ -7,13 +7,31 @@ defmodule Oxbeam.Test.NifStubs do
 
   @doc """
   One `def` per function `module` exports that comes from its library, raising
-  `:not_loaded` until the library replaces it.
+  `:not_loaded` until the library replaces it, and the wrapper of each wrapped NIF.
   """
   def stubs(module) do
-    for {name, arity} <- module.__info__(:functions),
-        name not in [:__oxbeam_load__, :__mix_recompile__?] do
-      args = for i <- 1..arity//1, do: Macro.var(:"_arg#{i}", nil)
-      quote do: def(unquote(name)(unquote_splicing(args)), do: :erlang.nif_error(:not_loaded))
+    functions = module.__info__(:functions)
+
+    for {name, arity} <- functions, name not in [:__oxbeam_load__, :__mix_recompile__?] do
+      hidden = :"__oxbeam_nif__#{name}"
+
+      if {hidden, arity} in functions do
+        # A wrapped NIF (registered as `__oxbeam_nif__<name>`): the wrapper `use Oxbeam`
+        # generates.
+        args = Macro.generate_arguments(arity, __MODULE__)
+
+        quote do
+          def unquote(name)(unquote_splicing(args)) do
+            unquote(hidden)(unquote_splicing(args))
+          catch
+            :error, reason ->
+              Oxbeam.NifError.reraise(reason, __STACKTRACE__, __MODULE__, unquote(name))
+          end
+        end
+      else
+        args = for i <- 1..arity//1, do: Macro.var(:"_arg#{i}", nil)
+        quote do: def(unquote(name)(unquote_splicing(args)), do: :erlang.nif_error(:not_loaded))
+      end
     end
   end
 end

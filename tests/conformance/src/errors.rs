@@ -71,3 +71,13 @@ mod atoms {
 fn declared_atoms() -> (oxbeam::Atom, oxbeam::Atom) {
     (atoms::hello(), atoms::created_at_load())
 }
+
+/// Raises `:badarg` with a message (`Error::badarg`), returned or raised from deep in
+/// plain Rust code (`deep`).
+#[nif]
+fn raise_badarg(message: String, deep: bool) -> oxbeam::Result<i64> {
+    if deep {
+        oxbeam::raise(oxbeam::Error::badarg(message))
+    }
+    Err(oxbeam::Error::badarg(message))
+}

@@ -49,4 +49,6 @@ fn make_map(n: i64) -> HashMap<String, i64> {
 
 include!("../../oxbeam_derives.rs");
 
-oxbeam::init!("Elixir.Bench.Oxbeam");
+// The benchmark loads the library into stub modules of its own (tests/bench/run.exs):
+// the NIFs under their own names, without the :badarg wrappers of `use Oxbeam`.
+oxbeam::init!("Elixir.Bench.Oxbeam", wrappers = false);

@@ -79,4 +79,6 @@ fn make_map<'a>(env: Env<'a>, n: i64) -> MapFromIter<impl Iterator<Item = (Term<
 
 include!("../../oxbeam_derives.rs");
 
-oxbeam::init!("Elixir.Bench.OxbeamZeroCopy");
+// The benchmark loads the library into stub modules of its own (tests/bench/run.exs):
+// the NIFs under their own names, without the :badarg wrappers of `use Oxbeam`.
+oxbeam::init!("Elixir.Bench.OxbeamZeroCopy", wrappers = false);

@@ -139,4 +139,6 @@ fn serde_flat_encode(n: u64) -> SerdeTerm<Flat> {
     })
 }
 
-oxbeam::init!("Elixir.Bench.Serde");
+// The benchmark loads the library into stub modules of its own (tests/bench/run.exs):
+// the NIFs under their own names, without the :badarg wrappers of `use Oxbeam`.
+oxbeam::init!("Elixir.Bench.Serde", wrappers = false);

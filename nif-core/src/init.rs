@@ -27,6 +27,14 @@ static MODULE: OnceLock<String> = OnceLock::new();
 /// `ERL_NIF_DIRTY_NIF_OPTION`: the library may have dirty NIFs.
 const DIRTY_NIF_OPTION: u32 = 1;
 
+/// Whether this library's module is an Erlang module (its name does not start with
+/// `Elixir.`): oxbeam then renders terms in Erlang syntax.
+pub(crate) fn module_is_erlang() -> bool {
+    MODULE_IS_ERLANG.get().copied().unwrap_or(false)
+}
+
+static MODULE_IS_ERLANG: OnceLock<bool> = OnceLock::new();
+
 /// The Elixir module name this library was built for, without `Elixir.`.
 pub(crate) fn module_name() -> &'static str {
     MODULE.get().map(String::as_str).unwrap_or("?")
@@ -42,6 +50,7 @@ pub fn entry(module: &'static CStr, record: &'static str, hooks: Hooks) -> *cons
         std::hint::black_box(record);
         let name = module.to_string_lossy();
         let _ = MODULE.set(name.strip_prefix("Elixir.").unwrap_or(&name).to_string());
+        let _ = MODULE_IS_ERLANG.set(!name.starts_with("Elixir."));
         let _ = HOOKS.set(hooks);
         let mut defs: Vec<&NifDef> = inventory::iter::<NifRegistration>
             .into_iter()

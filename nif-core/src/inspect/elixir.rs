@@ -1,0 +1,644 @@
+//! Elixir's `inspect/1` text of a term.
+//!
+//! Exact for every term but these (each documented in docs/nifs.md):
+//! - a struct of a module oxbeam does not know prints in map form
+//!   (`%{__struct__: M, ...}`): Elixir asks the module for its fields (their order, and
+//!   whether the module is a struct at all) or for its own `Inspect` implementation, and
+//!   a NIF cannot call Elixir code. Known: `Range`, `MapSet`, and `Date`, `Time`,
+//!   `NaiveDateTime`, `DateTime` in the ISO calendar.
+//! - a local fun prints as `#Function<0.123/1 in M>`: Elixir adds the name of the
+//!   function that defined it (`in M.f/1`), which is in the module's code, not in the
+//!   fun.
+//! - a pid, port or reference of another node prints with node number 0.
+//! - an atom with characters beyond ASCII prints quoted (`:"café"`).
+
+use super::external::{self, Fun};
+use super::{float, is_empty_list, list_cells, MAX_BYTES, MAX_DEPTH, MAX_ITEMS, MAX_LEN};
+use crate::atom::Atom;
+use crate::env::Env;
+use crate::term::{Term, TermType};
+use crate::types;
+use std::fmt::Write;
+
+pub(super) fn render<'a>(env: Env<'a>, term: Term<'a>) -> String {
+    let mut printer = Printer {
+        env,
+        out: String::new(),
+        version: super::elixir_version(),
+        charlists_as_lists: false,
+    };
+    printer.term(term, 0);
+    printer.out
+}
+
+struct Printer<'a> {
+    env: Env<'a>,
+    out: String,
+    /// The Elixir version matched (`major * 1000 + minor`).
+    version: u32,
+    /// Inside a `MapSet`: charlists print as lists.
+    charlists_as_lists: bool,
+}
+
+impl<'a> Printer<'a> {
+    fn term(&mut self, term: Term<'a>, depth: usize) {
+        if depth > MAX_DEPTH || self.out.len() > MAX_LEN * 2 {
+            self.out.push_str("...");
+            return;
+        }
+        let env = self.env;
+        match term.term_type(env) {
+            TermType::Atom => match atom_name(env, term) {
+                Some(name) => write_atom(&name, &mut self.out),
+                None => self.out.push_str("#Atom<?>"),
+            },
+            TermType::Integer => self.out.push_str(&super::integer_text(env, term)),
+            TermType::Float => float::write_elixir(super::float_value(env, term), &mut self.out),
+            TermType::Bitstring => match types::binary::inspect_binary(env, term) {
+                Some(bytes) => write_binary(bytes, &mut self.out),
+                None => self.bitstring(term),
+            },
+            TermType::List => self.list(term, depth),
+            TermType::Tuple => {
+                let elements = types::tuple::tuple_elements(env, term).unwrap_or(&[]);
+                self.out.push('{');
+                self.items(elements, elements.len(), depth);
+                self.out.push('}');
+            }
+            TermType::Map => self.map(term, depth),
+            TermType::Pid => match external::pid(env, term) {
+                Some((id, serial)) => {
+                    let _ = write!(self.out, "#PID<0.{id}.{serial}>");
+                }
+                None => self.out.push_str("#PID<...>"),
+            },
+            TermType::Port => match external::port(env, term) {
+                Some(id) => {
+                    let _ = write!(self.out, "#Port<0.{id}>");
+                }
+                None => self.out.push_str("#Port<...>"),
+            },
+            TermType::Reference => match external::reference(env, term) {
+                Some(ids) => {
+                    self.out.push_str("#Reference<0");
+                    for id in ids {
+                        let _ = write!(self.out, ".{id}");
+                    }
+                    self.out.push('>');
+                }
+                None => self.out.push_str("#Reference<...>"),
+            },
+            TermType::Fun => self.fun(term),
+            TermType::Unknown(_) => self.out.push_str("#Term<...>"),
+        }
+    }
+
+    fn items(&mut self, items: &[Term<'a>], len: usize, depth: usize) {
+        for (i, item) in items.iter().take(MAX_ITEMS).enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            self.term(*item, depth + 1);
+        }
+        if len > MAX_ITEMS {
+            self.out.push_str(", ...");
+        }
+    }
+
+    /// `&M.f/2` for an external fun; `#Function<0.123/1 in M>` for a local one.
+    fn fun(&mut self, term: Term<'a>) {
+        match external::fun(self.env, term) {
+            Some(Fun::External {
+                module,
+                function,
+                arity,
+            }) => {
+                self.out.push('&');
+                write_atom(&module, &mut self.out);
+                self.out.push('.');
+                write_remote_call(&function, &mut self.out);
+                let _ = write!(self.out, "/{arity}");
+            }
+            Some(Fun::Local {
+                module,
+                arity,
+                index,
+                old_uniq,
+                ..
+            }) => {
+                let _ = write!(self.out, "#Function<{index}.{old_uniq}/{arity} in ");
+                write_atom(&module, &mut self.out);
+                self.out.push('>');
+            }
+            None => self.out.push_str("#Function<...>"),
+        }
+    }
+
+    /// A bitstring that is not whole bytes: `<<1, 2::size(3)>>`.
+    fn bitstring(&mut self, term: Term<'a>) {
+        let Some((data, bits)) = external::bitstring(self.env, term) else {
+            self.out.push_str("#Bitstring<...>");
+            return;
+        };
+        let out = &mut self.out;
+        out.push_str("<<");
+        let (last, whole) = data.split_last().expect("not empty");
+        for (i, b) in whole.iter().take(MAX_BYTES).enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            let _ = write!(out, "{b}");
+        }
+        if whole.len() > MAX_BYTES {
+            out.push_str(", ...");
+        }
+        if !whole.is_empty() {
+            out.push_str(", ");
+        }
+        let _ = write!(out, "{}::size({bits})", last >> (8 - bits));
+        out.push_str(">>");
+    }
+
+    fn list(&mut self, term: Term<'a>, depth: usize) {
+        let env = self.env;
+        if !self.charlists_as_lists {
+            if let Some(chars) = printable_charlist(env, term) {
+                self.charlist(&chars);
+                return;
+            }
+        }
+        let (items, tail, more) = list_cells(env, term, MAX_ITEMS);
+        let proper = !more && is_empty_list(env, tail);
+        if proper && self.keyword(&items, depth) {
+            return;
+        }
+        self.out.push('[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            self.term(*item, depth + 1);
+        }
+        if more {
+            self.out.push_str(", ...");
+        } else if !proper {
+            self.out.push_str(" | ");
+            self.term(tail, depth + 1);
+        }
+        self.out.push(']');
+    }
+
+    /// `'abc'` (Elixir < 1.15) or `~c"abc"`.
+    fn charlist(&mut self, chars: &[char]) {
+        let sigil = self.version >= 1015;
+        let quote = if sigil { '"' } else { '\'' };
+        self.out.push_str(if sigil { "~c\"" } else { "'" });
+        let text: String = chars.iter().collect();
+        escape_quoted(&text, quote, &mut self.out);
+        self.out.push(quote);
+    }
+
+    /// `[a: 1, b: 2]`: a non-empty proper list of pairs whose keys are atoms that are
+    /// not aliases (as Elixir's `Inspect.List.keyword?/1`). False when it is not one.
+    fn keyword(&mut self, items: &[Term<'a>], depth: usize) -> bool {
+        let env = self.env;
+        let pairs: Option<Vec<(String, Term<'a>)>> = items
+            .iter()
+            .map(|item| match types::tuple::tuple_elements(env, *item) {
+                Some([key, value]) => atom_name(env, *key)
+                    .filter(|name| !name.starts_with("Elixir."))
+                    .map(|name| (name, *value)),
+                _ => None,
+            })
+            .collect();
+        let Some(pairs) = pairs.filter(|pairs| !pairs.is_empty()) else {
+            return false;
+        };
+        self.out.push('[');
+        for (i, (name, value)) in pairs.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            write_key(name, &mut self.out);
+            self.term(*value, depth + 1);
+        }
+        self.out.push(']');
+        true
+    }
+
+    fn map(&mut self, term: Term<'a>, depth: usize) {
+        let env = self.env;
+        let len = types::map::map_size(env, term).unwrap_or(0);
+        let mut entries = Vec::new();
+        let _ = types::map::for_each_entry(env, term, |k, v| {
+            entries.push((k, v));
+            if entries.len() > MAX_ITEMS {
+                Err(())
+            } else {
+                Ok(())
+            }
+        });
+        if let Some(module) = struct_module(env, term) {
+            if self.known_struct(&module, term, depth) {
+                return;
+            }
+        }
+        self.out.push_str("%{");
+        // Keyword syntax only when every key is an atom, none an alias (as Elixir's
+        // Inspect.List.keyword?/1).
+        let keyword = entries
+            .iter()
+            .all(|(k, _)| atom_name(env, *k).is_some_and(|name| !name.starts_with("Elixir.")));
+        for (i, (k, v)) in entries.iter().take(MAX_ITEMS).enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            match keyword.then(|| atom_name(env, *k)).flatten() {
+                Some(name) => write_key(&name, &mut self.out),
+                None => {
+                    self.term(*k, depth + 1);
+                    self.out.push_str(" => ");
+                }
+            }
+            self.term(*v, depth + 1);
+        }
+        if len > MAX_ITEMS {
+            self.out.push_str(", ...");
+        }
+        self.out.push('}');
+    }
+
+    /// A struct whose `Inspect` is pure data and known here, printed as Elixir does;
+    /// false when the module is not one of them or the fields are not as expected.
+    fn known_struct(&mut self, module: &str, term: Term<'a>, depth: usize) -> bool {
+        let env = self.env;
+        let get = |key: &str| {
+            let key = Atom::try_existing(env, key)?;
+            term.map_get(env, key)
+        };
+        let int = |key: &str| get(key).and_then(|t| t.decode::<i64>(env).ok());
+        let size = types::map::map_size(env, term).unwrap_or(0);
+        match module {
+            "Elixir.Range" if size == 4 => {
+                let (Some(first), Some(last), Some(step)) =
+                    (get("first"), get("last"), get("step"))
+                else {
+                    return false;
+                };
+                if ![first, last, step]
+                    .iter()
+                    .all(|t| t.term_type(env) == TermType::Integer)
+                {
+                    return false;
+                }
+                self.out.push_str(&super::integer_text(env, first));
+                self.out.push_str("..");
+                self.out.push_str(&super::integer_text(env, last));
+                let one = matches!(step.decode::<i64>(env), Ok(1));
+                if !(one && last.compare(first).is_ge()) {
+                    self.out.push_str("//");
+                    self.out.push_str(&super::integer_text(env, step));
+                }
+                true
+            }
+            "Elixir.MapSet" => {
+                let Some(set) = get("map").filter(|m| m.term_type(env) == TermType::Map) else {
+                    return false;
+                };
+                let len = types::map::map_size(env, set).unwrap_or(0);
+                let mut keys = Vec::new();
+                let _ = types::map::for_each_entry(env, set, |k, _| {
+                    keys.push(k);
+                    if keys.len() > MAX_ITEMS {
+                        Err(())
+                    } else {
+                        Ok(())
+                    }
+                });
+                // The elements print as a list would (`MapSet.new([a: 1])` when they are
+                // pairs with atom keys), charlists as lists.
+                self.out.push_str("MapSet.new(");
+                let outer = self.charlists_as_lists;
+                self.charlists_as_lists = true;
+                if len > MAX_ITEMS || !self.keyword(&keys, depth) {
+                    self.out.push('[');
+                    self.items(&keys, len, depth);
+                    self.out.push(']');
+                }
+                self.charlists_as_lists = outer;
+                self.out.push(')');
+                true
+            }
+            "Elixir.Date" | "Elixir.Time" | "Elixir.NaiveDateTime" | "Elixir.DateTime" => {
+                if get("calendar").and_then(|c| atom_name(env, c)).as_deref()
+                    != Some("Elixir.Calendar.ISO")
+                {
+                    return false;
+                }
+                let date = || {
+                    let year = int("year").filter(|y| (-9999..=9999).contains(y))?;
+                    Some(iso_date(year, int("month")?, int("day")?))
+                };
+                let time = || {
+                    let (us, precision) = get("microsecond")?.decode::<(i64, i64)>(env).ok()?;
+                    iso_time(int("hour")?, int("minute")?, int("second")?, us, precision)
+                };
+                let text = match (module, size) {
+                    ("Elixir.Date", 5) => date().map(|d| format!("~D[{d}]")),
+                    ("Elixir.Time", 6) => time().map(|t| format!("~T[{t}]")),
+                    ("Elixir.NaiveDateTime", 9) => {
+                        date().zip(time()).map(|(d, t)| format!("~N[{d} {t}]"))
+                    }
+                    ("Elixir.DateTime", 13) => date().zip(time()).and_then(|(d, t)| {
+                        let zone: String = get("time_zone")?.decode(env).ok()?;
+                        let abbr: String = get("zone_abbr")?.decode(env).ok()?;
+                        let (utc, std) = (int("utc_offset")?, int("std_offset")?);
+                        Some(if (utc, std, zone.as_str()) == (0, 0, "Etc/UTC") {
+                            format!("~U[{d} {t}Z]")
+                        } else {
+                            let total = utc + std;
+                            let sign = if total >= 0 { '+' } else { '-' };
+                            let (h, m) = (total.abs() / 3600, total.abs() % 3600 / 60);
+                            let zone_part = if zone == "Etc/UTC" {
+                                String::new()
+                            } else {
+                                format!(" {abbr} {zone}")
+                            };
+                            format!("#DateTime<{d} {t}{sign}{h:02}:{m:02}{zone_part}>")
+                        })
+                    }),
+                    _ => None,
+                };
+                match text {
+                    Some(text) => {
+                        self.out.push_str(&text);
+                        true
+                    }
+                    None => false,
+                }
+            }
+            _ => false,
+        }
+    }
+}
+
+/// `Calendar.ISO.date_to_string/3`: `2024-01-02`, `-0001-01-02`.
+fn iso_date(year: i64, month: i64, day: i64) -> String {
+    let sign = if year < 0 { "-" } else { "" };
+    format!("{sign}{:04}-{month:02}-{day:02}", year.abs())
+}
+
+/// `Calendar.ISO.time_to_string/4`: `01:02:03`, `01:02:03.004`.
+fn iso_time(hour: i64, minute: i64, second: i64, us: i64, precision: i64) -> Option<String> {
+    if !(0..=6).contains(&precision) || !(0..1_000_000).contains(&us) {
+        return None;
+    }
+    let mut text = format!("{hour:02}:{minute:02}:{second:02}");
+    if precision > 0 {
+        let digits = format!("{us:06}");
+        text.push('.');
+        text.push_str(&digits[..precision as usize]);
+    }
+    Some(text)
+}
+
+/// The module of a map with an atom `__struct__` key.
+fn struct_module<'a>(env: Env<'a>, term: Term<'a>) -> Option<String> {
+    let key = Atom::try_existing(env, "__struct__")?;
+    atom_name(env, term.map_get(env, key)?)
+}
+
+fn atom_name<'a>(env: Env<'a>, term: Term<'a>) -> Option<String> {
+    (term.term_type(env) == TermType::Atom)
+        .then(|| crate::atom::atom_from_raw(term.as_raw()).name(env).ok())
+        .flatten()
+}
+
+/// `Macro.inspect_atom(:literal, atom)`.
+fn write_atom(name: &str, out: &mut String) {
+    match name {
+        "nil" | "true" | "false" => out.push_str(name),
+        _ if name.starts_with("Elixir.") && is_alias(&name[7..]) => out.push_str(&name[7..]),
+        _ if is_plain_atom(name) || is_alias_like_key(name) || is_operator(name) => {
+            out.push(':');
+            out.push_str(name);
+        }
+        _ => {
+            out.push_str(":\"");
+            escape_into(name, out);
+            out.push('"');
+        }
+    }
+}
+
+/// `Macro.inspect_atom(:remote_call, name)`: the function name in `&M.f/1`.
+fn write_remote_call(name: &str, out: &mut String) {
+    if is_plain_atom(name) || is_operator(name) {
+        out.push_str(name);
+    } else {
+        out.push('"');
+        escape_into(name, out);
+        out.push('"');
+    }
+}
+
+/// A keyword key: `a: `, `+: `, `"with space": `.
+fn write_key(name: &str, out: &mut String) {
+    if is_plain_atom(name) || is_alias_like_key(name) || is_operator(name) {
+        out.push_str(name);
+    } else {
+        out.push('"');
+        escape_into(name, out);
+        out.push('"');
+    }
+    out.push_str(": ");
+}
+
+/// Elixir's operators, written bare as atoms (`:+`) and remote calls (`&:erlang.+/2`).
+fn is_operator(name: &str) -> bool {
+    matches!(
+        name,
+        "+" | "-"
+            | "*"
+            | "/"
+            | "++"
+            | "--"
+            | "**"
+            | "<>"
+            | "!"
+            | "^"
+            | "=="
+            | "!="
+            | "==="
+            | "!=="
+            | "<"
+            | ">"
+            | "<="
+            | ">="
+            | "=~"
+            | "&&"
+            | "||"
+            | "&&&"
+            | "|||"
+            | "<<<"
+            | ">>>"
+            | "<<~"
+            | "~>>"
+            | "<~"
+            | "~>"
+            | "<~>"
+            | "|>"
+            | "="
+            | "&"
+            | "@"
+            | "\\\\"
+            | "<-"
+            | "|"
+            | ".."
+            | "..//"
+            | "..."
+            | "+++"
+            | "---"
+            | "%"
+            | "%{}"
+            | "{}"
+            | "<<>>"
+            | "."
+            | "->"
+    )
+}
+
+fn is_alias(s: &str) -> bool {
+    !s.is_empty()
+        && s.split('.').all(|part| {
+            part.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+                && part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+fn is_plain_atom(s: &str) -> bool {
+    let body = s.strip_suffix(['?', '!']).unwrap_or(s);
+    body.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        && body
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '@')
+}
+
+/// Keys like `Foo:` are written bare in keyword syntax (`[Foo: 1]`).
+fn is_alias_like_key(name: &str) -> bool {
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '@')
+}
+
+fn write_binary(bytes: &[u8], out: &mut String) {
+    match std::str::from_utf8(bytes) {
+        Ok(s)
+            if s.chars()
+                .all(|c| !c.is_control() || "\n\t\r\x1b\x07\x08\x0b\x0c\x7f".contains(c)) =>
+        {
+            out.push('"');
+            let cut: String = s.chars().take(MAX_BYTES).collect();
+            escape_into(&cut, out);
+            if cut.len() < s.len() {
+                out.push_str("...");
+            }
+            out.push('"');
+        }
+        _ => {
+            out.push_str("<<");
+            for (i, b) in bytes.iter().take(MAX_BYTES).enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                let _ = write!(out, "{b}");
+            }
+            if bytes.len() > MAX_BYTES {
+                out.push_str(", ...");
+            }
+            out.push_str(">>");
+        }
+    }
+}
+
+fn escape_into(s: &str, out: &mut String) {
+    escape_quoted(s, '"', out)
+}
+
+/// Elixir's escapes in a text between `quote`s.
+fn escape_quoted(s: &str, quote: char, out: &mut String) {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            c if c == quote => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            '\x0b' => out.push_str("\\v"),
+            '\x08' => out.push_str("\\b"),
+            '\x0c' => out.push_str("\\f"),
+            '\x1b' => out.push_str("\\e"),
+            '\x7f' => out.push_str("\\d"),
+            '\x07' => out.push_str("\\a"),
+            '#' if chars.peek() == Some(&'{') => out.push_str("\\#"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\x{:02X}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// The characters of a list Elixir prints as a charlist: every element an ASCII
+/// printable character or one of `\n \r \t \v \b \f \e \a`
+/// (`List.ascii_printable?/1`).
+fn printable_charlist<'a>(env: Env<'a>, term: Term<'a>) -> Option<Vec<char>> {
+    let (items, tail, more) = list_cells(env, term, MAX_LEN + 1);
+    if more || items.is_empty() || !is_empty_list(env, tail) {
+        return None;
+    }
+    items
+        .iter()
+        .map(|item| {
+            let c = item.decode::<u8>(env).ok()?;
+            ((32..=126).contains(&c) || b"\n\r\t\x0b\x08\x0c\x1b\x07".contains(&c))
+                .then_some(c as char)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn atoms_like_elixir() {
+        let show = |name: &str| {
+            let mut s = String::new();
+            write_atom(name, &mut s);
+            s
+        };
+        assert_eq!(show("ok"), ":ok");
+        assert_eq!(show("nil"), "nil");
+        assert_eq!(show("valid?"), ":valid?");
+        assert_eq!(show("Elixir.Foo.Bar"), "Foo.Bar");
+        assert_eq!(show("with space"), ":\"with space\"");
+        assert_eq!(show("+"), ":+");
+    }
+
+    #[test]
+    fn iso_dates_and_times() {
+        assert_eq!(iso_date(2024, 1, 2), "2024-01-02");
+        assert_eq!(iso_date(-1, 1, 2), "-0001-01-02");
+        assert_eq!(iso_time(1, 2, 3, 4000, 3).as_deref(), Some("01:02:03.004"));
+        assert_eq!(iso_time(1, 2, 3, 0, 0).as_deref(), Some("01:02:03"));
+        assert_eq!(iso_time(1, 2, 3, 0, 7), None);
+    }
+}

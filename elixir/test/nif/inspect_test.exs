@@ -173,16 +173,75 @@ defmodule Oxbeam.NIF.InspectTest do
       end
     end
 
+    test "Version and the standard exceptions: derived Inspect, fields in definition order" do
+      for term <- [
+            Version.parse!("1.2.3-rc.1+build"),
+            %ArgumentError{message: "m"},
+            %RuntimeError{message: "m"},
+            %ArithmeticError{},
+            %SystemLimitError{},
+            %Enum.EmptyError{},
+            %Enum.OutOfBoundsError{},
+            %MatchError{term: [1]},
+            %CaseClauseError{term: 1},
+            %WithClauseError{term: 1},
+            %TryClauseError{term: 1},
+            %BadMapError{term: 1},
+            %BadFunctionError{term: 1},
+            %CondClauseError{},
+            %KeyError{key: :a, term: %{b: 1}},
+            %ErlangError{original: :x},
+            %BadArityError{function: &Enum.map/2, args: [1]},
+            %BadBooleanError{term: 1, operator: :and},
+            %UndefinedFunctionError{module: M, function: :f, arity: 1},
+            %Protocol.UndefinedError{protocol: Enumerable, value: 1},
+            %File.Error{reason: :enoent, path: "p", action: "read"},
+            %UnicodeConversionError{encoded: "a", message: "m"}
+          ] do
+        assert NIF.inspect_elixir(term) == inspect(term)
+      end
+    end
+
+    defmodule Point do
+      defstruct [:y, :x, label: "p"]
+    end
+
+    defmodule Unregistered do
+      defstruct [:b, :a]
+    end
+
+    defmodule Failure do
+      defexception [:reason, :message]
+    end
+
+    test "a struct registered with oxbeam::inspect::register_struct prints as Elixir does" do
+      fields = fn module -> Enum.map(module.__info__(:struct), & &1.field) end
+      assert NIF.inspect_register_struct(Point, fields.(Point)) == :ok
+      assert NIF.inspect_register_struct(Failure, fields.(Failure)) == :ok
+
+      for term <- [%Point{x: 1, y: [a: 2]}, %Failure{reason: :r}, %Point{x: %Point{}}] do
+        assert NIF.inspect_elixir(term) == inspect(term)
+      end
+
+      # Keys that are not the struct's: map form, in Elixir too.
+      for term <- [Map.put(%Point{}, :z, 1), Map.delete(%Point{}, :x)] do
+        assert NIF.inspect_elixir(term) == inspect(term)
+        assert NIF.inspect_elixir(term) =~ ~r/^%\{__struct__: Oxbeam.NIF.InspectTest.Point, /
+      end
+    end
+
     test "a struct oxbeam does not know prints in map form" do
       # Elixir asks the struct's module for its fields or its own Inspect
       # implementation; a NIF cannot. Exact when the module is not a struct.
       assert NIF.inspect_elixir(%{__struct__: NotAStruct, x: 1}) ==
                "%{__struct__: NotAStruct, x: 1}"
 
-      assert NIF.inspect_elixir(%ArgumentError{message: "m"}) ==
-               ~s(%{__exception__: true, __struct__: ArgumentError, message: "m"})
+      assert inspect(%Unregistered{a: 1}) == "%Oxbeam.NIF.InspectTest.Unregistered{b: nil, a: 1}"
 
-      # A calendar other than Calendar.ISO, or fields that are not a Date's.
+      assert NIF.inspect_elixir(%Unregistered{a: 1}) ==
+               "%{__struct__: Oxbeam.NIF.InspectTest.Unregistered, a: 1, b: nil}"
+
+      # A calendar other than Calendar.ISO: Elixir asks the calendar module.
       date = %{~D[2024-01-02] | calendar: Some.Calendar}
       assert NIF.inspect_elixir(date) =~ ~r/^%\{__struct__: Date, /
     end

@@ -5,7 +5,9 @@
 //!   (`%{__struct__: M, ...}`): Elixir asks the module for its fields (their order, and
 //!   whether the module is a struct at all) or for its own `Inspect` implementation, and
 //!   a NIF cannot call Elixir code. Known: `Range`, `MapSet`, and `Date`, `Time`,
-//!   `NaiveDateTime`, `DateTime` in the ISO calendar.
+//!   `NaiveDateTime`, `DateTime` in the ISO calendar, `Version`, the standard
+//!   exceptions ([`known_fields`]), and structs registered with
+//!   [`super::register_struct`].
 //! - a local fun prints as `#Function<0.123/1 in M>`: Elixir adds the name of the
 //!   function that defined it (`in M.f/1`), which is in the module's code, not in the
 //!   fun.
@@ -377,9 +379,102 @@ impl<'a> Printer<'a> {
                     None => false,
                 }
             }
-            _ => false,
+            _ => {
+                let fields = super::registered_struct(module).or_else(|| {
+                    known_fields(module).map(|f| f.iter().map(|f| f.to_string()).collect())
+                });
+                match fields {
+                    Some(fields) => self.derived_struct(module, &fields, term, depth),
+                    None => false,
+                }
+            }
         }
     }
+
+    /// `%Mod{a: 1, b: 2}` as Elixir's derived `Inspect` (`Inspect.Any`) prints a struct:
+    /// the fields in definition order, `__exception__` left out. False (map form, as
+    /// Elixir too) when the map's keys are not exactly the struct's.
+    fn derived_struct(
+        &mut self,
+        module: &str,
+        fields: &[String],
+        term: Term<'a>,
+        depth: usize,
+    ) -> bool {
+        let env = self.env;
+        let size = types::map::map_size(env, term).unwrap_or(0);
+        let values: Option<Vec<(&str, Term<'a>)>> = fields
+            .iter()
+            .filter(|f| f.as_str() != "__struct__")
+            .map(|field| {
+                let key = Atom::try_existing(env, field)?;
+                Some((field.as_str(), term.map_get(env, key)?))
+            })
+            .collect();
+        let Some(values) = values.filter(|values| values.len() + 1 == size) else {
+            return false;
+        };
+        self.out.push('%');
+        let mut name = String::new();
+        write_atom(module, &mut name);
+        self.out.push_str(&name);
+        self.out.push('{');
+        let shown: Vec<_> = values
+            .into_iter()
+            .filter(|(field, _)| *field != "__exception__")
+            .collect();
+        for (i, (field, value)) in shown.iter().take(MAX_ITEMS).enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            write_key(field, &mut self.out);
+            self.term(*value, depth + 1);
+        }
+        if shown.len() > MAX_ITEMS {
+            self.out.push_str(", ...");
+        }
+        self.out.push('}');
+        true
+    }
+}
+
+/// The fields, in definition order, of the standard library's structs whose `Inspect`
+/// is the derived one (the same in Elixir 1.14 and 1.18).
+fn known_fields(module: &str) -> Option<&'static [&'static str]> {
+    const MESSAGE: &[&str] = &["__exception__", "message"];
+    const TERM: &[&str] = &["__exception__", "term"];
+    Some(match module {
+        "Elixir.Version" => &["major", "minor", "patch", "pre", "build"],
+        "Elixir.ArgumentError"
+        | "Elixir.RuntimeError"
+        | "Elixir.ArithmeticError"
+        | "Elixir.SystemLimitError"
+        | "Elixir.Enum.EmptyError"
+        | "Elixir.Enum.OutOfBoundsError" => MESSAGE,
+        "Elixir.MatchError"
+        | "Elixir.CaseClauseError"
+        | "Elixir.WithClauseError"
+        | "Elixir.TryClauseError"
+        | "Elixir.BadMapError"
+        | "Elixir.BadFunctionError" => TERM,
+        "Elixir.CondClauseError" => &["__exception__"],
+        "Elixir.KeyError" => &["__exception__", "key", "term", "message"],
+        "Elixir.ErlangError" => &["__exception__", "original", "reason"],
+        "Elixir.BadArityError" => &["__exception__", "function", "args"],
+        "Elixir.BadBooleanError" => &["__exception__", "term", "operator"],
+        "Elixir.UndefinedFunctionError" => &[
+            "__exception__",
+            "module",
+            "function",
+            "arity",
+            "reason",
+            "message",
+        ],
+        "Elixir.Protocol.UndefinedError" => &["__exception__", "protocol", "value", "description"],
+        "Elixir.File.Error" => &["__exception__", "reason", "path", "action"],
+        "Elixir.UnicodeConversionError" => &["__exception__", "encoded", "message"],
+        _ => return None,
+    })
 }
 
 /// `Calendar.ISO.date_to_string/3`: `2024-01-02`, `-0001-01-02`.

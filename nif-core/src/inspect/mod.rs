@@ -13,7 +13,9 @@ mod float;
 
 use crate::env::Env;
 use crate::term::Term;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::RwLock;
 
 pub(crate) const MAX_ITEMS: usize = 20;
 pub(crate) const MAX_BYTES: usize = 64;
@@ -45,6 +47,34 @@ pub fn set_elixir_version(version: &str) -> bool {
         Ordering::Relaxed,
     );
     true
+}
+
+/// Struct fields registered with [`register_struct`]: module → fields in definition
+/// order.
+static STRUCT_FIELDS: RwLock<Option<HashMap<String, Vec<String>>>> = RwLock::new(None);
+
+/// Tells [`Term::inspect`] a struct's fields in the order of its `defstruct`, so that
+/// it prints as `%Mod{a: 1, b: 2}`, as Elixir's derived `Inspect` does (a NIF cannot ask
+/// the module itself). `module` is the atom's text (`"Elixir.MyApp.Point"`); `fields`
+/// as `MyApp.Point.__info__(:struct)` lists them (`__exception__` may be among them;
+/// it is not printed). A map whose `__struct__` is `module` prints so when its other
+/// keys are exactly `fields`, as in Elixir; else in map form. Registering a module again
+/// replaces its fields. (Without registering, `Range`, `MapSet`, `Date`, `Time`,
+/// `NaiveDateTime`, `DateTime`, `Version` and the standard exceptions are known.)
+///
+/// [`Term::inspect`]: crate::Term::inspect
+pub fn register_struct(module: &str, fields: &[&str]) {
+    let mut registry = STRUCT_FIELDS.write().unwrap_or_else(|e| e.into_inner());
+    registry.get_or_insert_with(HashMap::new).insert(
+        module.to_string(),
+        fields.iter().map(|f| f.to_string()).collect(),
+    );
+}
+
+/// The fields registered for `module`, if any.
+pub(crate) fn registered_struct(module: &str) -> Option<Vec<String>> {
+    let registry = STRUCT_FIELDS.read().unwrap_or_else(|e| e.into_inner());
+    registry.as_ref()?.get(module).cloned()
 }
 
 pub(crate) fn elixir_version() -> u32 {

@@ -20,3 +20,19 @@ fn inspect_erlang<'a>(env: Env<'a>, term: Term<'a>) -> String {
 fn inspect_set_elixir_version(version: &str) -> bool {
     oxbeam::inspect::set_elixir_version(version)
 }
+
+/// `oxbeam::inspect::register_struct` (the test passes `M.__info__(:struct)`'s fields).
+#[nif]
+fn inspect_register_struct(
+    env: Env<'_>,
+    module: oxbeam::Atom,
+    fields: Vec<oxbeam::Atom>,
+) -> oxbeam::Result<()> {
+    let names = fields
+        .iter()
+        .map(|field| field.name(env))
+        .collect::<oxbeam::Result<Vec<String>>>()?;
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    oxbeam::inspect::register_struct(&module.name(env)?, &names);
+    Ok(())
+}

@@ -270,6 +270,32 @@ defmodule Oxbeam.NIF.InspectTest do
       assert text == String.slice(inspect(long), 0, 300) <> "..."
     end
 
+    test "a map of more than 32 keys: the VM's order, as inspect/1" do
+      map = Map.new(1..40, &{&1 * 7919, &1})
+      first = map |> Map.to_list() |> Enum.take(20)
+      entries = Enum.map_join(first, ", ", fn {k, v} -> "#{k} => #{v}" end)
+      assert NIF.inspect_elixir(map) == "%{" <> entries <> ", ...}"
+      assert String.starts_with?(inspect(map), "%{" <> entries <> ", ")
+      # Erlang's ~p prints maps:iterator/1's order: for a map this large, on OTP 25, the
+      # reverse of maps:to_list/1's.
+      iterated =
+        Stream.unfold(:maps.next(:maps.iterator(map)), fn
+          :none -> nil
+          {k, v, next} -> {{k, v}, :maps.next(next)}
+        end)
+
+      erl_entries =
+        iterated |> Enum.take(20) |> Enum.map_join(",", fn {k, v} -> "#{k} => #{v}" end)
+
+      assert String.starts_with?(erl(map), "\#{" <> erl_entries <> ",")
+      assert NIF.inspect_erlang(map) == "\#{" <> erl_entries <> ",...}"
+
+      set = MapSet.new(1..40)
+      elements = set |> MapSet.to_list() |> Enum.take(20) |> Enum.join(", ")
+      assert NIF.inspect_elixir(set) == "MapSet.new([" <> elements <> ", ...])"
+      assert String.starts_with?(inspect(set), "MapSet.new([" <> elements <> ", ")
+    end
+
     test "Term::inspect is Elixir's syntax for a library of an Elixir module" do
       term = {~c"abc", 1.0e20, %{a: [b: 1]}}
       assert NIF.inspect_term(term) == NIF.inspect_elixir(term)

@@ -231,15 +231,7 @@ impl<'a> Printer<'a> {
     fn map(&mut self, term: Term<'a>, depth: usize) {
         let env = self.env;
         let len = types::map::map_size(env, term).unwrap_or(0);
-        let mut entries = Vec::new();
-        let _ = types::map::for_each_entry(env, term, |k, v| {
-            entries.push((k, v));
-            if entries.len() > MAX_ITEMS {
-                Err(())
-            } else {
-                Ok(())
-            }
-        });
+        let entries = super::map_entries(env, term, MAX_ITEMS, true);
         if let Some(module) = struct_module(env, term) {
             if self.known_struct(&module, term, depth) {
                 return;
@@ -308,15 +300,10 @@ impl<'a> Printer<'a> {
                     return false;
                 };
                 let len = types::map::map_size(env, set).unwrap_or(0);
-                let mut keys = Vec::new();
-                let _ = types::map::for_each_entry(env, set, |k, _| {
-                    keys.push(k);
-                    if keys.len() > MAX_ITEMS {
-                        Err(())
-                    } else {
-                        Ok(())
-                    }
-                });
+                let keys: Vec<Term<'a>> = super::map_entries(env, set, MAX_ITEMS, true)
+                    .into_iter()
+                    .map(|(k, _)| k)
+                    .collect();
                 // The elements print as a list would (`MapSet.new([a: 1])` when they are
                 // pairs with atom keys), charlists as lists.
                 self.out.push_str("MapSet.new(");

@@ -263,15 +263,7 @@ fn write_list<'a>(env: Env<'a>, term: Term<'a>, out: &mut String, depth: usize) 
 
 fn write_map<'a>(env: Env<'a>, term: Term<'a>, out: &mut String, depth: usize) {
     let len = types::map::map_size(env, term).unwrap_or(0);
-    let mut entries = Vec::new();
-    let _ = types::map::for_each_entry(env, term, |k, v| {
-        entries.push((k, v));
-        if entries.len() > MAX_ITEMS {
-            Err(())
-        } else {
-            Ok(())
-        }
-    });
+    let entries = super::map_entries(env, term, MAX_ITEMS, false);
     out.push_str("#{");
     for (i, (k, v)) in entries.iter().take(MAX_ITEMS).enumerate() {
         if i > 0 {

@@ -194,6 +194,26 @@ pub(crate) fn list_cells<'a>(
     }
 }
 
+/// The first `limit` entries of a map in the order the language prints them. Elixir
+/// prints `maps:to_list/1`'s order and Erlang's `~p` `maps:iterator/1`'s (erl_nif's
+/// iterator's): the same for a small map (up to 32 keys, sorted), but, on OTP 25, the
+/// reverse of each other for a larger one. Empty for a term that is not a map.
+pub(crate) fn map_entries<'a>(
+    env: Env<'a>,
+    term: Term<'a>,
+    limit: usize,
+    to_list_order: bool,
+) -> Vec<(Term<'a>, Term<'a>)> {
+    let Ok(view) = term.decode::<crate::types::map::MapView<'a>>(env) else {
+        return Vec::new();
+    };
+    if to_list_order && view.len() > 32 {
+        view.iter().rev().take(limit).collect()
+    } else {
+        view.iter().take(limit).collect()
+    }
+}
+
 pub(crate) fn is_empty_list<'a>(env: Env<'a>, term: Term<'a>) -> bool {
     // SAFETY: term is a term of env.
     unsafe { crate::sys::enif_is_empty_list(env.as_raw(), term.as_raw()) != 0 }

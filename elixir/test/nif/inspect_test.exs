@@ -16,7 +16,8 @@ defmodule Oxbeam.NIF.InspectTest do
     do: term |> then(&:io_lib.format(~c"~0p", [&1])) |> List.flatten() |> List.to_string()
 
   @atoms [:ok, :a_b, :valid?, :run!, :"with space", :"9lives", :A, Foo.Bar, nil, true, :a@b] ++
-           [:+, :.., :"a-b", :"Elixir.foo", :after, :"it's", :"a\nb", :""]
+           [:+, :.., :"a-b", :"Elixir.foo", :after, :"it's", :"a\nb", :""] ++
+           [:café, :Ärger, :ÿ, :ßa, :"a×", :"ª", :"µ", :"Ωmega", :é@b, :éa?]
   @strings ["", "abc", "a\nb\t\"q\"\\", "héllo", "\#{x}", <<0, 1, 255>>, "a\e\d\a\v\b\f"] ++
              [<<233, 255>>, "\x01", "it's"]
 
@@ -244,6 +245,15 @@ defmodule Oxbeam.NIF.InspectTest do
       # A calendar other than Calendar.ISO: Elixir asks the calendar module.
       date = %{~D[2024-01-02] | calendar: Some.Calendar}
       assert NIF.inspect_elixir(date) =~ ~r/^%\{__struct__: Date, /
+    end
+
+    test "an atom with letters beyond Latin-1 prints quoted" do
+      # Elixir's rule for those is Unicode identifier syntax with its script-mixing
+      # restrictions (not implemented); Latin-1 letters are exact (the generated terms).
+      assert inspect(:日本) == ":日本"
+      assert NIF.inspect_elixir(:日本) == ~s(:"日本")
+      assert NIF.inspect_elixir([{:日本, 1}]) == ~s(["日本": 1])
+      assert NIF.inspect_elixir(:"Ωmega") == inspect(:"Ωmega")
     end
 
     test "ports, external funs, pids, references" do

@@ -12,7 +12,8 @@
 //!   function that defined it (`in M.f/1`), which is in the module's code, not in the
 //!   fun.
 //! - a pid, port or reference of another node prints with node number 0.
-//! - an atom with characters beyond ASCII prints quoted (`:"café"`).
+//! - an atom with letters beyond Latin-1 prints quoted (`:"日本"` where Elixir prints
+//!   `:日本`).
 
 use super::external::{self, Fun};
 use super::{float, is_empty_list, list_cells, MAX_BYTES, MAX_DEPTH, MAX_ITEMS, MAX_LEN};
@@ -515,7 +516,9 @@ fn write_atom(name: &str, out: &mut String) {
 
 /// `Macro.inspect_atom(:remote_call, name)`: the function name in `&M.f/1`.
 fn write_remote_call(name: &str, out: &mut String) {
-    if is_plain_atom(name) || is_operator(name) {
+    // A name starting with an uppercase letter is not a call's name (`M."Ärger"/0`).
+    let upper = name.starts_with(|c: char| c.is_uppercase());
+    if (is_plain_atom(name) && !upper) || is_operator(name) {
         out.push_str(name);
     } else {
         out.push('"');
@@ -598,22 +601,29 @@ fn is_alias(s: &str) -> bool {
         })
 }
 
+/// A Latin-1 letter beyond ASCII (`À`..`ÿ` but `×` and `÷`): Latin script, NFC, so
+/// Elixir's identifier rules take it as ASCII letters. (Other non-ASCII letters are
+/// subject to Elixir's script-mixing rules, not implemented: such atoms print quoted.)
+fn is_latin1_letter(c: char) -> bool {
+    ('\u{c0}'..='\u{ff}').contains(&c) && c != '\u{d7}' && c != '\u{f7}'
+}
+
+fn is_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '_' || c == '@' || is_latin1_letter(c)
+}
+
+/// An atom written bare after `:` (`:ok`, `:valid?`, `:café`, `:Ärger`).
 fn is_plain_atom(s: &str) -> bool {
     let body = s.strip_suffix(['?', '!']).unwrap_or(s);
     body.chars()
         .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-        && body
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '@')
+        .is_some_and(|c| c.is_ascii_lowercase() || c == '_' || is_latin1_letter(c))
+        && body.chars().all(is_name_char)
 }
 
 /// Keys like `Foo:` are written bare in keyword syntax (`[Foo: 1]`).
 fn is_alias_like_key(name: &str) -> bool {
-    name.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '@')
+    name.chars().next().is_some_and(|c| c.is_ascii_uppercase()) && name.chars().all(is_name_char)
 }
 
 fn write_binary(bytes: &[u8], out: &mut String) {
@@ -713,6 +723,8 @@ mod tests {
         assert_eq!(show("Elixir.Foo.Bar"), "Foo.Bar");
         assert_eq!(show("with space"), ":\"with space\"");
         assert_eq!(show("+"), ":+");
+        assert_eq!(show("café"), ":café");
+        assert_eq!(show("a×"), ":\"a×\"");
     }
 
     #[test]

@@ -367,4 +367,66 @@ defmodule Oxbeam.NIF.InspectTest do
       assert NIF.inspect_erlang(Enum.to_list(1..100)) == "[" <> Enum.join(1..20, ",") <> ",...]"
     end
   end
+
+  describe "a library of an Erlang module" do
+    @describetag timeout: 600_000
+    @describetag :tmp_dir
+
+    # tests/inspect_erlang is built for the Erlang module oxbeam_inspect_erlang, which
+    # is compiled here around it.
+    test "Term::inspect renders in Erlang syntax, in messages too", %{tmp_dir: tmp_dir} do
+      load_erlang_module!(tmp_dir)
+      module = :oxbeam_inspect_erlang
+      :rand.seed(:exsss, {14, 5, 5})
+
+      for _ <- 1..500 do
+        term = random_term(3)
+        expected = erl(term)
+
+        if String.length(expected) < 250,
+          do: assert(apply(module, :inspect_term, [term]) == expected)
+      end
+
+      message =
+        try do
+          apply(module, :add, [Foo.Bar, 1])
+        rescue
+          error -> Exception.message(error)
+        end
+
+      assert message ==
+               "oxbeam_inspect_erlang.add/2: argument 1 (a): expected an integer (i64), got: 'Elixir.Foo.Bar'"
+    end
+  end
+
+  defp load_erlang_module!(tmp_dir) do
+    manifest = Path.expand("../tests/inspect_erlang/Cargo.toml", File.cwd!())
+    cargo = System.find_executable("cargo") || Path.expand("~/.cargo/bin/cargo")
+
+    args =
+      ["build", "--manifest-path", manifest, "--message-format=json-render-diagnostics"] ++
+        if Oxbeam.Build.default_mode() == :release, do: ["--release"], else: []
+
+    {output, status} = System.cmd("timeout", ["400", cargo | args], stderr_to_stdout: true)
+    assert status == 0, output
+    json = output |> String.split("\n") |> Enum.filter(&String.starts_with?(&1, "{\"reason\":"))
+    artifact = Oxbeam.Build.find_artifact(json, "oxbeam_inspect_erlang", manifest)
+
+    source = Path.join(tmp_dir, "oxbeam_inspect_erlang.erl")
+
+    File.write!(source, """
+    -module(oxbeam_inspect_erlang).
+    -export([inspect_term/1, add/2, '__oxbeam_tests__'/0, '__oxbeam_run_test__'/1]).
+    -on_load(load/0).
+    load() -> erlang:load_nif("#{Path.rootname(artifact)}", 0).
+    inspect_term(_) -> erlang:nif_error(not_loaded).
+    add(_, _) -> erlang:nif_error(not_loaded).
+    %% The test-runner NIFs oxbeam adds to a debug build.
+    '__oxbeam_tests__'() -> erlang:nif_error(not_loaded).
+    '__oxbeam_run_test__'(_) -> erlang:nif_error(not_loaded).
+    """)
+
+    {:ok, module, beam} = :compile.file(String.to_charlist(source), [:binary, :report])
+    {:module, ^module} = :code.load_binary(module, String.to_charlist(source), beam)
+  end
 end

@@ -17,9 +17,11 @@ defmodule Oxbeam.NIF.InspectTest do
 
   @atoms [:ok, :a_b, :valid?, :run!, :"with space", :"9lives", :A, Foo.Bar, nil, true, :a@b] ++
            [:+, :.., :"a-b", :"Elixir.foo", :after, :"it's", :"a\nb", :""] ++
-           [:café, :Ärger, :ÿ, :ßa, :"a×", :"ª", :"µ", :"Ωmega", :é@b, :éa?]
+           [:café, :Ärger, :ÿ, :ßa, :"a×", :"ª", :"µ", :"Ωmega", :é@b, :éa?] ++
+           [:"a\0b", :"a\u0085b", :"a\uFFFFb", :"a\u200Bb", :"a\uFEFF"]
   @strings ["", "abc", "a\nb\t\"q\"\\", "héllo", "\#{x}", <<0, 1, 255>>, "a\e\d\a\v\b\f"] ++
-             [<<233, 255>>, "\x01", "it's"]
+             [<<233, 255>>, "\x01", "it's", "\uFEFF", "a\u200Bb", "\u00A0", "\uFFFF", "\u0085"] ++
+             ["\u2028\u202E", "a\u{10FFFF}", "\uE000"]
 
   defp random_term(0), do: leaf()
 

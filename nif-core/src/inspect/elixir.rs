@@ -629,8 +629,9 @@ fn is_alias_like_key(name: &str) -> bool {
 fn write_binary(bytes: &[u8], out: &mut String) {
     match std::str::from_utf8(bytes) {
         Ok(s)
-            if s.chars()
-                .all(|c| !c.is_control() || "\n\t\r\x1b\x07\x08\x0b\x0c\x7f".contains(c)) =>
+            if s.chars().all(|c| {
+                is_printable(c as u32) || "\n\r\t\x0b\x08\x0c\x1b\x7f\x07".contains(c)
+            }) =>
         {
             out.push('"');
             let cut: String = s.chars().take(MAX_BYTES).collect();
@@ -660,15 +661,18 @@ fn escape_into(s: &str, out: &mut String) {
     escape_quoted(s, '"', out)
 }
 
-/// Elixir's escapes in a text between `quote`s.
+/// Elixir's escapes in a text between `quote`s (`Code.Identifier.escape/2`).
 fn escape_quoted(s: &str, quote: char, out: &mut String) {
+    let escape_invisible = super::elixir_version() >= 1018;
     let mut chars = s.chars().peekable();
     while let Some(c) = chars.next() {
+        let code = c as u32;
         match c {
             c if c == quote => {
                 out.push('\\');
                 out.push(c);
             }
+            '#' if chars.peek() == Some(&'{') => out.push_str("\\#"),
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
             '\t' => out.push_str("\\t"),
@@ -679,13 +683,53 @@ fn escape_quoted(s: &str, quote: char, out: &mut String) {
             '\x1b' => out.push_str("\\e"),
             '\x7f' => out.push_str("\\d"),
             '\x07' => out.push_str("\\a"),
-            '#' if chars.peek() == Some(&'{') => out.push_str("\\#"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\x{:02X}", c as u32);
+            '\0' => out.push_str("\\0"),
+            _ if code == 0xFEFF || (escape_invisible && is_invisible(code)) => {
+                let _ = write!(out, "\\u{code:04X}");
             }
-            c => out.push(c),
+            _ if is_printable(code) => out.push(c),
+            _ if code < 0x100 => {
+                let _ = write!(out, "\\x{code:02X}");
+            }
+            _ if code < 0x10000 => {
+                let _ = write!(out, "\\x{{{code:04X}}}");
+            }
+            _ => {
+                let _ = write!(out, "\\x{{{code:06X}}}");
+            }
         }
     }
+}
+
+/// The characters Elixir writes as they are in a string (`String.printable?/1`, but
+/// for the escaped control characters).
+fn is_printable(code: u32) -> bool {
+    matches!(code, 0x20..=0x7E | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..=0x10FFFF)
+}
+
+/// Invisible or confusing characters Elixir 1.18 writes as `\uXXXX` (zero-width, spaces,
+/// bidirectional controls).
+fn is_invisible(code: u32) -> bool {
+    matches!(
+        code,
+        0x2061..=0x2064
+            | 0x061C
+            | 0x200E
+            | 0x200F
+            | 0x202A..=0x202E
+            | 0x2066..=0x2069
+            | 0xFFF9..=0xFFFC
+            | 0x200C
+            | 0x200D
+            | 0x034F
+            | 0x00A0
+            | 0x200B
+            | 0x2060
+            | 0x2028
+            | 0x2029
+            | 0x2000..=0x200A
+            | 0x205F
+    )
 }
 
 /// The characters of a list Elixir prints as a charlist: every element an ASCII

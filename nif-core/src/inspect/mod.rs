@@ -1,10 +1,10 @@
-//! Rendering of terms as text: Elixir's `inspect/1` ([`elixir`]) or Erlang's
-//! `io_lib:format("~0p", [Term])` ([`erlang`]), used by [`Term::inspect`] and in
-//! oxbeam's error messages.
+//! Rendering of terms as text: Elixir's `inspect/1` or Erlang's
+//! `io_lib:format("~0p", [Term])`, used by [`Term::inspect`](crate::Term::inspect) and
+//! in oxbeam's error messages. This module's public items tune it: the Elixir version
+//! whose text is matched, and the fields of structs a NIF cannot ask Elixir about.
 //!
-//! Cut when huge: at most [`MAX_ITEMS`] elements per container, [`MAX_BYTES`] bytes of
-//! a binary, nesting [`MAX_DEPTH`] deep, and [`MAX_LEN`] characters overall, the rest
-//! shown as `...`.
+//! Cut when huge: at most 20 elements per list, tuple or map, 64 bytes of a binary,
+//! nesting 8 deep, and 300 characters overall, the rest shown as `...`.
 
 mod elixir;
 mod erlang;
@@ -27,10 +27,13 @@ static ELIXIR_VERSION: AtomicU32 = AtomicU32::new(DEFAULT_ELIXIR_VERSION);
 const DEFAULT_ELIXIR_VERSION: u32 = 1018;
 
 /// Makes [`Term::inspect`] print as the given Elixir version's `inspect/1` does
-/// (`"1.14.0"`, `"1.18.4"`; pass `System.version()`). Where Elixir versions differ
-/// (a charlist is `'abc'` before 1.15 and `~c"abc"` since; a `MapSet`'s charlist
-/// elements), the default is Elixir 1.18's text. False (and nothing changes) when
-/// `version` is not `major.minor[.patch...]`.
+/// (`"1.14.0"`, `"1.18.4"`; pass `System.version()`, for example through `load_data:`
+/// and the library's `load` hook: a NIF cannot read it). Where Elixir versions differ
+/// (a charlist is `'abc'` before 1.15 and `~c"abc"` since; invisible characters such
+/// as U+200B are `\u200B` in strings since 1.18), the default is Elixir 1.18's text.
+/// False (and nothing changes) when `version` is not `major.minor[.patch...]`.
+///
+/// [`Term::inspect`]: crate::Term::inspect
 pub fn set_elixir_version(version: &str) -> bool {
     let mut parts = version.split(['.', '-']);
     let (Some(Ok(major)), Some(Ok(minor))) = (

@@ -174,6 +174,12 @@ defmodule Oxbeam.NIF.InspectTest do
       for _ <- 1..2000, term = random_calendar(), Kernel.inspect(term) =~ ~r/^[~#]/ do
         assert NIF.inspect_elixir(term) == inspect(term)
       end
+
+      # Offsets no DateTime has: as Elixir prints them (the sum past 64 bits).
+      for {utc, std} <- [{-(1 <<< 63), -1}, {(1 <<< 63) - 1, 1}, {-(1 <<< 63), 0}] do
+        huge = %{DateTime.utc_now() | utc_offset: utc, std_offset: std, time_zone: "X"}
+        assert NIF.inspect_elixir(huge) == inspect(huge)
+      end
     end
 
     test "Version and the standard exceptions: derived Inspect, fields in definition order" do

@@ -346,9 +346,11 @@ impl<'a> Printer<'a> {
                         Some(if (utc, std, zone.as_str()) == (0, 0, "Etc/UTC") {
                             format!("~U[{d} {t}Z]")
                         } else {
-                            let total = utc + std;
+                            // In i128: the offsets are whatever integers the map holds.
+                            let total = i128::from(utc) + i128::from(std);
                             let sign = if total >= 0 { '+' } else { '-' };
-                            let (h, m) = (total.abs() / 3600, total.abs() % 3600 / 60);
+                            let seconds = total.abs();
+                            let (h, m) = (seconds / 3600, seconds % 3600 / 60);
                             let zone_part = if zone == "Etc/UTC" {
                                 String::new()
                             } else {

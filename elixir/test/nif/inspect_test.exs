@@ -175,6 +175,17 @@ defmodule Oxbeam.NIF.InspectTest do
         assert NIF.inspect_elixir(term) == inspect(term)
       end
 
+      # Fields no Date has, as Elixir prints them; a time Elixir's Inspect raises on (its
+      # Inspect.Error text aside): map form.
+      for date <- [%{~D[2024-01-02] | month: 13}, %{~D[2024-01-02] | day: 0}] do
+        assert NIF.inspect_elixir(date) == inspect(date)
+      end
+
+      for time <- [%{~T[01:02:03] | hour: 24}, %{~T[01:02:03] | second: 60}] do
+        assert inspect(time) =~ ~r/^#Inspect.Error</
+        assert NIF.inspect_elixir(time) =~ ~r/^%\{__struct__: Time, /
+      end
+
       # Offsets no DateTime has: as Elixir prints them (the sum past 64 bits).
       for {utc, std} <- [{-(1 <<< 63), -1}, {(1 <<< 63) - 1, 1}, {-(1 <<< 63), 0}] do
         huge = %{DateTime.utc_now() | utc_offset: utc, std_offset: std, time_zone: "X"}

@@ -327,7 +327,7 @@ impl<'a> Printer<'a> {
                 }
                 let date = || {
                     let year = int("year").filter(|y| (-9999..=9999).contains(y))?;
-                    Some(iso_date(year, int("month")?, int("day")?))
+                    iso_date(year, int("month")?, int("day")?)
                 };
                 let time = || {
                     let (us, precision) = get("microsecond")?.decode::<(i64, i64)>(env).ok()?;
@@ -467,15 +467,25 @@ fn known_fields(module: &str) -> Option<&'static [&'static str]> {
     })
 }
 
-/// `Calendar.ISO.date_to_string/3`: `2024-01-02`, `-0001-01-02`.
-fn iso_date(year: i64, month: i64, day: i64) -> String {
+/// `Calendar.ISO.date_to_string/3`: `2024-01-02`, `-0001-01-02`. (Elixir writes any
+/// month and day, `2024-13-00`; None for the negative ones, whose text is not known.)
+fn iso_date(year: i64, month: i64, day: i64) -> Option<String> {
+    if month < 0 || day < 0 {
+        return None;
+    }
     let sign = if year < 0 { "-" } else { "" };
-    format!("{sign}{:04}-{month:02}-{day:02}", year.abs())
+    Some(format!("{sign}{:04}-{month:02}-{day:02}", year.abs()))
 }
 
 /// `Calendar.ISO.time_to_string/4`: `01:02:03`, `01:02:03.004`.
+/// None where Elixir's own `Inspect` raises (an hour past 23, a precision past 6...).
 fn iso_time(hour: i64, minute: i64, second: i64, us: i64, precision: i64) -> Option<String> {
-    if !(0..=6).contains(&precision) || !(0..1_000_000).contains(&us) {
+    let valid = (0..=23).contains(&hour)
+        && (0..=59).contains(&minute)
+        && (0..=59).contains(&second)
+        && (0..=6).contains(&precision)
+        && (0..1_000_000).contains(&us);
+    if !valid {
         return None;
     }
     let mut text = format!("{hour:02}:{minute:02}:{second:02}");
@@ -775,8 +785,10 @@ mod tests {
 
     #[test]
     fn iso_dates_and_times() {
-        assert_eq!(iso_date(2024, 1, 2), "2024-01-02");
-        assert_eq!(iso_date(-1, 1, 2), "-0001-01-02");
+        assert_eq!(iso_date(2024, 1, 2).as_deref(), Some("2024-01-02"));
+        assert_eq!(iso_date(-1, 1, 2).as_deref(), Some("-0001-01-02"));
+        assert_eq!(iso_date(2024, 13, 0).as_deref(), Some("2024-13-00"));
+        assert_eq!(iso_time(24, 0, 0, 0, 0), None);
         assert_eq!(iso_time(1, 2, 3, 4000, 3).as_deref(), Some("01:02:03.004"));
         assert_eq!(iso_time(1, 2, 3, 0, 0).as_deref(), Some("01:02:03"));
         assert_eq!(iso_time(1, 2, 3, 0, 7), None);

@@ -291,6 +291,12 @@ defmodule Oxbeam.NIF.InspectTest do
     test "huge terms are cut" do
       assert NIF.inspect_elixir(Enum.to_list(1..100)) == "[" <> Enum.join(1..20, ", ") <> ", ...]"
 
+      # Keyword syntax or not is decided by every key, shown or not.
+      map = Map.new(1..25, &{:"k#{&1}", &1}) |> Map.put("string", 0)
+      ours = NIF.inspect_elixir(map)
+      assert ours =~ ~r/^%\{:k1 => 1, .*, \.\.\.\}$/
+      assert String.starts_with?(inspect(map), String.trim_trailing(ours, "...}"))
+
       assert NIF.inspect_elixir(String.duplicate("a", 100)) ==
                ~s(") <> String.duplicate("a", 64) <> ~s(...")
 

@@ -239,11 +239,15 @@ impl<'a> Printer<'a> {
             }
         }
         self.out.push_str("%{");
-        // Keyword syntax only when every key is an atom, none an alias (as Elixir's
-        // Inspect.List.keyword?/1).
-        let keyword = entries
-            .iter()
-            .all(|(k, _)| atom_name(env, *k).is_some_and(|name| !name.starts_with("Elixir.")));
+        // Keyword syntax only when every key (shown or not) is an atom, none an alias (as
+        // Elixir's Inspect.List.keyword?/1).
+        let keyword = types::map::for_each_entry(env, term, |k, _| {
+            match atom_name(env, k).is_some_and(|name| !name.starts_with("Elixir.")) {
+                true => Ok(()),
+                false => Err(()),
+            }
+        })
+        .is_ok();
         for (i, (k, v)) in entries.iter().take(MAX_ITEMS).enumerate() {
             if i > 0 {
                 self.out.push_str(", ");

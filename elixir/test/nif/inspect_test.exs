@@ -291,7 +291,18 @@ defmodule Oxbeam.NIF.InspectTest do
     test "huge terms are cut" do
       assert NIF.inspect_elixir(Enum.to_list(1..100)) == "[" <> Enum.join(1..20, ", ") <> ", ...]"
 
-      # Keyword syntax or not is decided by every key, shown or not.
+      # Keyword syntax or not is decided by every element or key, shown or not.
+      for term <- [
+            for(i <- 1..25, do: {:"k#{i}", i}),
+            for(i <- 1..25, do: {:"k#{i}", i}) ++ [{"k", 0}],
+            MapSet.new(for i <- 1..25, do: {:"k#{i}", i}),
+            MapSet.new([{"k", 0} | for(i <- 1..25, do: {:"k#{i}", i})])
+          ] do
+        ours = NIF.inspect_elixir(term)
+        assert ours =~ ~r/, \.\.\.\]\)?$/
+        assert String.starts_with?(inspect(term), String.replace(ours, ~r/\.\.\.\]\)?$/, ""))
+      end
+
       map = Map.new(1..25, &{:"k#{&1}", &1}) |> Map.put("string", 0)
       ours = NIF.inspect_elixir(map)
       assert ours =~ ~r/^%\{:k1 => 1, .*, \.\.\.\}$/

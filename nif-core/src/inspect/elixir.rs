@@ -172,7 +172,7 @@ impl<'a> Printer<'a> {
         }
         let (items, tail, more) = list_cells(env, term, MAX_ITEMS);
         let proper = !more && is_empty_list(env, tail);
-        if proper && self.keyword(&items, depth) {
+        if (proper || more) && self.keyword(&items, more, || is_keyword_list(env, term), depth) {
             return;
         }
         self.out.push('[');
@@ -202,21 +202,25 @@ impl<'a> Printer<'a> {
     }
 
     /// `[a: 1, b: 2]`: a non-empty proper list of pairs whose keys are atoms that are
-    /// not aliases (as Elixir's `Inspect.List.keyword?/1`). False when it is not one.
-    fn keyword(&mut self, items: &[Term<'a>], depth: usize) -> bool {
+    /// not aliases (as Elixir's `Inspect.List.keyword?/1`). `items` are the elements
+    /// shown; when `more` follow, `all_keyword` says whether the whole list is one.
+    /// False (nothing written) when it is not one.
+    fn keyword(
+        &mut self,
+        items: &[Term<'a>],
+        more: bool,
+        all_keyword: impl FnOnce() -> bool,
+        depth: usize,
+    ) -> bool {
         let env = self.env;
-        let pairs: Option<Vec<(String, Term<'a>)>> = items
-            .iter()
-            .map(|item| match types::tuple::tuple_elements(env, *item) {
-                Some([key, value]) => atom_name(env, *key)
-                    .filter(|name| !name.starts_with("Elixir."))
-                    .map(|name| (name, *value)),
-                _ => None,
-            })
-            .collect();
+        let pairs: Option<Vec<(String, Term<'a>)>> =
+            items.iter().map(|item| keyword_pair(env, *item)).collect();
         let Some(pairs) = pairs.filter(|pairs| !pairs.is_empty()) else {
             return false;
         };
+        if more && !all_keyword() {
+            return false;
+        }
         self.out.push('[');
         for (i, (name, value)) in pairs.iter().enumerate() {
             if i > 0 {
@@ -224,6 +228,9 @@ impl<'a> Printer<'a> {
             }
             write_key(name, &mut self.out);
             self.term(*value, depth + 1);
+        }
+        if more {
+            self.out.push_str(", ...");
         }
         self.out.push(']');
         true
@@ -314,9 +321,18 @@ impl<'a> Printer<'a> {
                 self.out.push_str("MapSet.new(");
                 let outer = self.charlists_as_lists;
                 self.charlists_as_lists = true;
-                if len > MAX_ITEMS || !self.keyword(&keys, depth) {
+                let more = len > MAX_ITEMS;
+                let all_keyword = || {
+                    types::map::for_each_entry(env, set, |k, _| match keyword_pair(env, k) {
+                        Some(_) => Ok(()),
+                        None => Err(()),
+                    })
+                    .is_ok()
+                };
+                let keys = &keys[..keys.len().min(MAX_ITEMS)];
+                if !self.keyword(keys, more, all_keyword, depth) {
                     self.out.push('[');
-                    self.items(&keys, len, depth);
+                    self.items(keys, len, depth);
                     self.out.push(']');
                 }
                 self.charlists_as_lists = outer;
@@ -499,6 +515,31 @@ fn iso_time(hour: i64, minute: i64, second: i64, us: i64, precision: i64) -> Opt
         text.push_str(&digits[..precision as usize]);
     }
     Some(text)
+}
+
+/// A keyword list's element: `{key, value}` with an atom key that is not an alias.
+fn keyword_pair<'a>(env: Env<'a>, item: Term<'a>) -> Option<(String, Term<'a>)> {
+    match types::tuple::tuple_elements(env, item) {
+        Some([key, value]) => atom_name(env, *key)
+            .filter(|name| !name.starts_with("Elixir."))
+            .map(|name| (name, *value)),
+        _ => None,
+    }
+}
+
+/// Whether a whole list (however long) is a proper keyword list.
+fn is_keyword_list<'a>(env: Env<'a>, term: Term<'a>) -> bool {
+    let mut rest = term;
+    loop {
+        let (items, tail, more) = list_cells(env, rest, 1024);
+        if items.iter().any(|item| keyword_pair(env, *item).is_none()) {
+            return false;
+        }
+        if !more {
+            return is_empty_list(env, tail);
+        }
+        rest = tail;
+    }
 }
 
 /// The module of a map with an atom `__struct__` key.

@@ -291,6 +291,16 @@ defmodule Oxbeam.NIF.InspectTest do
     test "huge terms are cut" do
       assert NIF.inspect_elixir(Enum.to_list(1..100)) == "[" <> Enum.join(1..20, ", ") <> ", ...]"
 
+      # A long charlist: a charlist cut as a string is.
+      long = List.duplicate(?a, 500)
+      ours = NIF.inspect_elixir(long)
+
+      assert ours ==
+               NIF.inspect_elixir(~c"a")
+               |> String.replace("a", String.duplicate("a", 64) <> "...")
+
+      assert String.starts_with?(inspect(long), String.slice(ours, 0..-5//1))
+
       # Keyword syntax or not is decided by every element or key, shown or not.
       for term <- [
             for(i <- 1..25, do: {:"k#{i}", i}),

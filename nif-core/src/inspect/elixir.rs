@@ -165,8 +165,8 @@ impl<'a> Printer<'a> {
     fn list(&mut self, term: Term<'a>, depth: usize) {
         let env = self.env;
         if !self.charlists_as_lists {
-            if let Some(chars) = printable_charlist(env, term) {
-                self.charlist(&chars);
+            if let Some((chars, cut)) = printable_charlist(env, term) {
+                self.charlist(&chars, cut);
                 return;
             }
         }
@@ -191,13 +191,16 @@ impl<'a> Printer<'a> {
         self.out.push(']');
     }
 
-    /// `'abc'` (Elixir < 1.15) or `~c"abc"`.
-    fn charlist(&mut self, chars: &[char]) {
+    /// `'abc'` (Elixir < 1.15) or `~c"abc"`; `~c"abc..."` when cut.
+    fn charlist(&mut self, chars: &[char], cut: bool) {
         let sigil = self.version >= 1015;
         let quote = if sigil { '"' } else { '\'' };
         self.out.push_str(if sigil { "~c\"" } else { "'" });
         let text: String = chars.iter().collect();
         escape_quoted(&text, quote, &mut self.out);
+        if cut {
+            self.out.push_str("...");
+        }
         self.out.push(quote);
     }
 
@@ -789,22 +792,28 @@ fn is_invisible(code: u32) -> bool {
     )
 }
 
-/// The characters of a list Elixir prints as a charlist: every element an ASCII
-/// printable character or one of `\n \r \t \v \b \f \e \a`
-/// (`List.ascii_printable?/1`).
-fn printable_charlist<'a>(env: Env<'a>, term: Term<'a>) -> Option<Vec<char>> {
-    let (items, tail, more) = list_cells(env, term, MAX_LEN + 1);
-    if more || items.is_empty() || !is_empty_list(env, tail) {
+/// Elixir's default `printable_limit`: a list whose first 4096 elements are printable
+/// prints as a charlist, whatever follows.
+const PRINTABLE_LIMIT: usize = 4096;
+
+/// The first characters (at most [`MAX_BYTES`]) of a list Elixir prints as a charlist,
+/// and whether more follow: every element an ASCII printable character or one of
+/// `\n \r \t \v \b \f \e \a` (`List.ascii_printable?/2` with the printable limit).
+fn printable_charlist<'a>(env: Env<'a>, term: Term<'a>) -> Option<(Vec<char>, bool)> {
+    let (items, tail, more) = list_cells(env, term, PRINTABLE_LIMIT);
+    if items.is_empty() || !(more || is_empty_list(env, tail)) {
         return None;
     }
-    items
+    let chars = items
         .iter()
         .map(|item| {
             let c = item.decode::<u8>(env).ok()?;
             ((32..=126).contains(&c) || b"\n\r\t\x0b\x08\x0c\x1b\x07".contains(&c))
                 .then_some(c as char)
         })
-        .collect()
+        .collect::<Option<Vec<char>>>()?;
+    let cut = more || chars.len() > MAX_BYTES;
+    Some((chars.into_iter().take(MAX_BYTES).collect(), cut))
 }
 
 #[cfg(test)]

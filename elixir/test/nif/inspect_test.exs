@@ -411,6 +411,15 @@ defmodule Oxbeam.NIF.InspectTest do
 
     test "huge terms are cut" do
       assert NIF.inspect_erlang(Enum.to_list(1..100)) == "[" <> Enum.join(1..20, ",") <> ",...]"
+      assert NIF.inspect_erlang(Enum.to_list(1..21) ++ [:x | :y]) =~ ~r/,20,\.\.\.\]$/
+
+      # A long string: cut as a binary is.
+      long = List.duplicate(?a, 500)
+      assert NIF.inspect_erlang(long) == ~s(") <> String.duplicate("a", 64) <> ~s(...")
+      assert String.starts_with?(erl(long), ~s(") <> String.duplicate("a", 64))
+
+      binary = String.duplicate("a", 500)
+      assert NIF.inspect_erlang(binary) == ~s(<<") <> String.duplicate("a", 64) <> ~s(...">>)
     end
   end
 

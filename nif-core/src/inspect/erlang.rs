@@ -191,7 +191,9 @@ fn write_binary(bytes: &[u8], out: &mut String) {
         out.push_str("<<");
         write_string(bytes.iter().take(MAX_BYTES).map(|&b| b as char), out);
         if bytes.len() > MAX_BYTES {
-            out.push_str("...");
+            // Inside the quotes: "aaa...".
+            out.pop();
+            out.push_str("...\"");
         }
         out.push_str(">>");
         return;
@@ -228,37 +230,57 @@ fn write_bitstring<'a>(env: Env<'a>, term: Term<'a>, out: &mut String) {
 }
 
 fn write_list<'a>(env: Env<'a>, term: Term<'a>, out: &mut String, depth: usize) {
-    let (items, tail, more) = list_cells(env, term, MAX_LEN + 1);
-    let proper = !more && is_empty_list(env, tail);
-    if proper && !items.is_empty() {
-        let chars: Option<Vec<char>> = items
-            .iter()
-            .map(|item| {
-                item.decode::<u32>(env)
-                    .ok()
-                    .filter(|&c| is_printable(c))
-                    .and_then(char::from_u32)
-            })
-            .collect();
-        if let Some(chars) = chars {
-            write_string(chars.into_iter(), out);
-            return;
+    if let Some((chars, cut)) = printable_string(env, term) {
+        write_string(chars.into_iter(), out);
+        if cut {
+            // Inside the quotes, as a cut binary: "aaa...".
+            out.pop();
+            out.push_str("...\"");
         }
+        return;
     }
+    let (items, tail, more) = list_cells(env, term, MAX_ITEMS);
     out.push('[');
-    for (i, item) in items.iter().take(MAX_ITEMS).enumerate() {
+    for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
         write_term(env, *item, out, depth + 1);
     }
-    if more || items.len() > MAX_ITEMS {
+    if more {
         out.push_str(",...");
-    } else if !proper {
+    } else if !is_empty_list(env, tail) {
         out.push('|');
         write_term(env, tail, out, depth + 1);
     }
     out.push(']');
+}
+
+/// The first characters (at most [`MAX_BYTES`]) of a list `~p` prints as a string, and
+/// whether more follow: a non-empty proper list of printable Latin-1 characters
+/// (`io_lib:printable_latin1_list/1`), however long.
+fn printable_string<'a>(env: Env<'a>, term: Term<'a>) -> Option<(Vec<char>, bool)> {
+    let mut chars = Vec::new();
+    let mut total = 0usize;
+    let mut rest = term;
+    loop {
+        let (items, tail, more) = list_cells(env, rest, 1024);
+        for item in items {
+            let c = item
+                .decode::<u32>(env)
+                .ok()
+                .filter(|&c| is_printable(c))
+                .and_then(char::from_u32)?;
+            total += 1;
+            if chars.len() < MAX_BYTES {
+                chars.push(c);
+            }
+        }
+        if !more {
+            return (total > 0 && is_empty_list(env, tail)).then_some((chars, total > MAX_BYTES));
+        }
+        rest = tail;
+    }
 }
 
 fn write_map<'a>(env: Env<'a>, term: Term<'a>, out: &mut String, depth: usize) {

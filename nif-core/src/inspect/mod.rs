@@ -3,8 +3,9 @@
 //! in oxbeam's error messages. This module's public items tune it: the Elixir version
 //! whose text is matched, and the fields of structs a NIF cannot ask Elixir about.
 //!
-//! Cut when huge: at most 20 elements per list, tuple or map, 64 bytes of a binary,
-//! nesting 8 deep, and 300 characters overall, the rest shown as `...`.
+//! Cut when huge: at most 20 elements per list, tuple or map, 64 bytes of a binary or
+//! characters of a charlist, nesting 8 deep, and 300 characters overall, the rest shown
+//! as `...`.
 
 mod elixir;
 mod erlang;

@@ -38,6 +38,12 @@ pub const WRAPPED_PREFIX: &str = "__oxbeam_nif__";
 /// `ERL_NIF_DIRTY_NIF_OPTION`: the library may have dirty NIFs.
 const DIRTY_NIF_OPTION: u32 = 1;
 
+/// Whether this library's module is an Erlang module (its name does not start with
+/// `Elixir.`): oxbeam then renders terms in Erlang syntax.
+pub(crate) fn module_is_erlang() -> bool {
+    !is_elixir_module()
+}
+
 /// The module name this library was built for, without `Elixir.`.
 pub(crate) fn module_name() -> &'static str {
     MODULE.get().map(String::as_str).unwrap_or("?")

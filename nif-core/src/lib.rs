@@ -34,7 +34,7 @@ pub mod derive;
 pub mod env;
 pub mod error;
 mod init;
-mod inspect;
+pub mod inspect;
 mod nif;
 pub mod owned_env;
 mod panic;

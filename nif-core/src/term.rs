@@ -93,9 +93,25 @@ impl<'a> Term<'a> {
         TermType::from_raw(unsafe { sys::enif_term_type(env.as_raw(), self.raw) })
     }
 
-    /// Renders the term the way Elixir's `inspect` would (cut when huge), for messages.
+    /// Renders the term in the syntax of the NIF module's language (cut when huge), for
+    /// messages: as Elixir's `inspect/1` ([`Term::inspect_elixir`]), or, when the
+    /// library's module is an Erlang module, as `io_lib:format("~0p", [T])`
+    /// ([`Term::inspect_erlang`]).
     pub fn inspect(self, env: Env<'a>) -> String {
         crate::inspect::inspect(env, self)
+    }
+
+    /// Renders the term as Elixir's `inspect/1` does (cut when huge; see
+    /// docs/nifs.md for the few terms a NIF cannot render exactly, and
+    /// [`crate::inspect::set_elixir_version`]).
+    pub fn inspect_elixir(self, env: Env<'a>) -> String {
+        crate::inspect::inspect_elixir(env, self)
+    }
+
+    /// Renders the term as Erlang's `io_lib:format("~0p", [T])` does (`~p` on one
+    /// line; cut when huge).
+    pub fn inspect_erlang(self, env: Env<'a>) -> String {
+        crate::inspect::inspect_erlang(env, self)
     }
 }
 

@@ -54,7 +54,7 @@ defmodule Oxbeam.NIF.DerivesTest do
       assert NIF.derive_settings(%{verbose: true, level: 3}) == %{verbose: true, level: 3}
 
       assert_raise ArgumentError,
-                   "#{@m}.derive_settings/1: argument 1 (settings): expected a map (Settings), got: [{:verbose, true}]",
+                   "#{@m}.derive_settings/1: argument 1 (settings): expected a map (Settings), got: [verbose: true]",
                    fn -> NIF.derive_settings(verbose: true) end
 
       assert_raise ArgumentError,

@@ -71,7 +71,7 @@ defmodule Oxbeam.NIF.SerdeTest do
       end
 
       for {term, message} <- [
-            {[verbose: true], "expected a map (Settings), got: [{:verbose, true}]"},
+            {[verbose: true], "expected a map (Settings), got: [verbose: true]"},
             {%{verbose: true},
              "expected a map with the key :level (Settings), got: %{verbose: true}"},
             {%{verbose: true, level: 300},

@@ -6,6 +6,7 @@ mod basics;
 mod derives;
 mod errors;
 mod fine;
+mod inspect;
 mod resources;
 mod rust_tests;
 mod rustler;

@@ -450,7 +450,7 @@ defmodule Oxbeam.NIF.InspectTest do
         end
 
       assert message ==
-               "oxbeam_inspect_erlang.add/2: argument 1 (a): expected an integer (i64), got: 'Elixir.Foo.Bar'"
+               "oxbeam_inspect_erlang:add/2: argument 1 (a): expected an integer (i64), got: 'Elixir.Foo.Bar'"
     end
   end
 

@@ -15,4 +15,6 @@ fn add(a: i64, b: i64) -> i64 {
     a + b
 }
 
-oxbeam::init!("oxbeam_inspect_erlang");
+// The Erlang module the test compiles around it writes plain stubs (no `:badarg`
+// wrappers): argument errors raise `ArgumentError` directly.
+oxbeam::init!("oxbeam_inspect_erlang", wrappers = false);

@@ -244,9 +244,12 @@ defmodule Oxbeam.Python.Pool do
             nil
 
           workers ->
-            {node, _, _} =
+            # The least busy; ties broken at random (spreads the work, and every
+            # worker stays warm).
+            {_, _, least} =
               Enum.min_by(workers, fn {_node, _index, outstanding} -> outstanding end)
 
+            {node, _, _} = workers |> Enum.filter(&(elem(&1, 2) == least)) |> Enum.random()
             node
         end
       end

@@ -154,9 +154,15 @@ defmodule Oxbeam.Python.Pool.Worker do
     cause = describe(status)
     exited(state, cause)
 
+    output =
+      case String.trim(state.tail) do
+        "" -> ""
+        tail -> ". Its last output:\n" <> tail
+      end
+
     Logger.warning(
       "Oxbeam.Python.Pool #{inspect(state.pool)}: worker #{state.node} exited (#{cause}); " <>
-        "starting a replacement. Its last output: #{String.trim(state.tail)}"
+        "starting a replacement" <> output
     )
 
     {:stop, {:shutdown, {:worker_exited, cause}}, %{state | port: nil}}

@@ -60,6 +60,24 @@ defmodule Oxbeam.Test.Peers do
     end
   end
 
+  @doc """
+  Run on a peer (as a FLAME runner would): evaluates `code` and returns the result, a
+  plain local object there, kept alive by a process until it gets `:stop`.
+  `{object, keeper}`.
+  """
+  def eval_and_keep(code) do
+    {object, _} = Oxbeam.Python.eval(code, %{})
+
+    keeper =
+      spawn(fn ->
+        receive do
+          :stop -> object
+        end
+      end)
+
+    {object, keeper}
+  end
+
   @doc "How many objects `node` holds for other nodes."
   def held(node), do: :erpc.call(node, Oxbeam.Python.Remote.Tracker, :count, [])
 end

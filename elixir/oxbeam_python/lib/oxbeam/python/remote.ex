@@ -472,7 +472,7 @@ defmodule Oxbeam.Python.Remote do
       remote ->
         key = if remote, do: {:id, elem(remote, 0)}, else: {:resource, resource}
         tracker = Tracker.pid()
-        {id, marker} = GenServer.call({Tracker.name(), owner}, {:track, tracker, key})
+        {id, marker} = :erpc.call(owner, Tracker, :track, [tracker, key])
         notifier = Oxbeam.Python.Loader.gc_notifier(tracker, owner, id)
         {%Object{resource: resource, remote: {id, notifier}}, marker}
     end
@@ -506,6 +506,9 @@ defmodule Oxbeam.Python.Remote.Tracker do
 
   @doc "Holds `objects` for `caller` until it claims them (or dies): %{resource => id}."
   def hold(caller, objects), do: GenServer.call(pid(), {:hold, caller, objects}, :infinity)
+
+  @doc "Holds an object (by id, or its resource) for `holder`: `{id, marker}`."
+  def track(holder, key), do: GenServer.call(pid(), {:track, holder, key}, :infinity)
 
   @doc "The object held under `id`, or a RemoteError."
   def fetch!(id) do

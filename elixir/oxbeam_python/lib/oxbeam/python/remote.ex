@@ -504,8 +504,30 @@ defmodule Oxbeam.Python.Remote.Tracker do
     end
   end
 
-  @doc "Holds `objects` for `caller` until it claims them (or dies): %{resource => id}."
-  def hold(caller, objects), do: GenServer.call(pid(), {:hold, caller, objects}, :infinity)
+  @doc """
+  Holds `objects` for `caller` until it claims them (or dies): %{resource => id}.
+  Called by the process that made them: the objects go straight into the table (they
+  never pass through the tracker's heap, so a release frees them at once), and the
+  tracker is told to watch `caller` (before the caller can claim them: a local send).
+  """
+  def hold(caller, objects) do
+    tracker = pid()
+    ids = :persistent_term.get({__MODULE__, :ids})
+
+    held =
+      Enum.reduce(objects, %{}, fn object, held ->
+        if Map.has_key?(held, object.resource) do
+          held
+        else
+          id = :atomics.add_get(ids, 1, 1)
+          :ets.insert(@table, {id, object, {:pending, caller}})
+          Map.put(held, object.resource, id)
+        end
+      end)
+
+    send(tracker, {:pending, caller, Map.values(held)})
+    held
+  end
 
   @doc "Holds an object (by id, or its resource) for `holder`: `{id, marker}`."
   def track(holder, key), do: GenServer.call(pid(), {:track, holder, key}, :infinity)
@@ -543,32 +565,13 @@ defmodule Oxbeam.Python.Remote.Tracker do
 
   @impl true
   def init(:ok) do
-    :ets.new(@table, [:named_table, :protected, read_concurrency: true])
+    :ets.new(@table, [:named_table, :public, read_concurrency: true, write_concurrency: true])
+    :persistent_term.put({__MODULE__, :ids}, :atomics.new(1, signed: false))
     :ets.new(:oxbeam_python_pool_nodes, [:named_table, :public, read_concurrency: true])
-    {:ok, %{next_id: 1, pending: %{}, holders: %{}, marker: nil}}
+    {:ok, %{pending: %{}, holders: %{}, marker: nil}}
   end
 
   @impl true
-  def handle_call({:hold, caller, objects}, _from, state) do
-    {ids, state} =
-      Enum.reduce(objects, {%{}, state}, fn object, {ids, state} ->
-        if Map.has_key?(ids, object.resource) do
-          {ids, state}
-        else
-          id = state.next_id
-          :ets.insert(@table, {id, object, {:pending, caller}})
-          {Map.put(ids, object.resource, id), %{state | next_id: id + 1}}
-        end
-      end)
-
-    pending =
-      Map.update(state.pending, caller, {Process.monitor(caller), Map.values(ids)}, fn
-        {monitor, old} -> {monitor, Map.values(ids) ++ old}
-      end)
-
-    {:reply, ids, %{state | pending: pending}}
-  end
-
   def handle_call({:track, holder, key}, _from, state) do
     object =
       case key do
@@ -576,13 +579,22 @@ defmodule Oxbeam.Python.Remote.Tracker do
         {:resource, resource} -> %Oxbeam.Python.Object{resource: resource}
       end
 
-    id = state.next_id
+    id = :atomics.add_get(:persistent_term.get({__MODULE__, :ids}), 1, 1)
     :ets.insert(@table, {id, object, holder})
-    state = %{state | next_id: id + 1} |> add_held(holder, [id]) |> ensure_marker()
+    state = state |> add_held(holder, [id]) |> ensure_marker()
     {:reply, {id, state.marker}, state}
   end
 
   @impl true
+  def handle_info({:pending, caller, ids}, state) do
+    pending =
+      Map.update(state.pending, caller, {Process.monitor(caller), ids}, fn {monitor, old} ->
+        {monitor, ids ++ old}
+      end)
+
+    {:noreply, %{state | pending: pending}}
+  end
+
   def handle_info({:claim, caller, holder, ids}, state) do
     claimed =
       Enum.filter(ids, fn id ->
@@ -623,7 +635,7 @@ defmodule Oxbeam.Python.Remote.Tracker do
           holders
       end
 
-    {:noreply, collect_garbage(%{state | holders: holders})}
+    {:noreply, maybe_stop_marker(%{state | holders: holders})}
   end
 
   # A handle of this node was freed: its owner lets the object go.
@@ -660,7 +672,7 @@ defmodule Oxbeam.Python.Remote.Tracker do
           state
       end
 
-    {:noreply, collect_garbage(state)}
+    {:noreply, maybe_stop_marker(state)}
   end
 
   def handle_info(_other, state), do: {:noreply, state}
@@ -685,22 +697,12 @@ defmodule Oxbeam.Python.Remote.Tracker do
 
   defp ensure_marker(state), do: state
 
-  # Released objects may still be referenced from this process's heap (the messages
-  # that brought them): collect it once the queue is drained.
-  defp collect_garbage(state) do
-    state =
-      if state.marker != nil and :ets.info(@table, :size) == 0 do
-        send(state.marker, :stop)
-        %{state | marker: nil}
-      else
-        state
-      end
-
-    case Process.info(self(), :message_queue_len) do
-      {:message_queue_len, 0} -> :erlang.garbage_collect()
-      _ -> :ok
+  defp maybe_stop_marker(state) do
+    if state.marker != nil and :ets.info(@table, :size) == 0 do
+      send(state.marker, :stop)
+      %{state | marker: nil}
+    else
+      state
     end
-
-    state
   end
 end

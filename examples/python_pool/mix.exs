@@ -6,7 +6,7 @@ defmodule PythonPool.MixProject do
       app: :python_pool,
       version: "0.1.0",
       elixir: "~> 1.14",
-      deps: [{:oxbeam, path: "../../elixir"}],
+      deps: [{:oxbeam_python, path: "../../elixir/oxbeam_python"}],
       # The pool's workers are nodes: the tests make this VM a distributed node
       # first (test/test_helper.exs), then start the application.
       aliases: [test: "test --no-start"]

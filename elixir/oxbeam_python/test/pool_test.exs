@@ -219,8 +219,11 @@ defmodule Oxbeam.Python.PoolTest do
 
     holder =
       spawn(fn ->
-        {_r, _g} = Py.eval("x = [1]\nx", %{"p" => pid}, pool: @pool)
-        receive(do: (:stop -> :ok))
+        {r, g} = Py.eval("x = [1]\nx", %{"p" => pid}, pool: @pool)
+
+        receive do
+          :stop -> {r, g}
+        end
       end)
 
     # The result, x and p (the same object as pid: one entry more per handle).

@@ -428,7 +428,7 @@ defmodule Oxbeam.Python do
   end
 
   @doc """
-  Evaluates `code` on `node` (a connected node with `:oxbeam` and an initialized
+  Evaluates `code` on `node` (a connected node with `:oxbeam_python` and an initialized
   interpreter), as Pythonx's `remote_eval/4`. Options and results are `eval/3`'s, and
   output goes to the caller's group leader (and `:standard_error`) on this node.
 

@@ -29,7 +29,7 @@ defmodule Oxbeam.Test.Peers do
         args: [~c"-hidden" | Enum.flat_map(:code.get_path(), &[~c"-pa", &1])]
       })
 
-    {:ok, _} = :erpc.call(node, Application, :ensure_all_started, [:oxbeam])
+    {:ok, _} = :erpc.call(node, Application, :ensure_all_started, [:oxbeam_python])
 
     if Keyword.get(opts, :python, true) do
       python = :persistent_term.get({Oxbeam.Python, :executable})

@@ -1,7 +1,7 @@
 defmodule Oxbeam.Python.Pool do
   @moduledoc """
   A supervised pool of Python interpreters, each in its own OS process: a peer BEAM
-  node with `:oxbeam` and its own interpreter. `Oxbeam.Python.eval(code, globals,
+  node with `:oxbeam_python` and its own interpreter. `Oxbeam.Python.eval(code, globals,
   pool: MyPool)` runs on a worker; the objects it returns are remote objects pinned to
   that worker (`decode/1`, `inspect/1` and evals with them go there).
 
@@ -27,7 +27,7 @@ defmodule Oxbeam.Python.Pool do
 
     * `:name` (required) - the pool's name, an atom, given to `eval/3`'s `:pool`.
     * `:size` - how many worker OS processes to start.
-    * `:nodes` - instead of `:size`: already running nodes (with `:oxbeam`) to use as
+    * `:nodes` - instead of `:size`: already running nodes (with `:oxbeam_python`) to use as
       workers, e.g. on other machines. They are not restarted: a node that goes down
       is retried every second and used again once it is back.
     * `:pyproject_toml` - each worker calls `Oxbeam.Python.uv_init/2` with it (the

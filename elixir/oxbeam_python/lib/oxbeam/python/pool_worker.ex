@@ -301,7 +301,7 @@ defmodule Oxbeam.Python.Pool.Boot do
       |> :erlang.binary_to_term()
 
     System.delete_env("OXBEAM_PYTHON_POOL_PARENT")
-    {:ok, _} = Application.ensure_all_started(:oxbeam)
+    {:ok, _} = Application.ensure_all_started(:oxbeam_python)
     if Node.connect(parent) != true, do: System.halt(3)
 
     spawn(fn ->

@@ -433,7 +433,7 @@ defmodule Oxbeam.Python.Remote do
 
   defp failure(node, {:undef, [{__MODULE__, :__run__, _, _} | _]} = reason, {_what, pool}) do
     %RemoteError{
-      message: "node #{node} does not have Oxbeam.Python's code (:oxbeam) loaded",
+      message: "node #{node} does not have Oxbeam.Python's code (:oxbeam_python) loaded",
       node: node,
       pool: pool,
       reason: reason

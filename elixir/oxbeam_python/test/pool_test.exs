@@ -156,6 +156,13 @@ defmodule Oxbeam.Python.PoolTest do
         end)
 
       assert log =~ "worker #{worker_a} exited (#{unquote(cause)}); starting a replacement"
+
+      # faulthandler on the worker: the log shows the Python stack of a native crash.
+      if unquote(kind) == "a native crash" do
+        assert log =~ "Fatal Python error: Segmentation fault"
+        assert log =~ ~r/File "<string>", line 2 in <module>/
+      end
+
       assert Task.await(survivor, 10_000) == Py.decode(other) + 1
       # A replacement starts.
       assert eventually(fn -> length(Pool.workers(@pool)) == 2 end, 3_000, 20)

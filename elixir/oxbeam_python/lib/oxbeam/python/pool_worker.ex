@@ -109,12 +109,23 @@ defmodule Oxbeam.Python.Pool.Worker do
     end
   end
 
+  @faulthandler """
+  import faulthandler, os, sys
+  sys.oxbeam_pool_crash_output = os.fdopen(2, "w", closefd=False)
+  faulthandler.enable(file=sys.oxbeam_pool_crash_output, all_threads=True)
+  """
+
   defp setup_python(%{node: node} = state, setup, timeout) do
     {function, arg} = setup
 
-    case :erpc.call(node, Oxbeam.Python, function, [arg], timeout) do
-      :ok -> :ok
-    end
+    :ok = :erpc.call(node, Oxbeam.Python, function, [arg], timeout)
+
+    # A worker that crashes natively prints the Python stack of the crash (in its
+    # output, which the pool logs with the cause): faulthandler writes to fd 2, this
+    # worker's own stderr (the port), not to the VM of the pool.
+    {_, _} = :erpc.call(node, Oxbeam.Python, :eval, [@faulthandler, %{}], timeout)
+
+    :ok
   catch
     kind, reason ->
       message =

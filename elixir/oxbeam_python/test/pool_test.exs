@@ -262,6 +262,26 @@ defmodule Oxbeam.Python.PoolTest do
     end
   end
 
+  test "erl_args: reach the workers' command line" do
+    {:ok, pool} =
+      Pool.start_link(
+        name: Oxbeam.Python.PoolTest.Args,
+        size: 1,
+        erl_args: ["-env", "OXBEAM_POOL_TEST_MARK", "from erl_args"]
+      )
+
+    try do
+      {r, _} =
+        Py.eval("import os\nos.environ['OXBEAM_POOL_TEST_MARK']", %{},
+          pool: Oxbeam.Python.PoolTest.Args
+        )
+
+      assert Py.decode(r) == "from erl_args"
+    after
+      Supervisor.stop(pool)
+    end
+  end
+
   test "errors: an unknown pool, bad options" do
     assert_raise ArgumentError, "no Oxbeam.Python.Pool named NoSuchPool is running", fn ->
       Py.eval("1", %{}, pool: NoSuchPool)

@@ -47,7 +47,7 @@ defmodule Oxbeam.Bench.PythonPool do
     |> Enum.map(fn _ ->
       Task.async(fn ->
         for _ <- 1..div(total, callers) do
-          200_000 * 199_999 / 2 = Py.eval("sum(range(200_000))", %{}, opts) |> elem(0) |> Py.decode()
+          19_999_900_000 = Py.eval("sum(range(200_000))", %{}, opts) |> elem(0) |> Py.decode()
         end
       end)
     end)
@@ -111,6 +111,17 @@ for _ <- 1..200, do: B.eval_1_plus_1(pool2)
 
 local_eval = B.median(for _ <- 1..20, do: B.time(200, fn -> B.eval_1_plus_1([]) end))
 
+# The floor of any call to a worker: one Erlang distribution round trip (:erpc of
+# node/0), paired with the Port worker's round trip.
+[{worker_node, _} | _] = Oxbeam.Python.Pool.workers(BenchPool2)
+
+{port_rt, erpc_rt, erpc_vs_port} =
+  B.paired(
+    60,
+    fn -> B.time(50, fn -> B.call_port(port, 1, "1") end) end,
+    fn -> B.time(50, fn -> :erpc.call(worker_node, :erlang, :node, []) end) end
+  )
+
 # 100 000-int list in and out: pool vs Port worker, paired; in process alone.
 xs = Enum.to_list(1..100_000)
 
@@ -129,6 +140,8 @@ cpu_pool2 = B.cpu(800, 4, pool2)
 cpu_pool1 = B.cpu(800, 4, pool1)
 
 rows = [
+  {"one distribution round trip to a worker (:erpc of node/0); Port: one eval round trip", nil,
+   erpc_rt, "the floor of a pool call: #{ratio.(erpc_vs_port)} Port worker", port_rt},
   {"eval(\"1 + 1\") + decode", local_eval, pool_eval,
    "≤ 3× Port worker: #{ratio.(eval_vs_port)}; #{ratio.(pool_eval / local_eval)} in process",
    port_eval},

@@ -35,6 +35,8 @@ defmodule Oxbeam.Python.Pool do
       for `Oxbeam.Python.init/1`. Default: the interpreter this node was initialized
       with.
     * `:boot_timeout` - milliseconds for a worker to start (default 60 000).
+    * `:erl_args` - more command-line arguments for the workers' `erl` (strings), e.g.
+      emulator flags such as `["+sbwtdio", "long"]`.
     * `:max_restarts`, `:max_seconds` - the supervisor's restart intensity (default
       100 restarts in 60 s): a crashing eval restarts its worker, so the default is
       higher than a supervisor's.
@@ -59,6 +61,7 @@ defmodule Oxbeam.Python.Pool do
     :pyproject_toml,
     :python,
     :boot_timeout,
+    erl_args: [],
     max_restarts: 100,
     max_seconds: 60
   ]
@@ -136,18 +139,21 @@ defmodule Oxbeam.Python.Pool do
   @impl true
   def init({name, workers, setup, opts}) do
     # Owned by the pool's supervisor: they live as long as the pool.
-    :ets.new(workers_table(name), [:named_table, :public, read_concurrency: true])
-    :ets.new(leases_table(name), [:named_table, :public, write_concurrency: true])
+    workers_table = :"#{inspect(name)}.oxbeam_python_pool_workers"
+    leases_table = :"#{inspect(name)}.oxbeam_python_pool_leases"
+    :ets.new(workers_table, [:named_table, :public, read_concurrency: true])
+    :ets.new(leases_table, [:named_table, :public, write_concurrency: true])
     Remote.Tracker.pool_nodes()
 
     boot_timeout = opts[:boot_timeout] || 60_000
-    :persistent_term.put({__MODULE__, name}, boot_timeout)
+    # Read on every eval (no atom built per call); the same value on a restart.
+    :persistent_term.put({__MODULE__, name}, {workers_table, leases_table, boot_timeout})
 
     children =
       for worker <- workers do
         index = elem(worker, 1)
 
-        Supervisor.child_spec({Worker, {name, worker, setup, boot_timeout}},
+        Supervisor.child_spec({Worker, {name, worker, setup, {boot_timeout, opts[:erl_args]}}},
           id: {Worker, index},
           shutdown: 10_000
         )
@@ -161,9 +167,16 @@ defmodule Oxbeam.Python.Pool do
   end
 
   @doc false
-  def workers_table(pool), do: :"#{inspect(pool)}.oxbeam_python_pool_workers"
+  def workers_table(pool), do: elem(settings!(pool), 0)
   @doc false
-  def leases_table(pool), do: :"#{inspect(pool)}.oxbeam_python_pool_leases"
+  def leases_table(pool), do: elem(settings!(pool), 1)
+
+  defp settings!(pool) do
+    case :persistent_term.get({__MODULE__, pool}, nil) do
+      nil -> raise ArgumentError, "no Oxbeam.Python.Pool named #{inspect(pool)} is running"
+      settings -> settings
+    end
+  end
 
   @doc """
   The worker nodes of `pool` that are up, with their outstanding evals:
@@ -202,12 +215,7 @@ defmodule Oxbeam.Python.Pool do
       else: table
   end
 
-  defp boot_wait(pool) do
-    case :persistent_term.get({__MODULE__, pool}, nil) do
-      nil -> 60_000
-      ms -> ms
-    end
-  end
+  defp boot_wait(pool), do: elem(settings!(pool), 2)
 
   # The worker an object of the globals lives on, if it is one of this pool's.
   defp pinned_node(pool, globals) do

@@ -15,10 +15,10 @@ defmodule Oxbeam.Python.Pool.Worker do
   def start_link(arg), do: GenServer.start_link(__MODULE__, arg)
 
   @impl true
-  def init({pool, {:start, index}, setup, boot_timeout}) do
+  def init({pool, {:start, index}, setup, {boot_timeout, erl_args}}) do
     Process.flag(:trap_exit, true)
 
-    with {:ok, state} <- boot(pool, index, boot_timeout),
+    with {:ok, state} <- boot(pool, index, boot_timeout, erl_args),
          :ok <- setup_python(state, setup, boot_timeout) do
       {:ok, ready(state)}
     else
@@ -31,7 +31,7 @@ defmodule Oxbeam.Python.Pool.Worker do
     end
   end
 
-  def init({pool, {:node, index, node}, setup, boot_timeout}) do
+  def init({pool, {:node, index, node}, setup, {boot_timeout, _erl_args}}) do
     Process.flag(:trap_exit, true)
     state = %{pool: pool, index: index, node: node, port: nil, os_pid: nil, tail: ""}
     state = Map.merge(state, %{setup: setup, boot_timeout: boot_timeout, up: false})
@@ -41,7 +41,7 @@ defmodule Oxbeam.Python.Pool.Worker do
 
   ## Starting a worker OS process
 
-  defp boot(pool, index, timeout) do
+  defp boot(pool, index, timeout, erl_args) do
     [_name, host] = node() |> Atom.to_string() |> String.split("@", parts: 2)
     node = :"oxbeam_python_w#{index}_#{System.unique_integer([:positive])}@#{host}"
     name_flag = if :net_kernel.longnames() == true, do: "-name", else: "-sname"
@@ -57,7 +57,7 @@ defmodule Oxbeam.Python.Pool.Worker do
     args =
       [name_flag, Atom.to_string(node), "-hidden", "-noinput", "-args_file", cookie_file] ++
         Enum.flat_map(:code.get_path(), &["-pa", List.to_string(&1)]) ++
-        ["-s", "Elixir.Oxbeam.Python.Pool.Boot", "start"]
+        erl_args ++ ["-s", "Elixir.Oxbeam.Python.Pool.Boot", "start"]
 
     parent = :erlang.term_to_binary({self(), node()}) |> Base.url_encode64()
 

@@ -9,7 +9,7 @@ table=$(mktemp)
 trap 'rm -f "$table"' EXIT
 load=$(cut -d' ' -f1-3 /proc/loadavg)
 (cd "$here/../../../elixir/oxbeam_python" &&
-  OXBEAM_MODE=release MIX_ENV=test mix run ../../tests/bench/python_pool/run.exs "$table")
+  OXBEAM_MODE=release MIX_ENV=test mix run ../../tests/bench/python_pool/run.exs "$table" >&2)
 [ -s "$table" ] || { echo "bench: the Python pool runner produced no table" >&2; exit 1; }
 {
   cat "$here/header.md"

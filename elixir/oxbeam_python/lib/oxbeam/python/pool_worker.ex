@@ -315,14 +315,19 @@ defmodule Oxbeam.Python.Pool.Boot do
     {:ok, _} = Application.ensure_all_started(:oxbeam_python)
     if Node.connect(parent) != true, do: System.halt(3)
 
-    spawn(fn ->
-      monitor = Process.monitor(worker)
-
-      receive do
-        {:DOWN, ^monitor, :process, _, _} -> System.halt(0)
-      end
-    end)
+    spawn(__MODULE__, :halt_when_down, [worker])
 
     send(worker, {:oxbeam_python_pool_worker_up, node(), String.to_integer(System.pid())})
+  end
+
+  @doc false
+  # Halts this node when the pool's worker process (on the pool's node) is gone.
+  @spec halt_when_down(pid()) :: no_return()
+  def halt_when_down(worker) do
+    monitor = Process.monitor(worker)
+
+    receive do
+      {:DOWN, ^monitor, :process, _, _} -> System.halt(0)
+    end
   end
 end

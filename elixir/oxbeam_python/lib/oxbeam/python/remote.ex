@@ -321,7 +321,7 @@ defmodule Oxbeam.Python.Remote do
   @doc false
   # On the owner node, in a process of its own.
   def __run__(caller, ref, function, args) do
-    watcher = spawn_link(fn -> watch(caller) end)
+    watcher = spawn_link(__MODULE__, :__watch__, [caller, self()])
 
     reply =
       try do
@@ -344,12 +344,13 @@ defmodule Oxbeam.Python.Remote do
     send(caller, {ref, reply, held})
   end
 
-  # Dies (killing the linked call, which stops its eval) when the caller dies.
-  defp watch(caller) do
+  @doc false
+  # Stops the call (its eval is then interrupted, as in process) when the caller dies.
+  def __watch__(caller, call) do
     monitor = Process.monitor(caller)
 
     receive do
-      {:DOWN, ^monitor, :process, _, _} -> exit(:caller_down)
+      {:DOWN, ^monitor, :process, _, _} -> Process.exit(call, :caller_down)
     end
   end
 

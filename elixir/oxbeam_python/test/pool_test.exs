@@ -282,6 +282,37 @@ defmodule Oxbeam.Python.PoolTest do
     end
   end
 
+  test "a worker that cannot start Python: the pool does not start, saying why" do
+    Process.flag(:trap_exit, true)
+
+    assert {:error, {:shutdown, {:failed_to_start_child, {Pool.Worker, 1}, {:shutdown, message}}}} =
+             Pool.start_link(
+               name: Oxbeam.Python.PoolTest.NoPython,
+               size: 1,
+               python: "/nonexistent/python"
+             )
+
+    assert message =~
+             ~r/^the worker node oxbeam_python_w1_\d+@127.0.0.1 of pool Oxbeam.Python.PoolTest.NoPython could not start Python: Python executable not found: "\/nonexistent\/python"$/
+  end
+
+  test "a node that is not distributed cannot start a pool (in a child VM)" do
+    paths = Enum.flat_map(:code.get_path(), &["-pa", List.to_string(&1)])
+
+    {output, status} =
+      Oxbeam.Test.ChildVM.cmd(
+        "elixir",
+        paths ++ ["-e", "Oxbeam.Python.Pool.start_link(name: P, size: 1, python: \"python3\")"],
+        timeout: 40
+      )
+
+    assert status == 1
+
+    assert output =~
+             "** (ArgumentError) Oxbeam.Python.Pool needs a distributed node (its workers are " <>
+               "nodes): start this one with --sname or --name, or call Node.start/2 first"
+  end
+
   test "errors: an unknown pool, bad options" do
     assert_raise ArgumentError, "no Oxbeam.Python.Pool named NoSuchPool is running", fn ->
       Py.eval("1", %{}, pool: NoSuchPool)

@@ -226,6 +226,25 @@ defmodule Oxbeam.Python.RemoteEvalTest do
     assert Py.decode(result) == 2
   end
 
+  test "a node without Oxbeam.Python's code" do
+    {:ok, peer, node} =
+      :peer.start(%{
+        name: :"bare_#{System.unique_integer([:positive])}",
+        host: ~c"127.0.0.1",
+        longnames: true,
+        args: [~c"-hidden"]
+      })
+
+    try do
+      error = assert_raise RemoteError, fn -> Py.remote_eval(node, "1", %{}) end
+
+      assert error.message ==
+               "node #{node} does not have Oxbeam.Python's code (:oxbeam_python) loaded"
+    after
+      :peer.stop(peer)
+    end
+  end
+
   test "a node without Python initialized: the error is the one from there" do
     {peer, node} = Peers.start!(python: false)
 

@@ -263,9 +263,19 @@ defmodule Oxbeam.Python.PoolTest do
       {r, _} = Py.eval("6 * 7", %{}, pool: Oxbeam.Python.PoolTest.Nodes)
       assert node(r.resource) == node
       assert Py.decode(r) == 42
+
+      # The node goes down: it leaves the pool, and its objects say why they are gone.
+      :peer.stop(peer)
+      assert eventually(fn -> Pool.workers(Oxbeam.Python.PoolTest.Nodes) == [] end)
+
+      assert_raise RemoteError,
+                   "the Python object lived on the worker #{node} of pool " <>
+                     "Oxbeam.Python.PoolTest.Nodes, which exited (the node disconnected): " <>
+                     "the object is gone",
+                   fn -> Py.decode(r) end
     after
       Supervisor.stop(pool)
-      :peer.stop(peer)
+      if Process.alive?(peer), do: :peer.stop(peer)
     end
   end
 

@@ -51,8 +51,11 @@ defmodule Oxbeam.Python.Pool.Worker do
     cookie_file =
       Path.join(System.tmp_dir!(), "oxbeam_python_pool_#{System.unique_integer([:positive])}")
 
-    File.write!(cookie_file, "-setcookie #{Node.get_cookie()}\n")
+    # Made empty (exclusive: never another's file), restricted, then written.
+    {:ok, file} = File.open(cookie_file, [:write, :exclusive])
     File.chmod!(cookie_file, 0o600)
+    IO.binwrite(file, "-setcookie #{Node.get_cookie()}\n")
+    File.close(file)
 
     args =
       [name_flag, Atom.to_string(node), "-hidden", "-noinput", "-args_file", cookie_file] ++

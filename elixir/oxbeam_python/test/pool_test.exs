@@ -77,7 +77,7 @@ defmodule Oxbeam.Python.PoolTest do
         Py.decode(pid)
       end)
 
-    Process.sleep(300)
+    assert eventually(fn -> Enum.any?(Pool.workers(@pool), fn {_, busy} -> busy == 1 end) end)
     # The other worker, without waiting for the slow eval.
     {time, fast} = :timer.tc(fn -> worker_pid(getpid()) end)
     assert time < 1_000_000
@@ -110,10 +110,18 @@ defmodule Oxbeam.Python.PoolTest do
     ticks = fn -> Py.decode(elem(Py.eval("s.oxbeam_ticks", %{"s" => marker}, pool: @pool), 0)) end
     assert eventually(fn -> ticks.() > 0 end)
     Process.exit(caller, :kill)
-    Process.sleep(300)
-    first = ticks.()
-    Process.sleep(300)
-    assert ticks.() == first
+
+    # The loop stops (bounded wait: the kill reaches the worker, then the interrupt).
+    assert eventually(
+             fn ->
+               first = ticks.()
+               Process.sleep(300)
+               ticks.() == first
+             end,
+             30,
+             50
+           )
+
     # Its lease was given back: the worker is not counted busy for ever.
     assert eventually(fn -> Enum.all?(Pool.workers(@pool), fn {_, n} -> n == 0 end) end, 150, 20)
   end

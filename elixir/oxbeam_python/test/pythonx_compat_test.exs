@@ -37,7 +37,7 @@ defmodule Oxbeam.Python.PythonxCompatTest do
     test "unknown options raise ArgumentError (Keyword.validate!)" do
       assert_raise ArgumentError,
                    "unknown keys [:stdout] in [stdout: :x], the allowed keys are: " <>
-                     "[:stdout_device, :stderr_device, :binary_as, :timeout]",
+                     "[:stdout_device, :stderr_device, :binary_as, :timeout, :pool]",
                    fn -> Py.eval("1", %{}, stdout: :x) end
     end
   end

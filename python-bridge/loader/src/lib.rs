@@ -4,7 +4,7 @@
 //! loaded, from the libpython this library has made global: the one of the
 //! interpreter `Oxbeam.Python.init` chose.
 
-use oxbeam::nif;
+use oxbeam::{nif, Atom, Env, LocalPid, Resource, ResourceArc};
 use std::ffi::CString;
 
 /// Loads the shared library at `path` with global symbol scope (`RTLD_GLOBAL`), for the
@@ -33,6 +33,40 @@ fn load_global(path: String) -> Result<bool, String> {
         }
     };
     Err(message)
+}
+
+mod atoms {
+    oxbeam::atoms! { oxbeam_python_released }
+}
+
+/// A garbage-collection notifier for a remote Python object (`Oxbeam.Python.Remote`):
+/// Erlang has no distributed GC, so the node holding a remote object's handle keeps one
+/// of these in the handle; when the last term holding it is freed, it tells `target`
+/// (the node's object tracker) `{:oxbeam_python_released, owner, id}`, and the tracker
+/// tells the owner node to let the object go. It lives in this library because it needs
+/// no Python: a node that only holds remote objects never loads the bridge.
+pub struct GcNotifier {
+    target: LocalPid,
+    owner: Atom,
+    id: i64,
+}
+
+#[oxbeam::resource]
+impl Resource for GcNotifier {
+    fn destructor<'a>(&mut self, env: Env<'a>) {
+        // A tracker that is gone has nothing to release: the send may fail.
+        let _ = env.send(
+            &self.target,
+            (atoms::oxbeam_python_released(), self.owner, self.id),
+        );
+    }
+}
+
+/// A notifier sending `{:oxbeam_python_released, owner, id}` to `target` when Erlang
+/// frees it.
+#[nif]
+fn gc_notifier(target: LocalPid, owner: Atom, id: i64) -> ResourceArc<GcNotifier> {
+    ResourceArc::new(GcNotifier { target, owner, id })
 }
 
 oxbeam::init!("Elixir.Oxbeam.Python.Loader");

@@ -323,12 +323,19 @@ defmodule Oxbeam.Python do
   whatever it is doing: an eval still waiting for the GIL never runs its code. The
   interrupt is seen when the Python thread next runs Python code: a call blocked in C
   (`time.sleep`, a blocking read) is interrupted only when it returns.
+
+  `pool: name` evaluates on a worker of the `Oxbeam.Python.Pool` `name` (the one with
+  the least outstanding work), with the same options and results: the objects returned
+  are remote objects pinned to that worker (see `remote_eval/4`).
+
+  Objects of other nodes (from `remote_eval/4` or a pool) in `globals` are copied here
+  first (pickle, see `copy_remote_object/1`).
   """
   @spec eval(String.t(), %{optional(String.t() | atom()) => term()}, keyword()) ::
           {Object.t() | nil, %{optional(String.t()) => Object.t()}}
   def eval(code, globals, opts \\ [])
 
-  @eval_options [:stdout_device, :stderr_device, :binary_as, :timeout]
+  @eval_options [:stdout_device, :stderr_device, :binary_as, :timeout, :pool]
 
   # Without options (the common case): no option parsing on the way.
   def eval(code, globals, []) when is_binary(code) and is_map(globals) do
@@ -338,6 +345,25 @@ defmodule Oxbeam.Python do
 
   def eval(code, globals, opts) when is_binary(code) and is_map(globals) and is_list(opts) do
     opts = Keyword.validate!(opts, @eval_options)
+
+    case Keyword.pop(opts, :pool) do
+      {nil, opts} -> eval_here(code, globals, opts)
+      {pool, opts} -> Oxbeam.Python.Pool.eval(pool, code, globals, opts)
+    end
+  end
+
+  def eval(code, _globals, _opts) when not is_binary(code),
+    do: raise(ArgumentError, "eval: expected the code as a string, got: #{inspect(code)}")
+
+  def eval(_code, globals, _opts) when not is_map(globals) do
+    raise ArgumentError,
+          "eval: expected the globals as a map of names to values, got: #{inspect(globals)}"
+  end
+
+  def eval(_code, _globals, opts),
+    do: raise(ArgumentError, "eval: expected options as a keyword list, got: #{inspect(opts)}")
+
+  defp eval_here(code, globals, opts) do
     stdout = Keyword.get_lazy(opts, :stdout_device, &Process.group_leader/0)
     stderr = Keyword.get_lazy(opts, :stderr_device, &standard_error/0)
 
@@ -364,17 +390,6 @@ defmodule Oxbeam.Python do
     )
   end
 
-  def eval(code, _globals, _opts) when not is_binary(code),
-    do: raise(ArgumentError, "eval: expected the code as a string, got: #{inspect(code)}")
-
-  def eval(_code, globals, _opts) when not is_map(globals) do
-    raise ArgumentError,
-          "eval: expected the globals as a map of names to values, got: #{inspect(globals)}"
-  end
-
-  def eval(_code, _globals, opts),
-    do: raise(ArgumentError, "eval: expected options as a keyword list, got: #{inspect(opts)}")
-
   defp run_eval(code, globals, stdout, stderr, binary_as_str, timeout) do
     {result, globals} =
       with_encoded_structs(globals, &Oxbeam.Python.Encoder.encode/2, fn globals ->
@@ -382,6 +397,16 @@ defmodule Oxbeam.Python do
       end)
 
     {object(result), objects(globals)}
+  rescue
+    # Objects of other nodes (remote_eval/4, a pool) in the globals are copied here;
+    # they are looked for only when the NIF could not take the globals.
+    error in ArgumentError ->
+      if Oxbeam.Python.Remote.has_remote_object?(globals) do
+        globals = Oxbeam.Python.Remote.localize(globals)
+        run_eval(code, globals, stdout, stderr, binary_as_str, timeout)
+      else
+        reraise error, __STACKTRACE__
+      end
   end
 
   # Python's stderr goes to :standard_error, as in Pythonx (the group leader when that
@@ -400,6 +425,45 @@ defmodule Oxbeam.Python do
   defp device(other, option) do
     raise ArgumentError,
           "#{option}: expected a pid or a registered name, got: #{inspect(other)}"
+  end
+
+  @doc """
+  Evaluates `code` on `node` (a connected node with `:oxbeam_python` and an initialized
+  interpreter), as Pythonx's `remote_eval/4`. Options and results are `eval/3`'s, and
+  output goes to the caller's group leader (and `:standard_error`) on this node.
+
+  The result and globals are *remote objects*: `%Oxbeam.Python.Object{}`s whose Python
+  object lives on `node` (`node(object.resource)`). `decode/1` and `inspect/1` work on
+  them from here; `encode!/2` raises (use `copy_remote_object/1`); passing them in the
+  globals of another eval on `node` (or a pool eval on their worker) uses them in
+  place, on any other node they are copied. A remote object lives on `node` as long as
+  a process on this node holds it: when Erlang frees the last term holding its handle
+  on this node (dropped, or every holder exited), `node` lets it go; if this node
+  disconnects, `node` lets go of everything it held for it. A handle sent on to a
+  third node is valid there only while this node still holds it.
+
+  Objects in `globals` from this node or a third one are copied to `node` with
+  `pickle` (`cloudpickle` when the environment has it). If `node` goes down (or is not
+  connected), `Oxbeam.Python.RemoteError` is raised; if the calling process dies, the
+  eval is stopped as in `eval/3`.
+  """
+  @spec remote_eval(node(), String.t(), map(), keyword()) ::
+          {Object.t() | nil, %{optional(String.t()) => Object.t()}}
+  def remote_eval(node, code, globals, opts \\ []),
+    do: Oxbeam.Python.Remote.eval(node, code, globals, opts)
+
+  @doc """
+  A local copy of a remote object (made with `pickle` on its node, or `cloudpickle`
+  when the environment there has it; loaded with `pickle` here). A local object is
+  returned as is. An object pickle cannot serialize (a lambda, a class defined in an
+  eval, without cloudpickle) raises `ArgumentError` saying so.
+  """
+  @spec copy_remote_object(Object.t()) :: Object.t()
+  def copy_remote_object(%Object{} = object), do: Oxbeam.Python.Remote.copy(object)
+
+  def copy_remote_object(other) do
+    raise ArgumentError,
+          "copy_remote_object: expected an Oxbeam.Python.Object, got: #{inspect(other)}"
   end
 
   @doc ~S'''
@@ -472,7 +536,8 @@ defmodule Oxbeam.Python do
   without taking the GIL.
   """
   @spec decode(Object.t()) :: term()
-  def decode(%Object{resource: resource}), do: NIF.decode(resource)
+  def decode(%Object{resource: resource}) when node(resource) == node(), do: NIF.decode(resource)
+  def decode(%Object{} = remote), do: Oxbeam.Python.Remote.decode(remote)
 
   def decode(other),
     do: raise(ArgumentError, "decode: expected an Oxbeam.Python.Object, got: #{inspect(other)}")
@@ -486,7 +551,15 @@ defmodule Oxbeam.Python do
   def encode!(term, encoder_or_opts \\ [])
 
   # An object is returned as it is (the same term), as in Pythonx.
-  def encode!(%Object{} = object, opts) when is_list(opts), do: object
+  def encode!(%Object{resource: resource} = object, opts)
+      when is_list(opts) and node(resource) == node(),
+      do: object
+
+  def encode!(%Object{resource: resource}, opts) when is_list(opts) do
+    raise ArgumentError,
+          "cannot encode a remote Python object (it lives on node #{node(resource)}): " <>
+            "call Oxbeam.Python.copy_remote_object/1 first to get a local copy"
+  end
 
   def encode!(term, opts) when is_list(opts) do
     binary_as_str = binary_as_str?(opts)

@@ -5,10 +5,15 @@ defmodule Oxbeam.Python.Object do
   released (without blocking a scheduler on the GIL).
 
   `inspect/1` shows the object's `repr()`.
-  """
-  defstruct [:resource]
 
-  @type t :: %__MODULE__{resource: reference()}
+  An object returned by `Oxbeam.Python.remote_eval/4` or a pool lives on another node
+  (`node(object.resource)`); `remote` is then this node's handle on it (see
+  `Oxbeam.Python.remote_eval/4`). Objects made by the NIFs have no `:remote` key: read
+  it with `Map.get/2`.
+  """
+  defstruct [:resource, :remote]
+
+  @type t :: %__MODULE__{resource: reference(), remote: nil | {pos_integer(), reference()}}
 
   defimpl Inspect do
     import Inspect.Algebra
@@ -16,7 +21,9 @@ defmodule Oxbeam.Python.Object do
     def inspect(object, opts) do
       repr =
         try do
-          Oxbeam.Python.NIF.repr(object.resource)
+          if node(object.resource) == node(),
+            do: Oxbeam.Python.NIF.repr(object.resource),
+            else: Oxbeam.Python.Remote.repr(object)
         rescue
           e -> "<repr failed: #{Exception.message(e)}>"
         end

@@ -1,0 +1,183 @@
+# The Python pool benchmark: Oxbeam.Python.Pool (worker OS processes, each a BEAM node
+# with its own interpreter) against Oxbeam.Python in process and against the Port
+# worker of tests/bench/python (one python3 process speaking {:packet, 4} frames).
+# Run from elixir/oxbeam_python/ with: MIX_ENV=test mix run ../../tests/bench/python_pool/run.exs [OUT.md]
+#
+# Ratios against the Port worker are taken per round (the pool and the Port worker
+# back to back, the median round reported), as in tests/bench/python/run.exs: this
+# machine's speed drifts within seconds.
+
+defmodule Oxbeam.Bench.PythonPool do
+  alias Oxbeam.Python, as: Py
+
+  def time(n, fun) do
+    t0 = System.monotonic_time(:nanosecond)
+    loop(n, fun)
+    (System.monotonic_time(:nanosecond) - t0) / n
+  end
+
+  defp loop(0, _fun), do: :ok
+
+  defp loop(n, fun) do
+    fun.()
+    loop(n - 1, fun)
+  end
+
+  def median(xs), do: xs |> Enum.sort() |> Enum.at(div(length(xs), 2))
+
+  # The median ns of n calls of fun, each timed on its own: the typical call (on a
+  # busy machine a few calls wait milliseconds for a core, and a mean is theirs).
+  def typical(n, fun) do
+    median(
+      for _ <- 1..n do
+        t0 = System.monotonic_time(:nanosecond)
+        fun.()
+        System.monotonic_time(:nanosecond) - t0
+      end
+    )
+  end
+
+  def paired(rounds, base, work) do
+    pairs =
+      for _ <- 1..rounds do
+        b = base.()
+        {b, work.()}
+      end
+
+    {median(Enum.map(pairs, &elem(&1, 0))), median(Enum.map(pairs, &elem(&1, 1))),
+     median(Enum.map(pairs, fn {b, w} -> w / b end))}
+  end
+
+  def eval_1_plus_1(opts), do: Py.eval("1 + 1", %{}, opts) |> elem(0) |> Py.decode()
+  def list_roundtrip(xs, opts), do: Py.eval("xs", %{"xs" => xs}, opts) |> elem(0) |> Py.decode()
+
+  # `total` evals of sum(range(200_000)) from `callers` processes; ns for all.
+  def cpu(total, callers, opts) do
+    t0 = System.monotonic_time(:nanosecond)
+
+    1..callers
+    |> Enum.map(fn _ ->
+      Task.async(fn ->
+        for _ <- 1..div(total, callers) do
+          19_999_900_000 = Py.eval("sum(range(200_000))", %{}, opts) |> elem(0) |> Py.decode()
+        end
+      end)
+    end)
+    |> Enum.each(&Task.await(&1, :infinity))
+
+    System.monotonic_time(:nanosecond) - t0
+  end
+
+  def call_port(port, op, payload) do
+    send(port, {self(), {:command, [op, payload]}})
+
+    receive do
+      {^port, {:data, data}} -> data
+    end
+  end
+
+  def pack(xs), do: for(x <- xs, into: <<>>, do: <<x::little-signed-64>>)
+  def unpack(bin), do: for(<<x::little-signed-64 <- bin>>, do: x)
+end
+
+alias Oxbeam.Bench.PythonPool, as: B
+alias Oxbeam.Python, as: Py
+
+out_file = List.first(System.argv())
+Oxbeam.Test.PythonEnv.init!()
+Oxbeam.Test.Peers.distribute!()
+{:ok, _} = Oxbeam.Python.Pool.start_link(name: BenchPool2, size: 2)
+{:ok, _} = Oxbeam.Python.Pool.start_link(name: BenchPool1, size: 1)
+
+python = Py.eval("import sys\nsys.executable", %{}) |> elem(0) |> Py.decode()
+
+port =
+  Port.open({:spawn_executable, python}, [
+    :binary,
+    {:packet, 4},
+    :exit_status,
+    args: ["-u", Path.expand("../python/port_worker.py", __DIR__)]
+  ])
+
+fmt = fn
+  nil -> "—"
+  ns when ns >= 1.0e6 -> "#{Float.round(ns / 1.0e6, 2)} ms"
+  ns when ns >= 1.0e3 -> "#{Float.round(ns / 1.0e3, 2)} µs"
+  ns -> "#{Float.round(ns * 1.0, 1)} ns"
+end
+
+ratio = fn r -> "#{Float.round(r, 2)}×" end
+pool2 = [pool: BenchPool2]
+pool1 = [pool: BenchPool1]
+
+# Warm up (code loading, compile caches on the workers).
+for _ <- 1..200, do: B.eval_1_plus_1(pool2)
+
+# eval("1 + 1") + decode: pool vs Port worker, paired; in process alone.
+{port_eval, pool_eval, eval_vs_port} =
+  B.paired(
+    60,
+    fn -> B.typical(50, fn -> B.call_port(port, 1, "1 + 1") end) end,
+    fn -> B.typical(50, fn -> B.eval_1_plus_1(pool2) end) end
+  )
+
+local_eval = B.median(for _ <- 1..20, do: B.typical(200, fn -> B.eval_1_plus_1([]) end))
+
+# The floor of any call to a worker: one Erlang distribution round trip (:erpc of
+# node/0), paired with the Port worker's round trip.
+[{worker_node, _} | _] = Oxbeam.Python.Pool.workers(BenchPool2)
+
+{port_rt, erpc_rt, erpc_vs_port} =
+  B.paired(
+    60,
+    fn -> B.typical(50, fn -> B.call_port(port, 1, "1") end) end,
+    fn -> B.typical(50, fn -> :erpc.call(worker_node, :erlang, :node, []) end) end
+  )
+
+# 100 000-int list in and out: pool vs Port worker, paired; in process alone.
+xs = Enum.to_list(1..100_000)
+
+{port_list, pool_list, list_vs_port} =
+  B.paired(
+    15,
+    fn -> B.time(4, fn -> B.call_port(port, 3, B.pack(xs)) |> B.unpack() end) end,
+    fn -> B.time(4, fn -> B.list_roundtrip(xs, pool2) end) end
+  )
+
+local_list = B.median(for _ <- 1..5, do: B.time(4, fn -> B.list_roundtrip(xs, []) end))
+
+# CPU-bound: sum(range(200_000)) × 800 from 4 callers.
+cpu_local = B.cpu(800, 4, [])
+cpu_pool2 = B.cpu(800, 4, pool2)
+cpu_pool1 = B.cpu(800, 4, pool1)
+
+rows = [
+  {"one distribution round trip to a worker (:erpc of node/0); Port: one eval round trip", nil,
+   erpc_rt, "the floor of a pool call: #{ratio.(erpc_vs_port)} Port worker", port_rt},
+  {"eval(\"1 + 1\") + decode", local_eval, pool_eval,
+   "≤ 3× Port worker: #{ratio.(eval_vs_port)}; #{ratio.(pool_eval / local_eval)} in process",
+   port_eval},
+  {"100 000-int list in and out (eval(\"xs\") + decode)", local_list, pool_list,
+   "≤ 1× Port worker: #{ratio.(list_vs_port)}; #{ratio.(pool_list / local_list)} in process",
+   port_list},
+  {"sum(range(200_000)) × 800, 4 callers, pool of 2", cpu_local, cpu_pool2,
+   "≥ 1.8× in-process throughput: #{ratio.(cpu_local / cpu_pool2)}", nil},
+  {"sum(range(200_000)) × 800, 4 callers, pool of 1", cpu_local, cpu_pool1,
+   "throughput #{ratio.(cpu_local / cpu_pool1)} in process", nil}
+]
+
+table =
+  Enum.join(
+    [
+      "| work | in process | pool | target / ratio | Port worker (one python3 process) |",
+      "|---|---|---|---|---|"
+      | for {label, local, pool, note, port_ns} <- rows do
+          "| #{label} | #{fmt.(local)} | #{fmt.(pool)} | #{note} | #{fmt.(port_ns)} |"
+        end
+    ],
+    "\n"
+  )
+
+IO.puts(table)
+Port.close(port)
+if out_file, do: File.write!(out_file, table <> "\n")

@@ -7,13 +7,15 @@
 //! | other atoms | `str` |
 //! | integers (any size) | `int` |
 //! | floats | `float` |
-//! | binaries | `bytes` (or `str`, if asked and valid UTF-8) |
+//! | binaries | `bytes` (or `str`, if asked and valid UTF-8; or a read-only `memoryview`) |
+//! | `%Oxbeam.Python.Array{}` | a numpy array over the binary (`numpy.rs`) |
 //! | lists, tuples, maps | `list`, `tuple`, `dict` |
 //! | `MapSet` | `set` |
 //! | pids | `oxbeam.PID` (decodes back to the pid) |
 //! | `%Oxbeam.Python.Object{}` | the object |
 //!
-//! Decoding maps `str` and `bytes` to binaries, `set`/`frozenset` to `MapSet`, and any
+//! Decoding maps `str`, `bytes` and other buffers to binaries (`buffer.rs`), numpy
+//! arrays to `%Oxbeam.Python.Array{}`, `set`/`frozenset` to `MapSet`, and any
 //! other object to `%Oxbeam.Python.Object{}`. Integers use `int.to_bytes` /
 //! `int.from_bytes`, so Python's 4300-digit limit on `int(str)` does not apply.
 
@@ -52,8 +54,19 @@ pub fn set_map_set_fields(fields: Vec<(Atom, i64)>) {
 
 #[derive(Clone, Copy, Default)]
 pub struct EncodeOptions {
-    /// Binaries that are valid UTF-8 become `str` instead of `bytes`.
-    pub binary_as_str: bool,
+    pub binary_as: BinaryAs,
+}
+
+/// What binaries become (`binary_as:`).
+#[derive(Clone, Copy, Default, PartialEq, Eq)]
+pub enum BinaryAs {
+    /// `bytes` (one copy).
+    #[default]
+    Bytes,
+    /// `str` when valid UTF-8, else `bytes`.
+    Str,
+    /// A read-only `memoryview` over the binary's bytes (no copy; `buffer.rs`).
+    Buffer,
 }
 
 /// Why an Elixir value could not be encoded.
@@ -274,8 +287,12 @@ fn encode_one<'py, 'a>(
             // A bitstring that is not a binary: the Encoder protocol raises for it
             // (Protocol.UndefinedError, as in Pythonx).
             let bytes: &[u8] = term.decode(env).map_err(|_| EncodeError::NeedsEncoder)?;
-            match options.binary_as_str.then(|| std::str::from_utf8(bytes)) {
-                Some(Ok(text)) => PyString::new(py, text).into_any(),
+            match options.binary_as {
+                BinaryAs::Buffer => crate::buffer::binary_view(py, term)?,
+                BinaryAs::Str if std::str::from_utf8(bytes).is_ok() => {
+                    PyString::new(py, std::str::from_utf8(bytes).unwrap_or_default()).into_any()
+                }
+                // PyBytes_FromStringAndSize: one memcpy into the new object.
                 _ => PyBytes::new(py, bytes).into_any(),
             }
         }
@@ -334,6 +351,17 @@ fn struct_to_python<'py, 'a>(
             .ok_or_else(|| cannot(env, term))?;
         let object: &PyObjectRef = resource.decode(env).map_err(|_| cannot(env, term))?;
         return Ok(Encoded::Value(object.bind(py)));
+    }
+    if name == crate::numpy::array_struct_name().to_term(env) {
+        let reason = match crate::numpy::encode(py, env, map) {
+            Ok(array) => return Ok(Encoded::Value(array)),
+            Err(crate::numpy::EncodeArrayError::Python(e)) => e.value(py).to_string(),
+            Err(crate::numpy::EncodeArrayError::Field(message)) => message,
+        };
+        // (Not the struct itself in the message: its data may be large.)
+        return Err(EncodeError::Python(PyValueError::new_err(format!(
+            "cannot encode an Oxbeam.Python.Array as a numpy array: {reason}"
+        ))));
     }
     if name == atoms::map_set().to_term(env) {
         let inner: MapView = map
@@ -652,7 +680,7 @@ fn decode_one<'py, 'a>(
         return Ok(Decoded::Term(text.as_ref().encode(env)));
     }
     if let Ok(b) = object.cast::<PyBytes>() {
-        return Ok(Decoded::Term(b.as_bytes().encode(env)));
+        return Ok(Decoded::Term(crate::buffer::bytes_term(env, b)?));
     }
     if let Ok(pid) = object.cast_exact::<PyPid>() {
         return Ok(Decoded::Term(pid.get().pid.encode(env)));
@@ -685,6 +713,13 @@ fn decode_one<'py, 'a>(
             elements: object.try_iter()?,
             items: Vec::new(),
         }
+    } else if crate::buffer::exports_buffer(object) {
+        // numpy arrays as `%Oxbeam.Python.Array{}`, other buffers as binaries.
+        return Ok(Decoded::Term(match crate::numpy::decode(env, object)? {
+            crate::numpy::Numpy::Array(term) => term,
+            crate::numpy::Numpy::Object => object_term(env, object),
+            crate::numpy::Numpy::Other => crate::buffer::exporter_term(env, object)?,
+        }));
     } else {
         return Ok(Decoded::Term(object_term(env, object)));
     };

@@ -12,8 +12,18 @@ use std::sync::{Condvar, Mutex, OnceLock};
 
 const BATCH: usize = 4096;
 
+/// One reference to release: an object's, or a buffer export's (`buffer.rs`; the
+/// export holds a reference to its object too).
+enum Pending {
+    Object(usize),
+    Buffer(Box<crate::buffer::RawBuffer>),
+}
+
+// SAFETY: the export is only released, with the GIL, by the decref thread.
+unsafe impl Send for Pending {}
+
 struct Queue {
-    pending: Mutex<Vec<usize>>,
+    pending: Mutex<Vec<Pending>>,
     wake: Condvar,
 }
 
@@ -34,9 +44,18 @@ fn queue() -> &'static Queue {
 
 /// Releases one strong reference, later, with the GIL.
 pub fn release(ptr: NonNull<pyo3::ffi::PyObject>) {
+    push(Pending::Object(ptr.as_ptr() as usize));
+}
+
+/// Releases one buffer export, later, with the GIL.
+pub fn release_buffer(view: Box<crate::buffer::RawBuffer>) {
+    push(Pending::Buffer(view));
+}
+
+fn push(item: Pending) {
     let queue = queue();
     let mut pending = queue.pending.lock().unwrap_or_else(|e| e.into_inner());
-    pending.push(ptr.as_ptr() as usize);
+    pending.push(item);
     if pending.len() == 1 {
         queue.wake.notify_one();
     }
@@ -57,19 +76,28 @@ fn run() {
             }
         }
         std::thread::sleep(GATHER);
-        let batch = {
+        let mut batch = {
             let mut pending = queue.pending.lock().unwrap_or_else(|e| e.into_inner());
             while pending.is_empty() {
                 pending = queue.wake.wait(pending).unwrap_or_else(|e| e.into_inner());
             }
             std::mem::take(&mut *pending)
         };
-        for chunk in batch.chunks(BATCH) {
+        for chunk in batch.chunks_mut(BATCH) {
             crate::gil::with_gil(|_py| {
-                for &ptr in chunk {
-                    // SAFETY: each pointer carries one strong reference handed over by
-                    // a dropped PyObjectRef; we hold the GIL.
-                    unsafe { pyo3::ffi::Py_DECREF(ptr as *mut pyo3::ffi::PyObject) };
+                for item in chunk.iter_mut() {
+                    match item {
+                        // SAFETY: each pointer carries one strong reference handed over
+                        // by a dropped PyObjectRef; we hold the GIL.
+                        Pending::Object(ptr) => unsafe {
+                            pyo3::ffi::Py_DECREF(*ptr as *mut pyo3::ffi::PyObject)
+                        },
+                        // SAFETY: an export handed over by a dropped HeldBuffer, released
+                        // this once (the batch is dropped after); we hold the GIL.
+                        Pending::Buffer(view) => unsafe {
+                            crate::buffer::HeldBuffer::release_with_gil_held(view)
+                        },
+                    }
                 }
             });
         }

@@ -1,7 +1,7 @@
 //! `eval`, `encode`, `decode`, `repr`: each one dirty NIF call, under one GIL hold.
 
 use crate::convert::{
-    decode_failure, encode_failure, object_resource, to_python, to_term, EncodeOptions,
+    decode_failure, encode_failure, object_resource, to_python, to_term, BinaryAs, EncodeOptions,
 };
 use crate::error::raise_python;
 use crate::interpreter::helper;
@@ -14,9 +14,21 @@ use pyo3::types::{PyCode, PyDict, PyString};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-/// Options of `encode`/`eval` that change how values are converted.
-fn options(binary_as_str: bool) -> EncodeOptions {
-    EncodeOptions { binary_as_str }
+mod atoms {
+    oxbeam::atoms! { bytes, str, buffer }
+}
+
+/// Options of `encode`/`eval` that change how values are converted: `binary_as` is
+/// `:bytes`, `:str` or `:buffer` (checked by the Elixir side).
+fn options(binary_as: Atom) -> EncodeOptions {
+    let binary_as = if binary_as == atoms::str() {
+        BinaryAs::Str
+    } else if binary_as == atoms::buffer() {
+        BinaryAs::Buffer
+    } else {
+        BinaryAs::Bytes
+    };
+    EncodeOptions { binary_as }
 }
 
 /// The code objects of one snippet: its statements and its final expression (whose
@@ -133,7 +145,7 @@ fn eval<'a>(
     globals: MapView<'a>,
     stdout: LocalPid,
     stderr: LocalPid,
-    binary_as_str: bool,
+    binary_as: Atom,
     timeout_ms: Option<u64>,
 ) -> oxbeam::Result<(Term<'a>, Term<'a>)> {
     crate::interpreter::ensure_initialized()?;
@@ -149,7 +161,7 @@ fn eval<'a>(
         for (key, value) in globals {
             let name = global_name(env, key)?;
             let name = name.as_ref();
-            let value = to_python(py, env, value, options(binary_as_str))
+            let value = to_python(py, env, value, options(binary_as))
                 .map_err(|e| encode_failure(env, py, e, &format!("global {name:?}: ")))?;
             dict.set_item(name, value).map_err(fail)?;
         }
@@ -200,12 +212,12 @@ fn eval<'a>(
 
 /// Elixir value → Python object (its resource), the whole value in one call.
 #[nif(schedule = "dirty_io")]
-fn encode<'a>(env: Env<'a>, value: Term<'a>, binary_as_str: bool) -> oxbeam::Result<Term<'a>> {
+fn encode<'a>(env: Env<'a>, value: Term<'a>, binary_as: Atom) -> oxbeam::Result<Term<'a>> {
     crate::interpreter::ensure_initialized()?;
     let _guard = CallEnvGuard::enter(env);
     crate::gil::with_gil(|py| {
         helper(py)?;
-        let object = to_python(py, env, value, options(binary_as_str))
+        let object = to_python(py, env, value, options(binary_as))
             .map_err(|e| encode_failure(env, py, e, ""))?;
         Ok(object_resource(env, &object))
     })

@@ -9,6 +9,7 @@
 //! resources; dropping one never waits for the GIL on a normal scheduler (see
 //! `object.rs`).
 
+mod buffer;
 mod convert;
 mod decref;
 mod error;
@@ -16,6 +17,7 @@ mod eval;
 mod gil;
 mod interpreter;
 mod interrupt;
+mod numpy;
 mod object;
 mod output;
 mod stack;

@@ -43,7 +43,8 @@ defmodule Oxbeam.Python do
   | integers (any size) | `int` | integers |
   | floats; `:nan`, `:infinity`, `:neg_infinity` | `float` | floats; the three atoms |
   | other atoms | `str` | binaries |
-  | binaries | `bytes` (`str` with `binary_as: :str`) | binaries (from `str` and `bytes`) |
+  | binaries | `bytes` (`str` with `binary_as: :str`, a read-only `memoryview` with `binary_as: :buffer`) | binaries (from `str`, `bytes` and any other buffer: `bytearray`, `memoryview`, ...) |
+  | `Oxbeam.Python.Array` | a numpy array over the binary | `Oxbeam.Python.Array` (from numpy arrays) |
   | lists, tuples | `list`, `tuple` | lists, tuples |
   | maps | `dict` | maps (keys decoded too) |
   | `MapSet` | `set` | `MapSet` (also from `frozenset`) |
@@ -315,7 +316,8 @@ defmodule Oxbeam.Python do
 
   Options (any other raises `ArgumentError`): `:stdout_device` (default: the group
   leader) and `:stderr_device` (default: `:standard_error`),
-  `:binary_as` (`:bytes`, default, or `:str` to pass valid UTF-8 binaries as `str`),
+  `:binary_as` (`:bytes`, default, `:str` to pass valid UTF-8 binaries as `str`, or
+  `:buffer` to pass binaries as read-only `memoryview`s over their bytes, no copy),
   `:timeout` (milliseconds from the call, default `:infinity`): the Python code is
   interrupted with `KeyboardInterrupt` and `Oxbeam.Python.TimeoutError` is raised; if
   the time is up before the code starts (the eval waited for the GIL), the code does
@@ -340,7 +342,7 @@ defmodule Oxbeam.Python do
   # Without options (the common case): no option parsing on the way.
   def eval(code, globals, []) when is_binary(code) and is_map(globals) do
     stdout = Oxbeam.Python.IoSink.local(Process.group_leader())
-    run_eval(code, globals, stdout, standard_error(), false, nil)
+    run_eval(code, globals, stdout, standard_error(), :bytes, nil)
   end
 
   def eval(code, globals, opts) when is_binary(code) and is_map(globals) and is_list(opts) do
@@ -385,15 +387,15 @@ defmodule Oxbeam.Python do
       globals,
       device(stdout, :stdout_device),
       device(stderr, :stderr_device),
-      binary_as_str?(opts),
+      binary_as(opts),
       timeout
     )
   end
 
-  defp run_eval(code, globals, stdout, stderr, binary_as_str, timeout) do
+  defp run_eval(code, globals, stdout, stderr, binary_as, timeout) do
     {result, globals} =
       with_encoded_structs(globals, &Oxbeam.Python.Encoder.encode/2, fn globals ->
-        NIF.eval(code, globals, stdout, stderr, binary_as_str, timeout)
+        NIF.eval(code, globals, stdout, stderr, binary_as, timeout)
       end)
 
     {object(result), objects(globals)}
@@ -403,7 +405,7 @@ defmodule Oxbeam.Python do
     error in ArgumentError ->
       if Oxbeam.Python.Remote.has_remote_object?(globals) do
         globals = Oxbeam.Python.Remote.localize(globals)
-        run_eval(code, globals, stdout, stderr, binary_as_str, timeout)
+        run_eval(code, globals, stdout, stderr, binary_as, timeout)
       else
         reraise error, __STACKTRACE__
       end
@@ -545,7 +547,8 @@ defmodule Oxbeam.Python do
   @doc """
   Converts an Elixir value to a Python object, the whole value in one NIF call.
   Structs are encoded with `Oxbeam.Python.Encoder` (or `encoder`, a function
-  `(term, encoder) -> object`). Options: `binary_as: :str` (see `eval/3`).
+  `(term, encoder) -> object`). Options: `binary_as: :str` or `binary_as: :buffer`
+  (see `eval/3`).
   """
   @spec encode!(term(), Oxbeam.Python.Encoder.encoder() | keyword()) :: Object.t()
   def encode!(term, encoder_or_opts \\ [])
@@ -562,8 +565,8 @@ defmodule Oxbeam.Python do
   end
 
   def encode!(term, opts) when is_list(opts) do
-    binary_as_str = binary_as_str?(opts)
-    with_encoded_structs(term, &Oxbeam.Python.Encoder.encode/2, &encode_data(&1, binary_as_str))
+    binary_as = binary_as(opts)
+    with_encoded_structs(term, &Oxbeam.Python.Encoder.encode/2, &encode_data(&1, binary_as))
   end
 
   def encode!(term, encoder) when is_function(encoder, 2) do
@@ -591,31 +594,31 @@ defmodule Oxbeam.Python do
   # the container of objects it gives is made in one call.
   def __encode_data__(term, encoder) do
     if encoder == (&Oxbeam.Python.Encoder.encode/2),
-      do: with_encoded_structs(term, encoder, &encode_data(&1, false)),
+      do: with_encoded_structs(term, encoder, &encode_data(&1, :bytes)),
       else: encode_each(term, encoder)
   end
 
   defp encode_each(list, encoder) when is_list(list),
-    do: encode_data(encode_list(list, encoder), false)
+    do: encode_data(encode_list(list, encoder), :bytes)
 
   defp encode_each(tuple, encoder) when is_tuple(tuple) do
     tuple
     |> Tuple.to_list()
     |> Enum.map(&encoder.(&1, encoder))
     |> List.to_tuple()
-    |> encode_data(false)
+    |> encode_data(:bytes)
   end
 
   defp encode_each(%MapSet{} = set, encoder),
-    do: set |> MapSet.new(&encoder.(&1, encoder)) |> encode_data(false)
+    do: set |> MapSet.new(&encoder.(&1, encoder)) |> encode_data(:bytes)
 
   defp encode_each(map, encoder) when is_map(map),
     do:
       map
       |> Map.new(fn {k, v} -> {encoder.(k, encoder), encoder.(v, encoder)} end)
-      |> encode_data(false)
+      |> encode_data(:bytes)
 
-  defp encode_each(term, _encoder), do: encode_data(term, false)
+  defp encode_each(term, _encoder), do: encode_data(term, :bytes)
 
   # An improper tail is kept as is: the NIF reports it.
   defp encode_list([head | tail], encoder),
@@ -623,8 +626,8 @@ defmodule Oxbeam.Python do
 
   defp encode_list(tail, _encoder), do: tail
 
-  defp encode_data(term, binary_as_str) do
-    %Object{resource: NIF.encode(term, binary_as_str)}
+  defp encode_data(term, binary_as) do
+    %Object{resource: NIF.encode(term, binary_as)}
   rescue
     error in Oxbeam.NotLoadedError -> not_loaded!(error, __STACKTRACE__)
   end
@@ -658,11 +661,14 @@ defmodule Oxbeam.Python do
     end
   end
 
-  defp binary_as_str?(opts) do
+  defp binary_as(opts) do
     case Keyword.get(opts, :binary_as, :bytes) do
-      :bytes -> false
-      :str -> true
-      other -> raise ArgumentError, "binary_as: expected :bytes or :str, got: #{inspect(other)}"
+      binary_as when binary_as in [:bytes, :str, :buffer] ->
+        binary_as
+
+      other ->
+        raise ArgumentError,
+              "binary_as: expected :bytes, :str or :buffer, got: #{inspect(other)}"
     end
   end
 
@@ -728,6 +734,10 @@ defimpl Oxbeam.Python.Encoder, for: BitString do
       value: bits,
       description: "cannot encode a bitstring as a Python object"
   end
+end
+
+defimpl Oxbeam.Python.Encoder, for: Oxbeam.Python.Array do
+  def encode(array, _encoder), do: Oxbeam.Python.encode!(array)
 end
 
 defimpl Oxbeam.Python.Encoder, for: Oxbeam.Python.Object do

@@ -18,7 +18,7 @@ defmodule Oxbeam.Test.PythonEnv do
     name = "oxbeam-tests"
     version = "0.0.0"
     requires-python = "#{requires_python()}"
-    dependencies = ["numpy"]
+    dependencies = ["numpy", "pillow"]
     """
   end
 

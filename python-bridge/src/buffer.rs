@@ -414,6 +414,38 @@ pub fn binary_view<'py>(py: Python<'py>, binary: Term<'_>) -> PyResult<Bound<'py
     memoryview(&exporter)
 }
 
+/// From this size on, a new `bytes` asks for transparent huge pages (see [`new_bytes`]).
+const HUGE_PAGES_FROM: usize = 4 * 1024 * 1024;
+const HUGE_PAGE: usize = 2 * 1024 * 1024;
+
+/// A new `bytes` with a copy of `data`: one `memcpy`. A large one is allocated fresh by
+/// Python's allocator (`mmap`), so the copy first faults its pages in; from
+/// [`HUGE_PAGES_FROM`] bytes on, its 2 MiB-aligned interior is advised to use huge pages
+/// first (`madvise(MADV_HUGEPAGE)`, honoured when the kernel's transparent huge pages
+/// are `madvise` or `always`): one fault per 2 MiB instead of per 4 KiB.
+pub fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
+    if data.len() < HUGE_PAGES_FROM {
+        return Ok(pyo3::types::PyBytes::new(py, data).into_any());
+    }
+    // SAFETY: GIL held (py); PyBytes_FromStringAndSize(NULL, n) returns a new bytes of
+    // n bytes, not yet initialized, or NULL with an exception set; nobody else can see
+    // it until we return it, after its n bytes are written (madvise only gives the
+    // kernel a hint about pages inside this allocation, whatever it answers).
+    unsafe {
+        let object =
+            ffi::PyBytes_FromStringAndSize(std::ptr::null(), data.len() as ffi::Py_ssize_t);
+        let object = Bound::from_owned_ptr_or_err(py, object)?;
+        let target = ffi::PyBytes_AsString(object.as_ptr()) as *mut u8;
+        let start = (target as usize).next_multiple_of(HUGE_PAGE);
+        let end = (target as usize + data.len()) / HUGE_PAGE * HUGE_PAGE;
+        if end > start {
+            libc::madvise(start as *mut c_void, end - start, libc::MADV_HUGEPAGE);
+        }
+        std::ptr::copy_nonoverlapping(data.as_ptr(), target, data.len());
+        Ok(object)
+    }
+}
+
 /// For tests: the address of a binary's bytes.
 #[oxbeam::nif]
 fn binary_address(binary: oxbeam::Binary<'_>) -> usize {

@@ -292,8 +292,8 @@ fn encode_one<'py, 'a>(
                 BinaryAs::Str if std::str::from_utf8(bytes).is_ok() => {
                     PyString::new(py, std::str::from_utf8(bytes).unwrap_or_default()).into_any()
                 }
-                // PyBytes_FromStringAndSize: one memcpy into the new object.
-                _ => PyBytes::new(py, bytes).into_any(),
+                // One memcpy into the new object.
+                _ => crate::buffer::new_bytes(py, bytes)?,
             }
         }
         TermType::List => {
@@ -797,7 +797,10 @@ pub fn object_term<'a>(env: Env<'a>, object: &Bound<'_, PyAny>) -> Term<'a> {
 
 /// A new resource holding `object`, as a term (wrapped in `%Object{}` by the caller).
 pub fn object_resource<'a>(env: Env<'a>, object: &Bound<'_, PyAny>) -> Term<'a> {
-    ResourceArc::new(PyObjectRef::new(object)).encode(env)
+    match crate::object::singleton(object) {
+        Some(kept) => kept.encode(env),
+        None => ResourceArc::new(PyObjectRef::new(object)).encode(env),
+    }
 }
 
 /// `%Oxbeam.Python.Object{resource: resource}`.

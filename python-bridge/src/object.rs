@@ -121,3 +121,50 @@ impl Drop for PyObjectRef {
         crate::decref::release(self.ptr);
     }
 }
+
+/// One resource each for `None`, `False`, `True` and the small ints CPython keeps one
+/// object of (-5 to 256), made once and kept for the life of the VM: an eval whose
+/// result is one of them (a function returning `None`, a flag, a count) hands out a
+/// new term for the same resource instead of allocating one (an allocation on a dirty
+/// scheduler costs a large part of a small eval) and its drop queues no decref. Only
+/// the very object is matched (by address), so identity is kept.
+static SINGLETONS: std::sync::OnceLock<Vec<oxbeam::ResourceArc<PyObjectRef>>> =
+    std::sync::OnceLock::new();
+
+const SMALLEST_INT: i64 = -5;
+const LARGEST_INT: i64 = 256;
+
+/// The kept resource for `object`, if it is one of the singletons (the GIL is held).
+pub fn singleton(object: &Bound<'_, PyAny>) -> Option<&'static oxbeam::ResourceArc<PyObjectRef>> {
+    let py = object.py();
+    let singletons = SINGLETONS.get_or_init(|| {
+        let mut objects = vec![
+            py.None().into_bound(py),
+            PyBool::new(py, false).to_owned().into_any(),
+            PyBool::new(py, true).to_owned().into_any(),
+        ];
+        for v in SMALLEST_INT..=LARGEST_INT {
+            let Ok(int) = v.into_pyobject(py);
+            objects.push(int.into_any());
+        }
+        objects
+            .iter()
+            .map(|object| oxbeam::ResourceArc::new(PyObjectRef::new(object)))
+            .collect()
+    });
+    let index = if object.is_none() {
+        0
+    } else if let Ok(b) = object.cast_exact::<PyBool>() {
+        1 + b.is_true() as usize
+    } else if let Ok(int) = object.cast_exact::<PyInt>() {
+        let v = int.extract::<i64>().ok()?;
+        if !(SMALLEST_INT..=LARGEST_INT).contains(&v) {
+            return None;
+        }
+        3 + (v - SMALLEST_INT) as usize
+    } else {
+        return None;
+    };
+    let kept = singletons.get(index)?;
+    (kept.ptr == NonNull::new(object.as_ptr())?).then_some(kept)
+}

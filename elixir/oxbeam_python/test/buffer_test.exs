@@ -252,6 +252,17 @@ defmodule Oxbeam.Python.BufferTest do
       assert byte_size(binary) == 200_000
     end
 
+    test "a large binary (huge-page path, from 4 MiB) becomes an equal bytes, both ways" do
+      binary = :crypto.strong_rand_bytes(9 * 1024 * 1024 + 17)
+      digest = :crypto.hash(:sha256, binary) |> Base.encode16(case: :lower)
+
+      assert run("import hashlib\n(type(b).__name__, hashlib.sha256(b).hexdigest())", %{
+               "b" => binary
+             }) == {"bytes", digest}
+
+      assert binary |> Py.encode!() |> Py.decode() == binary
+    end
+
     test "a binary passed as a view and decoded back is the same memory" do
       binary = :binary.copy("r", 100_000)
       {view, _} = Py.eval("b", %{"b" => binary}, binary_as: :buffer)

@@ -55,6 +55,17 @@ defmodule Oxbeam.Bench.Python do
   def sum_global(xs), do: Py.eval("sum(xs)", %{"xs" => xs}) |> elem(0) |> Py.decode()
   def roundtrip(value), do: value |> Py.encode!() |> Py.decode()
   def blob_eval(blob), do: Py.eval("b", %{"b" => blob}) |> elem(0) |> Py.decode()
+
+  def blob_eval_buffer(blob),
+    do: Py.eval("b", %{"b" => blob}, binary_as: :buffer) |> elem(0) |> Py.decode()
+
+  def decode_and_collect(object) do
+    Py.decode(object)
+    :erlang.garbage_collect()
+  end
+
+  # The reference for a binary in and out: one allocation and memcpy each way.
+  def copy_each_way(blob), do: blob |> :binary.copy() |> :binary.copy()
   def sleep_eval, do: Py.eval("import time\ntime.sleep(0.05)", %{})
 
   def sleep_8 do
@@ -111,7 +122,7 @@ rows = rows ++ [{"empty dirty NIF round trip", noop, nil, nil}]
 rows =
   rows ++
     [
-      {"eval(\"1 + 1\") + decode", eval_ns, "≤ 3× empty dirty NIF: #{ratio.(eval_ratio)}",
+      {"eval(\"1 + 1\") + decode", eval_ns, "≤ 2× empty dirty NIF: #{ratio.(eval_ratio)}",
        port_eval}
     ]
 
@@ -172,9 +183,89 @@ end
 port_dict = B.median(for _ <- 1..5, do: B.time(10, port_dict_call))
 rows = rows ++ [{"encode + decode, 10 000-key dict", dict_ns, "one NIF call each", port_dict}]
 
-blob_ns = B.median(for _ <- 1..5, do: B.time(4, fn -> B.blob_eval(blob) end))
+# A 10 MiB binary in and out (eval "b", decode): with the defaults (one memcpy into a
+# bytes, the bytes shared back), and as a memoryview (no copy either way); paired with
+# a memcpy each way (:binary.copy twice), 15 rounds.
+copy_base = fn -> B.time(4, fn -> B.copy_each_way(blob) end) end
+
+{copy_ns, blob_ns, blob_ratio} =
+  B.paired(15, copy_base, fn -> B.time(4, fn -> B.blob_eval(blob) end) end)
+
+{_, buffer_ns, buffer_ratio} =
+  B.paired(15, copy_base, fn -> B.time(4, fn -> B.blob_eval_buffer(blob) end) end)
+
 port_blob = B.median(for _ <- 1..5, do: B.time(4, fn -> B.call_port(port, 5, blob) end))
-rows = rows ++ [{"10 MiB binary in and out (eval)", blob_ns, nil, port_blob}]
+
+rows =
+  rows ++
+    [
+      {"reference: a memcpy of 10 MiB each way (:binary.copy twice)", copy_ns, nil, nil},
+      {"10 MiB binary in and out (eval), defaults", blob_ns,
+       "≤ 1.1× a memcpy each way: #{ratio.(blob_ratio)}", port_blob},
+      {"10 MiB binary in and out (eval), binary_as: :buffer", buffer_ns,
+       "#{ratio.(buffer_ratio)} a memcpy each way", port_blob}
+    ]
+
+# Where decode starts sharing (python-bridge/src/buffer.rs, 64 KiB): a 64 KiB bytes
+# (shared) against a 64 KiB bytearray (always copied), paired.
+{_, %{"b" => bytes_64k, "a" => bytearray_64k}} =
+  Py.eval("b = b'x' * 65536\na = bytearray(b)", %{})
+
+{copied_64k, shared_64k, _} =
+  B.paired(
+    100,
+    fn -> B.time(100, fn -> Py.decode(bytearray_64k) end) end,
+    fn -> B.time(100, fn -> Py.decode(bytes_64k) end) end
+  )
+
+rows =
+  rows ++
+    [
+      {"decode of a 64 KiB bytearray (copied)", copied_64k, nil, nil},
+      {"decode of a 64 KiB bytes (shared)", shared_64k, nil, nil}
+    ]
+
+# numpy float64 arrays (read-only: shared) at 1 MB and 100 MB, paired; and a writable
+# 100 MB one (copied). Each decode is followed by a garbage collection of the calling
+# process: a binary counts toward its process's binary heap by its size, so 100 MB
+# binaries make the process collect on nearly every call and 1 MB ones rarely, a cost
+# of the binary's size that is not a copy; collecting after each call in both rows
+# leaves the decode's own cost to compare.
+{_, %{"small" => np_small, "big" => np_big, "big_writable" => np_big_writable}} =
+  Py.eval(
+    """
+    import numpy
+    small = numpy.ones(125_000)
+    small.setflags(write=False)
+    big = numpy.ones(12_500_000)
+    big.setflags(write=False)
+    big_writable = numpy.ones(12_500_000)
+    """,
+    %{}
+  )
+
+{np_small_ns, np_big_ns, np_ratio} =
+  B.paired(
+    30,
+    fn -> B.time(20, fn -> B.decode_and_collect(np_small) end) end,
+    fn -> B.time(20, fn -> B.decode_and_collect(np_big) end) end
+  )
+
+np_copied_ns =
+  B.median(for _ <- 1..5, do: B.time(2, fn -> B.decode_and_collect(np_big_writable) end))
+
+port_np_small = B.median(for _ <- 1..5, do: B.time(10, fn -> B.call_port(port, 7, "125000") end))
+port_np_big = B.median(for _ <- 1..3, do: B.time(1, fn -> B.call_port(port, 7, "12500000") end))
+
+rows =
+  rows ++
+    [
+      {"decode + GC, numpy float64 array, 1 MB (read-only: shared)", np_small_ns, nil,
+       port_np_small},
+      {"decode + GC, numpy float64 array, 100 MB (read-only: shared)", np_big_ns,
+       "≤ 2× 1 MB: #{ratio.(np_ratio)}", port_np_big},
+      {"decode + GC, numpy float64 array, 100 MB (writable: copied)", np_copied_ns, nil, nil}
+    ]
 
 # Concurrency: 8 evals of time.sleep(0.05) at once vs one.
 sleep_once = B.median(for _ <- 1..5, do: B.time(1, &B.sleep_eval/0))

@@ -436,14 +436,31 @@ pub fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny
             ffi::PyBytes_FromStringAndSize(std::ptr::null(), data.len() as ffi::Py_ssize_t);
         let object = Bound::from_owned_ptr_or_err(py, object)?;
         let target = ffi::PyBytes_AsString(object.as_ptr()) as *mut u8;
-        let start = (target as usize).next_multiple_of(HUGE_PAGE);
-        let end = (target as usize + data.len()) / HUGE_PAGE * HUGE_PAGE;
-        if end > start {
-            libc::madvise(start as *mut c_void, end - start, libc::MADV_HUGEPAGE);
-        }
+        advise_huge_pages(target, data.len());
         std::ptr::copy_nonoverlapping(data.as_ptr(), target, data.len());
         Ok(object)
     }
+}
+
+/// Asks for transparent huge pages on the 2 MiB-aligned interior of `len` bytes at
+/// `start` (Linux; elsewhere nothing).
+///
+/// # Safety
+/// `start..start + len` must be memory this process allocated and still owns.
+unsafe fn advise_huge_pages(start: *mut u8, len: usize) {
+    #[cfg(target_os = "linux")]
+    {
+        let first = (start as usize).next_multiple_of(HUGE_PAGE);
+        let end = (start as usize + len) / HUGE_PAGE * HUGE_PAGE;
+        if end > first {
+            // SAFETY: a page-aligned range inside the caller's allocation; MADV_HUGEPAGE
+            // only changes how the kernel backs it (its content is unchanged), and a
+            // failure is harmless.
+            unsafe { libc::madvise(first as *mut c_void, end - first, libc::MADV_HUGEPAGE) };
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (start, len, HUGE_PAGE);
 }
 
 /// For tests: the address of a binary's bytes.

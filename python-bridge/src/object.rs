@@ -1,6 +1,6 @@
 //! Python objects held by Elixir terms: a resource owning one strong reference.
 //!
-//! An object of an immutable scalar type (`bool`, `int` that fits 64 bits, `float`,
+//! An object of an immutable scalar type (`None`, `bool`, `int` that fits 64 bits, `float`,
 //! and `str`/`bytes` of at most [`SHORT`] bytes) also keeps its Elixir value, taken
 //! when the resource is made (the GIL is held then): `decode` of such an object runs on
 //! a normal scheduler without the GIL. The value can never change, so the copy is
@@ -17,6 +17,7 @@ pub const SHORT: usize = 22;
 /// The Elixir value of an immutable scalar object, when it has a short one.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Value {
+    Nil,
     Bool(bool),
     Int(i64),
     Float(f64),
@@ -30,6 +31,9 @@ pub enum Value {
 impl Value {
     /// The value of `object`, if it is an immutable scalar with a short value.
     fn of(object: &Bound<'_, PyAny>) -> Option<Value> {
+        if object.is_none() {
+            return Some(Value::Nil);
+        }
         // Exact types only: a subclass may carry mutable state of its own.
         if let Ok(b) = object.cast_exact::<PyBool>() {
             return Some(Value::Bool(b.is_true()));
@@ -71,6 +75,7 @@ impl<'a> Encode<'a> for Value {
     /// The same term `convert::to_term` makes of the object.
     fn encode(self, env: Env<'a>) -> Term<'a> {
         match self {
+            Value::Nil => crate::convert::atoms::nil().to_term(env),
             Value::Bool(b) => b.encode(env),
             Value::Int(v) => v.encode(env),
             Value::Float(v) => crate::convert::float_term(env, v),

@@ -37,4 +37,29 @@ defmodule Oxbeam.Python.SmallCallTest do
     assert inspect(result("None")) =~ "None"
     assert inspect(result("255")) =~ "255"
   end
+
+  test "None decodes without the GIL, also while every dirty I/O scheduler is busy" do
+    none = result("None")
+    assert Py.decode(none) === nil
+    assert Oxbeam.Python.NIF.decode_with_gil(none.resource) === nil
+
+    busy = :erlang.system_info(:dirty_io_schedulers)
+    parent = self()
+
+    sleepers =
+      for _ <- 1..busy do
+        Task.async(fn ->
+          code =
+            "import oxbeam, time\noxbeam.send_tagged_object(p, 'running', None)\ntime.sleep(0.5)"
+
+          Py.eval(code, %{"p" => parent})
+          System.monotonic_time(:millisecond)
+        end)
+      end
+
+    for _ <- 1..busy, do: assert_receive({:running, _}, 10_000)
+    assert Py.decode(none) === nil
+    decoded = System.monotonic_time(:millisecond)
+    assert decoded < Enum.min(Task.await_many(sleepers, 30_000))
+  end
 end

@@ -534,7 +534,7 @@ defmodule Oxbeam.Python do
   @doc """
   Converts a Python object to Elixir data (see the table above), the whole value in
   one call. Objects of other types stay `Oxbeam.Python.Object`s. Short immutable
-  scalars (`bool`, 64-bit `int`, `float`, `str`/`bytes` up to 22 bytes) decode
+  scalars (`None`, `bool`, 64-bit `int`, `float`, `str`/`bytes` up to 22 bytes) decode
   without taking the GIL.
   """
   @spec decode(Object.t()) :: term()

@@ -156,6 +156,12 @@ defmodule Oxbeam.Python.BufferTest do
       assert run(@address, %{"b" => binary}, binary_as: :buffer) == NIF.binary_address(binary)
       object = Py.encode!(binary, binary_as: :buffer)
       assert run(@address, %{"b" => object}) == NIF.binary_address(binary)
+
+      # A sub-binary: the view starts where it does, inside the same memory.
+      part = binary_part(binary, 1000, 50_000)
+
+      assert run("(len(b), #{@address})", %{"b" => part}, binary_as: :buffer) ==
+               {50_000, NIF.binary_address(binary) + 1000}
     end
 
     test "writing into it raises in Python, and the binary never changes" do

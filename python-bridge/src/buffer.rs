@@ -3,8 +3,8 @@
 //! **Python → Elixir.** `decode` of a `bytes`, or of any other object exporting a
 //! C-contiguous buffer (`bytearray`, `memoryview`, `array.array`, ...), gives a binary.
 //! From [`SHARE_FROM`] bytes on, when the memory cannot change through Python objects
-//! (see `_shareable` in `oxbeam_helper.py`: `bytes`, and read-only views whose memory
-//! comes from a `bytes`, an Erlang binary or a numpy array made read-only), the binary
+//! ([`shareable`]: `bytes`, and read-only views whose memory comes from a `bytes`, an
+//! Erlang binary or a numpy array made read-only), the binary
 //! points at the Python memory: a resource binary ([`SharedMemory`]) holding one buffer
 //! export of the object, released through the decref thread (the GIL is not held where
 //! the VM frees it). Smaller or mutable buffers are copied (one `memcpy`).
@@ -174,9 +174,10 @@ pub fn binary_term<'a>(
     Ok(term)
 }
 
-/// `decode` of a `bytes` (immutable: shared from [`SHARE_FROM`] bytes on).
+/// `decode` of a `bytes` (immutable: shared from [`SHARE_FROM`] bytes on, unless its
+/// class exports some other buffer: then its bytes are copied).
 pub fn bytes_term<'a>(env: Env<'a>, bytes: &Bound<'_, pyo3::types::PyBytes>) -> PyResult<Term<'a>> {
-    if bytes.as_bytes().len() < SHARE_FROM {
+    if bytes.as_bytes().len() < SHARE_FROM || !exports_own_bytes(bytes.as_any()) {
         return Ok(bytes.as_bytes().encode(env));
     }
     binary_term(
@@ -187,6 +188,24 @@ pub fn bytes_term<'a>(env: Env<'a>, bytes: &Bound<'_, pyo3::types::PyBytes>) -> 
     )
 }
 
+/// Whether `object` is a `bytes` whose buffer is its own immutable bytes: `bytes`'s
+/// own `bf_getbuffer`, not one a subclass put in its place (`__buffer__`, Python
+/// 3.12+), which could export any memory.
+fn exports_own_bytes(object: &Bound<'_, PyAny>) -> bool {
+    let py = object.py();
+    object.is_instance_of::<pyo3::types::PyBytes>() && {
+        // SAFETY: GIL held (the Bound); PyType_GetSlot reads a slot of a live type
+        // object (any type from 3.10 on).
+        unsafe {
+            ffi::PyType_GetSlot(ffi::Py_TYPE(object.as_ptr()), PY_BF_GETBUFFER)
+                == ffi::PyType_GetSlot(
+                    py.get_type::<pyo3::types::PyBytes>().as_type_ptr(),
+                    PY_BF_GETBUFFER,
+                )
+        }
+    }
+}
+
 /// Whether objects of `object`'s type export buffers.
 pub fn exports_buffer(object: &Bound<'_, PyAny>) -> bool {
     // SAFETY: GIL held (the Bound); PyType_GetSlot takes any type object from 3.10 on
@@ -195,8 +214,7 @@ pub fn exports_buffer(object: &Bound<'_, PyAny>) -> bool {
 }
 
 /// `decode` of an object exporting a buffer (not numpy's, see `numpy.rs`): its bytes,
-/// in C order. Shared when large and immutable (the helper's `_shareable`), copied
-/// otherwise.
+/// in C order. Shared when large and immutable ([`shareable`]), copied otherwise.
 pub fn exporter_term<'a>(env: Env<'a>, object: &Bound<'_, PyAny>) -> PyResult<Term<'a>> {
     let py = object.py();
     match HeldBuffer::c_contiguous(object) {
@@ -221,9 +239,7 @@ pub fn shareable(object: &Bound<'_, PyAny>) -> PyResult<bool> {
     let mut current = object.clone();
     // A chain of views is short; a pathological one is copied.
     for _ in 0..64 {
-        if current.is_instance_of::<pyo3::types::PyBytes>()
-            || current.get_type().is(binary_buffer_type(py)?)
-        {
+        if exports_own_bytes(&current) || current.get_type().is(binary_buffer_type(py)?) {
             return Ok(true);
         }
         if current.is_instance_of::<pyo3::types::PyMemoryView>() {

@@ -101,6 +101,28 @@ defmodule Oxbeam.Python.BufferTest do
     end
   end
 
+  test "a bytes subclass exporting other memory (__buffer__, Python 3.12+) decodes to its own bytes, copied" do
+    # Before 3.12 __buffer__ is an ordinary method and the bytes' own buffer is used;
+    # from 3.12 on it replaces the buffer (the CI runs 3.12 and 3.13 too).
+    {object, %{"backing" => backing}} =
+      Py.eval(
+        """
+        backing = bytearray(b'm' * 100_000)
+        class Other(bytes):
+            def __buffer__(self, flags):
+                return memoryview(backing)
+        Other(b'o' * 100_000)
+        """,
+        %{}
+      )
+
+    binary = Py.decode(object)
+    # (Compared as a summary: a failure would print 100 000 bytes.)
+    assert {byte_size(binary), binary == :binary.copy("o", 100_000)} == {100_000, true}
+    Py.eval("backing[0] = 0", %{"backing" => backing})
+    assert binary == :binary.copy("o", 100_000)
+  end
+
   describe "decode of other buffers" do
     test "a bytearray decodes to a binary, always copied: mutating it later changes nothing" do
       {array, _} = Py.eval("bytearray(b'a' * 100_000)", %{})

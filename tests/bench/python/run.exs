@@ -59,6 +59,9 @@ defmodule Oxbeam.Bench.Python do
   def blob_eval_buffer(blob),
     do: Py.eval("b", %{"b" => blob}, binary_as: :buffer) |> elem(0) |> Py.decode()
 
+  # fun's value, computed in a new process (a small heap to collect).
+  def in_fresh_process(fun), do: fun |> Task.async() |> Task.await(:infinity)
+
   def decode_and_collect(object) do
     Py.decode(object)
     :erlang.garbage_collect()
@@ -186,13 +189,20 @@ rows = rows ++ [{"encode + decode, 10 000-key dict", dict_ns, "one NIF call each
 # A 10 MiB binary in and out (eval "b", decode): with the defaults (one memcpy into a
 # bytes, the bytes shared back), and as a memoryview (no copy either way); paired with
 # a memcpy each way (:binary.copy twice), 15 rounds.
+# (Measured in a fresh process, as the other large-data rows: this one holds the
+# 100 000-int list and the 10 000-key map, which every garbage collection that a large
+# binary triggers would copy.)
 copy_base = fn -> B.time(4, fn -> B.copy_each_way(blob) end) end
 
 {copy_ns, blob_ns, blob_ratio} =
-  B.paired(15, copy_base, fn -> B.time(4, fn -> B.blob_eval(blob) end) end)
+  B.in_fresh_process(fn ->
+    B.paired(15, copy_base, fn -> B.time(4, fn -> B.blob_eval(blob) end) end)
+  end)
 
 {_, buffer_ns, buffer_ratio} =
-  B.paired(15, copy_base, fn -> B.time(4, fn -> B.blob_eval_buffer(blob) end) end)
+  B.in_fresh_process(fn ->
+    B.paired(15, copy_base, fn -> B.time(4, fn -> B.blob_eval_buffer(blob) end) end)
+  end)
 
 port_blob = B.median(for _ <- 1..5, do: B.time(4, fn -> B.call_port(port, 5, blob) end))
 
@@ -212,11 +222,13 @@ rows =
   Py.eval("b = b'x' * 65536\na = bytearray(b)", %{})
 
 {copied_64k, shared_64k, _} =
-  B.paired(
-    100,
-    fn -> B.time(100, fn -> Py.decode(bytearray_64k) end) end,
-    fn -> B.time(100, fn -> Py.decode(bytes_64k) end) end
-  )
+  B.in_fresh_process(fn ->
+    B.paired(
+      100,
+      fn -> B.time(100, fn -> Py.decode(bytearray_64k) end) end,
+      fn -> B.time(100, fn -> Py.decode(bytes_64k) end) end
+    )
+  end)
 
 rows =
   rows ++
@@ -245,14 +257,18 @@ rows =
   )
 
 {np_small_ns, np_big_ns, np_ratio} =
-  B.paired(
-    30,
-    fn -> B.time(20, fn -> B.decode_and_collect(np_small) end) end,
-    fn -> B.time(20, fn -> B.decode_and_collect(np_big) end) end
-  )
+  B.in_fresh_process(fn ->
+    B.paired(
+      30,
+      fn -> B.time(20, fn -> B.decode_and_collect(np_small) end) end,
+      fn -> B.time(20, fn -> B.decode_and_collect(np_big) end) end
+    )
+  end)
 
 np_copied_ns =
-  B.median(for _ <- 1..5, do: B.time(2, fn -> B.decode_and_collect(np_big_writable) end))
+  B.in_fresh_process(fn ->
+    B.median(for _ <- 1..5, do: B.time(2, fn -> B.decode_and_collect(np_big_writable) end))
+  end)
 
 port_np_small = B.median(for _ <- 1..5, do: B.time(10, fn -> B.call_port(port, 7, "125000") end))
 port_np_big = B.median(for _ <- 1..3, do: B.time(1, fn -> B.call_port(port, 7, "12500000") end))

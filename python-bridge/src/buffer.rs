@@ -193,16 +193,18 @@ pub fn bytes_term<'a>(env: Env<'a>, bytes: &Bound<'_, pyo3::types::PyBytes>) -> 
 /// 3.12+), which could export any memory.
 fn exports_own_bytes(object: &Bound<'_, PyAny>) -> bool {
     let py = object.py();
-    object.is_instance_of::<pyo3::types::PyBytes>() && {
-        // SAFETY: GIL held (the Bound); PyType_GetSlot reads a slot of a live type
-        // object (any type from 3.10 on).
-        unsafe {
-            ffi::PyType_GetSlot(ffi::Py_TYPE(object.as_ptr()), PY_BF_GETBUFFER)
-                == ffi::PyType_GetSlot(
-                    py.get_type::<pyo3::types::PyBytes>().as_type_ptr(),
-                    PY_BF_GETBUFFER,
-                )
-        }
+    object.is_instance_of::<pyo3::types::PyBytes>()
+        && exports_like(object, &py.get_type::<pyo3::types::PyBytes>())
+}
+
+/// Whether `object`'s type exports its buffer with the same function as `base` (a
+/// subclass that did not replace it with `__buffer__`).
+pub fn exports_like(object: &Bound<'_, PyAny>, base: &Bound<'_, pyo3::types::PyType>) -> bool {
+    // SAFETY: GIL held (the Bounds); PyType_GetSlot reads a slot of a live type object
+    // (any type from 3.10 on).
+    unsafe {
+        ffi::PyType_GetSlot(ffi::Py_TYPE(object.as_ptr()), PY_BF_GETBUFFER)
+            == ffi::PyType_GetSlot(base.as_type_ptr(), PY_BF_GETBUFFER)
     }
 }
 
@@ -255,6 +257,10 @@ pub fn shareable(object: &Bound<'_, PyAny>) -> PyResult<bool> {
         }
         match crate::numpy::numpy_types(py) {
             Some((ndarray, _)) if current.is_instance(ndarray.bind(py))? => {
+                // A subclass exporting other memory (`__buffer__`) may export anything.
+                if !exports_like(&current, ndarray.bind(py)) {
+                    return Ok(false);
+                }
                 let writeable = current
                     .getattr(pyo3::intern!(py, "flags"))?
                     .getattr(pyo3::intern!(py, "writeable"))?

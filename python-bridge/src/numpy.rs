@@ -88,12 +88,19 @@ pub fn decode<'a>(env: Env<'a>, object: &Bound<'_, PyAny>) -> PyResult<Numpy<'a>
         .getattr(intern!(py, "flags"))?
         .getattr(intern!(py, "c_contiguous"))?
         .is_truthy()?;
-    // A non-C-contiguous array (a transposed or strided view) is copied in C order.
-    let array = if contiguous {
+    // A subclass is read through a plain ndarray view of the same memory (a subclass
+    // may export something else as its buffer); a non-C-contiguous array (transposed,
+    // strided) is copied in C order.
+    let array = if object.is_exact_instance(ndarray.bind(py)) {
         object.clone()
     } else {
+        object.call_method1(intern!(py, "view"), (ndarray.bind(py),))?
+    };
+    let array = if contiguous {
+        array
+    } else {
         py.import(intern!(py, "numpy"))?
-            .call_method1(intern!(py, "ascontiguousarray"), (object,))?
+            .call_method1(intern!(py, "ascontiguousarray"), (array,))?
     };
     let data = match HeldBuffer::c_contiguous(&array) {
         Ok(export) => binary_term(env, py, export, || shareable(&array))?,

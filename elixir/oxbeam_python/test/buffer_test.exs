@@ -53,7 +53,7 @@ defmodule Oxbeam.Python.BufferTest do
 
       assert eventually(fn -> refcount.() == before + 1 end)
       send(pid, :done)
-      assert_receive {:DOWN, ^ref, :process, ^pid, :normal}
+      assert_receive {:DOWN, ^ref, :process, ^pid, :normal}, 10_000
       assert eventually(fn -> refcount.() == before end)
     end
 
@@ -89,14 +89,14 @@ defmodule Oxbeam.Python.BufferTest do
           receive do: (:drop_part -> part)
         end)
 
-      assert_receive :object_dropped
+      assert_receive :object_dropped, 10_000
       refute eventually(fn -> Py.decode(freed) != [] end, 10)
       send(pid, :drop_binary)
-      assert_receive :binary_dropped
+      assert_receive :binary_dropped, 10_000
       # A sub-binary keeps the whole binary, so the bytes object, alive.
       refute eventually(fn -> Py.decode(freed) != [] end, 10)
       send(pid, :drop_part)
-      assert_receive {:DOWN, ^ref, :process, ^pid, :normal}
+      assert_receive {:DOWN, ^ref, :process, ^pid, :normal}, 10_000
       assert eventually(fn -> Py.decode(freed) == [true] end)
     end
   end
@@ -262,8 +262,8 @@ defmodule Oxbeam.Python.BufferTest do
           send(test, {:binary, binary, Enum.find(binaries, &(elem(&1, 1) == 200_000))})
         end)
 
-      assert_receive {:binary, binary, {_address, 200_000, 2}}
-      assert_receive {:DOWN, ^ref, :process, ^pid, :normal}
+      assert_receive {:binary, binary, {_address, 200_000, 2}}, 10_000
+      assert_receive {:DOWN, ^ref, :process, ^pid, :normal}, 10_000
       collect_garbage()
       assert run("bytes(kept[0])", %{"kept" => kept}) == binary_part(binary, 100, 199_900)
 

@@ -84,6 +84,29 @@ defmodule Oxbeam.Python.NumpyTest do
     assert %Array{data: <<0, 2, 3, 5>>, shape: {2, 2}} = run("a[:, ::2]", %{"a" => a})
   end
 
+  test "an ndarray subclass decodes to its data, also one exporting other memory (__buffer__, 3.12+)" do
+    # Before 3.12 __buffer__ is an ordinary method; from 3.12 on it replaces the buffer.
+    {object, _} =
+      Py.eval(
+        """
+        import numpy
+        backing = bytearray(800_000)
+        class Sub(numpy.ndarray):
+            def __buffer__(self, flags):
+                return memoryview(backing)
+        a = numpy.ones(100_000).view(Sub)
+        a.setflags(write=False)
+        a
+        """,
+        %{}
+      )
+
+    assert %Array{data: data, dtype: {:f, 64}, shape: {100_000}} = Py.decode(object)
+
+    assert {byte_size(data), data == :binary.copy(<<1.0::float-native-64>>, 100_000)} ==
+             {800_000, true}
+  end
+
   test "arrays of objects and numpy scalars stay objects" do
     assert %Py.Object{} = run("import numpy\nnumpy.array([1, 'a'], dtype=object)")
     assert %Py.Object{} = run("import numpy\nnumpy.int64(5)")
@@ -160,10 +183,10 @@ defmodule Oxbeam.Python.NumpyTest do
         receive do: (:done -> byte_size(data))
       end)
 
-    assert_receive :object_dropped
+    assert_receive :object_dropped, 10_000
     refute eventually(fn -> run("list(f)", %{"f" => freed}) != [] end, 10)
     send(pid, :done)
-    assert_receive {:DOWN, ^ref, :process, ^pid, :normal}
+    assert_receive {:DOWN, ^ref, :process, ^pid, :normal}, 10_000
     assert eventually(fn -> run("list(f)", %{"f" => freed}) == [true] end)
   end
 

@@ -71,6 +71,10 @@ defmodule Oxbeam.Python.NumpyTest do
     assert run("import numpy\nb.shape == () and b.item() == 7", %{
              "b" => %Array{data: <<7::native-64>>, dtype: {:s, 64}, shape: {}}
            })
+
+    assert run("(b.shape, str(b.dtype))", %{
+             "b" => %Array{data: "", dtype: {:f, 32}, shape: {0, 4}}
+           }) == {{0, 4}, "float32"}
   end
 
   test "a non-contiguous or Fortran-order array decodes to its elements in C order" do

@@ -289,11 +289,12 @@ fn encode_one<'py, 'a>(
             let bytes: &[u8] = term.decode(env).map_err(|_| EncodeError::NeedsEncoder)?;
             match options.binary_as {
                 BinaryAs::Buffer => crate::buffer::binary_view(py, term)?,
-                BinaryAs::Str if std::str::from_utf8(bytes).is_ok() => {
-                    PyString::new(py, std::str::from_utf8(bytes).unwrap_or_default()).into_any()
-                }
+                BinaryAs::Str => match std::str::from_utf8(bytes) {
+                    Ok(text) => PyString::new(py, text).into_any(),
+                    Err(_) => crate::buffer::new_bytes(py, bytes)?,
+                },
                 // One memcpy into the new object.
-                _ => crate::buffer::new_bytes(py, bytes)?,
+                BinaryAs::Bytes => crate::buffer::new_bytes(py, bytes)?,
             }
         }
         TermType::List => {

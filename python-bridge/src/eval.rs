@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 mod atoms {
-    oxbeam::atoms! { bytes, str, buffer }
+    oxbeam::atoms! { str, buffer }
 }
 
 /// Options of `encode`/`eval` that change how values are converted: `binary_as` is

@@ -1,10 +1,10 @@
 //! Python objects held by Elixir terms: a resource owning one strong reference.
 //!
-//! An object of an immutable scalar type (`None`, `bool`, `int` that fits 64 bits, `float`,
-//! and `str`/`bytes` of at most [`SHORT`] bytes) also keeps its Elixir value, taken
-//! when the resource is made (the GIL is held then): `decode` of such an object runs on
-//! a normal scheduler without the GIL. The value can never change, so the copy is
-//! always right. Everything else is decoded on a dirty scheduler, under the GIL.
+//! An object of an immutable scalar type (`None`, `bool`, `int` that fits 64 bits,
+//! `float`, and `str`/`bytes` of at most [`SHORT`] bytes) also keeps its Elixir value,
+//! taken when the resource is made (the GIL is held then): `decode` of such an object
+//! runs on a normal scheduler without the GIL. The value can never change, so the copy
+//! is always right. Everything else is decoded on a dirty scheduler, under the GIL.
 
 use oxbeam::{Encode, Env, Term};
 use pyo3::prelude::*;

@@ -449,6 +449,9 @@ pub fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny
     if data.len() < HUGE_PAGES_FROM {
         return Ok(pyo3::types::PyBytes::new(py, data).into_any());
     }
+    // Objects Elixir already dropped (the previous large bytes, often) are freed first,
+    // so that the allocator can give their memory to this one.
+    crate::decref::release_pending_now(py);
     // SAFETY: GIL held (py); PyBytes_FromStringAndSize(NULL, n) returns a new bytes of
     // n bytes, not yet initialized, or NULL with an exception set; nobody else can see
     // it until we return it, after its n bytes are written (madvise only gives the

@@ -84,22 +84,43 @@ fn run() {
             std::mem::take(&mut *pending)
         };
         for chunk in batch.chunks_mut(BATCH) {
-            crate::gil::with_gil(|_py| {
-                for item in chunk.iter_mut() {
-                    match item {
-                        // SAFETY: each pointer carries one strong reference handed over
-                        // by a dropped PyObjectRef; we hold the GIL.
-                        Pending::Object(ptr) => unsafe {
-                            pyo3::ffi::Py_DECREF(*ptr as *mut pyo3::ffi::PyObject)
-                        },
-                        // SAFETY: an export handed over by a dropped HeldBuffer, released
-                        // this once (the batch is dropped after); we hold the GIL.
-                        Pending::Buffer(view) => unsafe {
-                            crate::buffer::HeldBuffer::release_with_gil_held(view)
-                        },
-                    }
-                }
-            });
+            crate::gil::with_gil(|_py| release_all(chunk));
+        }
+    }
+}
+
+/// Releases, right now, every reference waiting for the decref thread (the caller
+/// holds the GIL): called before a large allocation, so that memory the Elixir side
+/// already let go of is free again for it.
+pub fn release_pending_now(_py: pyo3::Python<'_>) {
+    let Some(queue) = QUEUE.get() else {
+        return;
+    };
+    let mut batch = {
+        let mut pending = queue.pending.lock().unwrap_or_else(|e| e.into_inner());
+        // A long queue is the decref thread's (it lets go of the GIL between batches).
+        if pending.len() > BATCH {
+            return;
+        }
+        std::mem::take(&mut *pending)
+    };
+    release_all(&mut batch);
+}
+
+/// Releases each reference of `batch` (the caller holds the GIL).
+fn release_all(batch: &mut [Pending]) {
+    for item in batch.iter_mut() {
+        match item {
+            // SAFETY: each pointer carries one strong reference handed over by a
+            // dropped PyObjectRef; the caller holds the GIL.
+            Pending::Object(ptr) => unsafe {
+                pyo3::ffi::Py_DECREF(*ptr as *mut pyo3::ffi::PyObject)
+            },
+            // SAFETY: an export handed over by a dropped HeldBuffer, released this once
+            // (the batch is dropped after); the caller holds the GIL.
+            Pending::Buffer(view) => unsafe {
+                crate::buffer::HeldBuffer::release_with_gil_held(view)
+            },
         }
     }
 }

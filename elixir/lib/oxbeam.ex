@@ -141,7 +141,7 @@ defmodule Oxbeam do
           with {:ok, path} <-
                  Oxbeam.__library_path__(unquote(config.otp_app), unquote(library_file)),
                {:ok, load_data} <- Oxbeam.__load_data__(unquote(Macro.escape(load_data))) do
-            :erlang.load_nif(path, load_data)
+            :erlang.load_nif(path, {:"$oxbeam_load", System.version(), load_data})
           end
 
         Oxbeam.__loaded__(__MODULE__, result)

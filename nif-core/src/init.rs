@@ -163,6 +163,26 @@ pub type PrivData = Box<dyn Any + Send + Sync>;
 
 static HOOKS: OnceLock<Hooks> = OnceLock::new();
 
+/// The load data for the `load` hook. `use Oxbeam` loads a library with
+/// `{:"$oxbeam_load", System.version(), load_data}`, so that `Term::inspect` prints as
+/// the running Elixir does (a NIF cannot read the version); any other load info (an
+/// Erlang module's `erlang:load_nif/2`, a hand-made stub module) is the data itself.
+fn load_data<'a>(env: Env<'a>, info: Term<'a>) -> Term<'a> {
+    if let Some([tag, version, data]) = crate::types::tuple::tuple_elements(env, info) {
+        let is_wrapper = tag
+            .decode::<crate::Atom>(env)
+            .ok()
+            .is_some_and(|tag| Some(tag) == crate::Atom::try_existing(env, "$oxbeam_load"));
+        if is_wrapper {
+            if let Ok(version) = version.decode::<&str>(env) {
+                crate::inspect::set_elixir_version(version);
+            }
+            return *data;
+        }
+    }
+    info
+}
+
 /// Everything a freshly loaded library image sets up; 0 on success.
 fn on_load(env: Env<'_>, priv_data: *mut *mut c_void, info: sys::ERL_NIF_TERM) -> c_int {
     crate::panic::install_hook();
@@ -175,10 +195,11 @@ fn on_load(env: Env<'_>, priv_data: *mut *mut c_void, info: sys::ERL_NIF_TERM) -
             if !crate::resource::open_all(env) {
                 return Err("could not open a resource type".to_string());
             }
+            // SAFETY: info is the load info term of this callback's environment.
+            let info = load_data(env, unsafe { Term::from_raw(info) });
             let hooks = HOOKS.get().copied().unwrap_or_default();
             if let Some(load) = hooks.load {
-                // SAFETY: info is the load info term of this callback's environment.
-                let data = load(env, unsafe { Term::from_raw(info) }).map_err(|e| e.to_string())?;
+                let data = load(env, info).map_err(|e| e.to_string())?;
                 // SAFETY: priv_data is the VM's slot for this library image.
                 unsafe { *priv_data = Box::into_raw(Box::new(data)) as *mut c_void };
             }

@@ -28,8 +28,8 @@ static ELIXIR_VERSION: AtomicU32 = AtomicU32::new(DEFAULT_ELIXIR_VERSION);
 const DEFAULT_ELIXIR_VERSION: u32 = 1018;
 
 /// Makes [`Term::inspect`] print as the given Elixir version's `inspect/1` does
-/// (`"1.14.0"`, `"1.18.4"`; pass `System.version()`, for example through `load_data:`
-/// and the library's `load` hook: a NIF cannot read it). Where Elixir versions differ
+/// (`"1.14.0"`, `"1.18.4"`). `use Oxbeam` does this at load with the running
+/// Elixir's version; call it for a library loaded another way (a NIF cannot read it). Where Elixir versions differ
 /// (a charlist is `'abc'` before 1.15 and `~c"abc"` since; invisible characters such
 /// as U+200B are `\u200B` in strings since 1.18), the default is Elixir 1.18's text.
 /// False (and nothing changes) when `version` is not `major.minor[.patch...]`.

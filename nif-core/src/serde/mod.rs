@@ -33,7 +33,7 @@ mod ser;
 
 pub use de::{Deserializer, Error as DeError};
 pub use names::{MAX_DEPTH, STACK_BUDGET};
-pub use ser::{Error as SerError, Serializer};
+pub use ser::{Error as SerError, Scratch, Serializer};
 
 use crate::codec::{Decode, DecodeError, Encode};
 use crate::env::Env;
@@ -45,8 +45,9 @@ pub fn to_term<'a, T: ::serde::Serialize + ?Sized>(
     env: Env<'a>,
     value: &T,
 ) -> Result<Term<'a>, crate::Error> {
+    let scratch = Scratch::new(env);
     value
-        .serialize(Serializer::new(env))
+        .serialize(Serializer::new(&scratch))
         .map_err(|error| crate::Error::argument_error(error.to_string()))
 }
 

@@ -230,6 +230,24 @@ impl Depth {
         }
     }
 
+    /// Where the stack was at [`Depth::start`].
+    #[inline(always)]
+    pub(crate) fn position(self) -> usize {
+        self.start
+    }
+
+    /// Levels entered so far.
+    #[inline(always)]
+    pub(crate) fn levels(self) -> u32 {
+        self.levels
+    }
+
+    /// The depth of `levels` levels entered since the stack was at `start`.
+    #[inline(always)]
+    pub(crate) fn resume(start: usize, levels: u32) -> Depth {
+        Depth { start, levels }
+    }
+
     /// One level deeper, or `None` past [`MAX_DEPTH`] or [`STACK_BUDGET`].
     #[inline(always)]
     pub(crate) fn enter(self) -> Option<Depth> {
@@ -446,65 +464,162 @@ pub(crate) fn field_atoms(
     atoms
 }
 
-/// A struct's keys as serialized last time: `(name address, name length, atom)` in
-/// field order.
-pub(crate) type KeyAtoms = &'static [(usize, usize, Atom)];
+/// A `'static` identity: the addresses and lengths of up to two of serde's `'static`
+/// names or name lists (a struct's name and its fields, an enum's name and variants).
+pub(crate) type StaticKey = [usize; 4];
 
-/// What [`struct_keys`] knows of a struct (by its serde name's address).
-pub(crate) enum Keys {
-    /// Its keys, learned on this thread (each still checked by address when used).
-    Known(KeyAtoms),
-    /// Not learned yet; `true` when there is room to learn them.
-    Unknown(bool),
+/// Something found again by its [`StaticKey`].
+pub(crate) trait Keyed: Sync + 'static {
+    fn key(&self) -> StaticKey;
 }
 
-type KeySlot = Cell<(usize, usize, KeyAtoms)>;
-const KEY_SLOTS: usize = 64;
-
-thread_local! {
-    static STRUCT_KEYS: [KeySlot; KEY_SLOTS] = const { [const { Cell::new((0, 0, &[])) }; KEY_SLOTS] };
+/// An index from serde's `'static` names to facts made once per program (atoms, key
+/// layouts), shared by all threads: a lookup is two atomic loads, no lock and no
+/// thread-local. Entries are made under a lock, leaked (their number is bounded by the
+/// program's `'static` names, as for the derive's atoms made at load), and never
+/// replaced; the lock-free slots are only a shortcut to them.
+pub(crate) struct StaticIndex<T: Keyed> {
+    slots: [std::sync::atomic::AtomicPtr<T>; INDEX_SLOTS],
+    made: Mutex<Option<HashMap<StaticKey, &'static T>>>,
 }
 
-/// The keys learned for the struct named `name` (see [`learn_struct_keys`]): encoding
-/// a struct then costs one lookup, not one per field.
-#[inline]
-pub(crate) fn struct_keys(name: &'static str) -> Keys {
-    let key = (name.as_ptr() as usize, name.len());
-    let slot = cache::slot(key.0, key.1) % KEY_SLOTS;
-    STRUCT_KEYS
-        .try_with(|known| {
-            let mut room = false;
-            for i in [slot, slot ^ 1] {
-                let (ptr, len, keys) = known[i].get();
-                if (ptr, len) == key {
-                    return Keys::Known(keys);
+const INDEX_SLOTS: usize = 512;
+
+impl<T: Keyed> StaticIndex<T> {
+    pub(crate) const fn new() -> StaticIndex<T> {
+        StaticIndex {
+            slots: [const { std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()) }; INDEX_SLOTS],
+            made: Mutex::new(None),
+        }
+    }
+
+    #[inline(always)]
+    fn slot(key: &StaticKey) -> usize {
+        let mixed = (key[0] as u64)
+            ^ (key[1] as u64).rotate_left(32)
+            ^ (key[2] as u64).rotate_left(17)
+            ^ (key[3] as u64).rotate_left(49);
+        (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - INDEX_SLOTS.trailing_zeros())) as usize
+    }
+
+    /// The entry for `key`, if made and published (two slots per key).
+    #[inline(always)]
+    pub(crate) fn get(&self, key: StaticKey) -> Option<&'static T> {
+        let first = Self::slot(&key);
+        for i in [first, first ^ 1] {
+            let entry = self.slots[i].load(std::sync::atomic::Ordering::Acquire);
+            // SAFETY: a non-null slot holds a pointer to a leaked (never freed) T,
+            // published with Release after it was fully built.
+            if let Some(entry) = unsafe { entry.as_ref() } {
+                // Word by word: a vector compare of the array was slower (its halves
+                // were just stored separately).
+                let found = entry.key();
+                if found[0] == key[0]
+                    && found[1] == key[1]
+                    && found[2] == key[2]
+                    && found[3] == key[3]
+                {
+                    return Some(entry);
                 }
-                room |= ptr == 0;
             }
-            Keys::Unknown(room)
-        })
-        .unwrap_or(Keys::Unknown(false))
+        }
+        None
+    }
+
+    /// The entry for `key`, made by `make` the first time (`None`: nothing to keep,
+    /// `make` runs again next time).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn get_or_make(
+        &self,
+        key: StaticKey,
+        make: impl FnOnce() -> Option<T>,
+    ) -> Option<&'static T> {
+        let mut made = self
+            .made
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let made = made.get_or_insert_with(HashMap::new);
+        let entry: &'static T = match made.get(&key) {
+            Some(&entry) => entry,
+            None => {
+                let entry: &'static T = Box::leak(Box::new(make()?));
+                made.insert(key, entry);
+                entry
+            }
+        };
+        // Published in the first free slot of the two; when both hold other keys the
+        // entry is still found here, under the lock.
+        let first = Self::slot(&key);
+        for i in [first, first ^ 1] {
+            let published = self.slots[i].compare_exchange(
+                std::ptr::null_mut(),
+                entry as *const T as *mut T,
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+            );
+            match published {
+                Ok(_) => break,
+                Err(other) if std::ptr::eq(other, entry) => break,
+                Err(_) => {}
+            }
+        }
+        Some(entry)
+    }
 }
 
-/// Remembers the keys a struct named `name` was serialized with, once per thread and
-/// name (never replaced, so the copies made are bounded by threads × struct names).
-#[cold]
-pub(crate) fn learn_struct_keys(name: &'static str, keys: Vec<(usize, usize, Atom)>) {
-    let key = (name.as_ptr() as usize, name.len());
-    let slot = cache::slot(key.0, key.1) % KEY_SLOTS;
-    let _ = STRUCT_KEYS.try_with(|known| {
-        if [slot, slot ^ 1].iter().any(|&i| {
-            let (ptr, len, _) = known[i].get();
-            (ptr, len) == key
-        }) {
-            return;
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+
+    /// The key of a `'static` name (and an optional second one).
+    #[inline(always)]
+    fn static_key(first: &'static str, second: &'static [&'static str]) -> StaticKey {
+        [
+            first.as_ptr() as usize,
+            first.len(),
+            second.as_ptr() as usize,
+            second.len(),
+        ]
+    }
+
+    struct Fact(StaticKey, u32);
+    impl Keyed for Fact {
+        fn key(&self) -> StaticKey {
+            self.0
         }
-        if let Some(free) = [slot, slot ^ 1]
-            .into_iter()
-            .find(|&i| known[i].get().0 == 0)
-        {
-            let keys: KeyAtoms = Box::leak(keys.into_boxed_slice());
-            known[free].set((key.0, key.1, keys));
+    }
+
+    #[test]
+    fn an_entry_is_made_once_and_found_again() {
+        static INDEX: StaticIndex<Fact> = StaticIndex::new();
+        let key = static_key("point", &["x", "y"]);
+        assert!(INDEX.get(key).is_none());
+        let made = INDEX.get_or_make(key, || Some(Fact(key, 7))).unwrap();
+        let again = INDEX.get_or_make(key, || Some(Fact(key, 8))).unwrap();
+        assert!(std::ptr::eq(made, again));
+        assert_eq!(INDEX.get(key).map(|fact| fact.1), Some(7));
+        assert!(INDEX
+            .get_or_make(static_key("none", &[]), || None)
+            .is_none());
+    }
+
+    #[test]
+    fn keys_sharing_slots_are_all_found() {
+        static INDEX: StaticIndex<Fact> = StaticIndex::new();
+        // More keys than two slots can hold for any one slot: all found (some only
+        // under the lock).
+        let names: Vec<&'static str> = (0..2000)
+            .map(|i| &*Box::leak(format!("f{i}").into_boxed_str()))
+            .collect();
+        for (i, name) in names.iter().enumerate() {
+            let key = static_key(name, &[]);
+            INDEX.get_or_make(key, || Some(Fact(key, i as u32)));
         }
-    });
+        for (i, name) in names.iter().enumerate() {
+            let key = static_key(name, &[]);
+            let found = INDEX.get(key).or_else(|| INDEX.get_or_make(key, || None));
+            assert_eq!(found.map(|fact| fact.1), Some(i as u32));
+        }
+    }
 }

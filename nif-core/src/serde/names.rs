@@ -4,7 +4,6 @@
 use crate::atom::{atom_from_raw, Atom};
 use crate::env::Env;
 use crate::sys;
-use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
@@ -270,91 +269,40 @@ impl Depth {
 pub(crate) const TOO_DEEP: &str =
     "data nested less deeply (serde reads and writes at most 128 levels, in 192 KiB of stack)";
 
-/// Atoms for serde's `&'static str` names, cached per thread by the name's address:
-/// a name is looked up in the atom table once per thread, not on every field of every
-/// call. A `&'static str` never changes, and an atom never goes away, so an entry
-/// stays true; a slot only ever gets replaced by another name's entry. The cache is
-/// plain `Cell`s of integers: no destructor runs at thread exit (the library may be
-/// unloaded by then).
-mod cache {
-    use std::cell::Cell;
+/// The atom made for a serde name (field or variant), found again by its address.
+struct NameAtom {
+    key: StaticKey,
+    atom: sys::ERL_NIF_TERM,
+}
 
-    const SLOTS: usize = 256;
-
-    #[derive(Clone, Copy)]
-    struct Entry {
-        ptr: usize,
-        /// The name's length, with [`MODULE`] set for the `Elixir.`-prefixed atom.
-        len: usize,
-        atom: u64,
-    }
-
-    pub(super) const MODULE: usize = 1 << (usize::BITS - 1);
-
-    /// Cached for a struct name that is not a module's (1 is never an atom term).
-    pub(super) const NOT_A_MODULE: u64 = 1;
-
-    const EMPTY: Entry = Entry {
-        ptr: 0,
-        len: 0,
-        atom: 0,
-    };
-
-    thread_local! {
-        static SLOTS_: [Cell<Entry>; SLOTS] = const { [const { Cell::new(EMPTY) }; SLOTS] };
-    }
-
-    /// Names sit next to each other in memory (`"skuqtyprice"`): every bit of the
-    /// address counts (Fibonacci hashing), so neighbours land in different slots.
-    #[inline(always)]
-    pub(super) fn slot(ptr: usize, len: usize) -> usize {
-        let key = (ptr as u64) ^ ((len as u64).rotate_left(32));
-        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SLOTS.trailing_zeros())) as usize
-    }
-
-    /// Two slots per name (the hashed one and its neighbour): two names that hash
-    /// alike do not evict each other on every call.
-    #[inline(always)]
-    pub(super) fn get(ptr: usize, len: usize) -> Option<u64> {
-        let first = slot(ptr, len);
-        SLOTS_
-            .try_with(|slots| {
-                [first, first ^ 1].into_iter().find_map(|i| {
-                    let entry = slots[i].get();
-                    (entry.ptr == ptr && entry.len == len && entry.atom != 0).then_some(entry.atom)
-                })
-            })
-            .ok()
-            .flatten()
-    }
-
-    /// Into the first of the two slots that is free, else the second (so the first
-    /// keeps the name that was there first).
-    #[inline]
-    pub(super) fn put(ptr: usize, len: usize, atom: u64) {
-        let first = slot(ptr, len);
-        let _ = SLOTS_.try_with(|slots| {
-            let i = if slots[first].get().atom == 0 {
-                first
-            } else {
-                first ^ 1
-            };
-            slots[i].set(Entry { ptr, len, atom })
-        });
+impl Keyed for NameAtom {
+    fn key(&self) -> StaticKey {
+        self.key
     }
 }
 
+static NAME_ATOMS: StaticIndex<NameAtom> = StaticIndex::new();
+
+/// Kinds of entries under one name in [`NAME_ATOMS`].
+const NAME: usize = 0;
+const MODULE: usize = 1;
+
 /// The atom `name` (a serde field or variant name), created if needed; `None` when the
-/// name cannot be an atom.
+/// name cannot be an atom. Looked up in the atom table once per program.
 #[inline]
 pub(crate) fn name_atom(env: Env<'_>, name: &'static str) -> Option<Atom> {
-    let (ptr, len) = (name.as_ptr() as usize, name.len());
-    if let Some(raw) = cache::get(ptr, len) {
-        return Some(atom_from_raw(raw));
+    let key = [name.as_ptr() as usize, name.len(), NAME, 0];
+    if let Some(found) = NAME_ATOMS.get(key) {
+        return Some(atom_from_raw(found.atom));
     }
-    let atom = Atom::try_from_str(env, name)?;
-    cache::put(ptr, len, atom.as_raw());
-    Some(atom)
+    NAME_ATOMS
+        .get_or_make(key, || {
+            Atom::try_from_str(env, name).map(|atom| NameAtom {
+                key,
+                atom: atom.as_raw(),
+            })
+        })
+        .map(|found| atom_from_raw(found.atom))
 }
 
 /// The module atom of a struct whose serde name is `name` (see [`struct_module`]):
@@ -366,102 +314,97 @@ pub(crate) fn module_atom(env: Env<'_>, name: &'static str, create: bool) -> Opt
     if !looks_like_module(name) {
         return None;
     }
-    let (ptr, len) = (name.as_ptr() as usize, name.len() | cache::MODULE);
-    match cache::get(ptr, len) {
-        Some(cache::NOT_A_MODULE) => return None,
-        Some(raw) => return Some(Some(atom_from_raw(raw))),
-        None => {}
+    let key = [name.as_ptr() as usize, name.len(), MODULE, 0];
+    if let Some(found) = NAME_ATOMS.get(key) {
+        return Some(Some(atom_from_raw(found.atom)));
     }
-    let Some(module) = struct_module(name) else {
-        cache::put(ptr, len, cache::NOT_A_MODULE);
-        return None;
-    };
-    let atom = if create {
-        Atom::try_from_str(env, &module)
-    } else {
-        existing_atom(env, &module)
-    };
-    if let Some(atom) = atom {
-        cache::put(ptr, len, atom.as_raw());
-    }
-    Some(atom)
-}
-
-#[cfg(test)]
-mod cache_tests {
-    #[test]
-    fn a_cached_name_is_found_again() {
-        let name: &'static str = "sku";
-        let (ptr, len) = (name.as_ptr() as usize, name.len());
-        assert_eq!(super::cache::get(ptr, len), None);
-        super::cache::put(ptr, len, 0x1234b);
-        assert_eq!(super::cache::get(ptr, len), Some(0x1234b));
-        assert_eq!(super::cache::get(ptr, len | super::cache::MODULE), None);
-    }
-
-    #[test]
-    fn neighbouring_names_take_different_slots() {
-        let names: &'static str = "skuqtyprice";
-        let p = names.as_ptr() as usize;
-        assert_ne!(super::cache::slot(p, 3), super::cache::slot(p + 3, 3));
-        assert_ne!(super::cache::slot(p, 3), super::cache::slot(p + 6, 5));
-    }
+    let module = struct_module(name)?;
+    // Not kept when it does not exist yet: it may later.
+    let found = NAME_ATOMS.get_or_make(key, || {
+        let atom = if create {
+            Atom::try_from_str(env, &module)
+        } else {
+            existing_atom(env, &module)
+        };
+        atom.map(|atom| NameAtom {
+            key,
+            atom: atom.as_raw(),
+        })
+    });
+    Some(found.map(|found| atom_from_raw(found.atom)))
 }
 
 /// The atoms of a struct's fields or an enum's variants (serde's
-/// `&'static [&'static str]`; `None` for a name that cannot be an atom, hence never a
-/// key or a tag): made once per program (the
-/// derive makes its own at load; serde names are static too, so their number is
-/// bounded) and found again per thread by the slice's address, so decoding a struct
-/// costs one lookup, not one per field.
-pub(crate) fn field_atoms(
-    env: Env<'_>,
-    fields: &'static [&'static str],
-) -> &'static [Option<Atom>] {
-    type Slot = Cell<(usize, usize, &'static [Option<Atom>])>;
-    const SLOTS: usize = 64;
-    thread_local! {
-        static KNOWN: [Slot; SLOTS] = const { [const { Cell::new((0, 0, &[])) }; SLOTS] };
+/// `&'static [&'static str]`; 0 for a name that cannot be an atom, hence never a key
+/// or a tag), and for a struct whose name is a module's, that module: made once per
+/// program (the derive makes its own at load; serde's names are static too, so their
+/// number is bounded) and found again by the addresses of the name and the list, so
+/// decoding a struct costs one lookup, not one per field.
+pub(crate) struct NameList {
+    key: StaticKey,
+    pub(crate) atoms: Box<[sys::ERL_NIF_TERM]>,
+    /// A struct's module: `None` when its name is not a module's, 0 until the module's
+    /// atom exists.
+    module: Option<std::sync::atomic::AtomicU64>,
+}
+
+impl Keyed for NameList {
+    fn key(&self) -> StaticKey {
+        self.key
     }
-    let key = (fields.as_ptr() as usize, fields.len());
-    // Two slots per slice, as in `cache`.
-    let slot = cache::slot(key.0, key.1) % SLOTS;
-    let cached = KNOWN
-        .try_with(|known| {
-            [slot, slot ^ 1].into_iter().find_map(|i| {
-                let (ptr, len, atoms) = known[i].get();
-                ((ptr, len) == key).then_some(atoms)
-            })
-        })
-        .ok()
-        .flatten();
-    if let Some(atoms) = cached {
-        return atoms;
-    }
-    type Made = HashMap<(usize, usize), &'static [Option<Atom>]>;
-    static MADE: Mutex<Option<Made>> = Mutex::new(None);
-    let atoms = {
-        let mut made = MADE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        *made
-            .get_or_insert_with(HashMap::new)
-            .entry(key)
-            .or_insert_with(|| {
-                let atoms: Vec<Option<Atom>> = fields
+}
+
+static NAME_LISTS: StaticIndex<NameList> = StaticIndex::new();
+
+impl NameList {
+    /// The atoms of `names` (the fields of the struct `owner`, or with `struct_of:
+    /// false` the variants of the enum `owner`).
+    #[inline]
+    pub(crate) fn of(
+        env: Env<'_>,
+        owner: &'static str,
+        names: &'static [&'static str],
+        struct_of: bool,
+    ) -> &'static NameList {
+        let key = [
+            owner.as_ptr() as usize,
+            owner.len(),
+            names.as_ptr() as usize,
+            names.len() << 1 | struct_of as usize,
+        ];
+        if let Some(found) = NAME_LISTS.get(key) {
+            return found;
+        }
+        let made = NAME_LISTS.get_or_make(key, || {
+            Some(NameList {
+                key,
+                atoms: names
                     .iter()
-                    .map(|name| Atom::try_from_str(env, name))
-                    .collect();
-                Box::leak(atoms.into_boxed_slice())
+                    .map(|name| Atom::try_from_str(env, name).map_or(0, Atom::as_raw))
+                    .collect(),
+                module: (struct_of && looks_like_module(owner))
+                    .then(|| std::sync::atomic::AtomicU64::new(0)),
             })
-    };
-    let _ = KNOWN.try_with(|known| {
-        let i = if known[slot].get().0 == 0 {
-            slot
-        } else {
-            slot ^ 1
-        };
-        known[i].set((key.0, key.1, atoms))
-    });
-    atoms
+        });
+        made.expect("a name list is always made")
+    }
+
+    /// `None` when the struct's name is not a module's; `Some(None)` when the module's
+    /// atom does not exist (no map can be that struct).
+    #[inline]
+    pub(crate) fn module(&self, env: Env<'_>, owner: &'static str) -> Option<Option<Atom>> {
+        let module = self.module.as_ref()?;
+        let raw = module.load(std::sync::atomic::Ordering::Relaxed);
+        if raw != 0 {
+            return Some(Some(atom_from_raw(raw)));
+        }
+        let found = module_atom(env, owner, false)?;
+        if let Some(atom) = found {
+            // Atoms are never freed: the word stays true for the life of the VM.
+            module.store(atom.as_raw(), std::sync::atomic::Ordering::Relaxed);
+        }
+        Some(found)
+    }
 }
 
 /// A `'static` identity: the addresses and lengths of up to two of serde's `'static`

@@ -188,6 +188,19 @@ impl Stack<'_> {
         header.len += 1;
     }
 
+    /// Pushes `terms` (one capacity check).
+    #[inline(always)]
+    fn extend(self, terms: &[sys::ERL_NIF_TERM]) {
+        // SAFETY: see `parts`.
+        let (header, mut base) = unsafe { self.parts() };
+        while header.cap - header.len < terms.len() {
+            base = grow(header, base);
+        }
+        // SAFETY: len + terms.len() <= cap; the source is not the stack's storage.
+        unsafe { std::ptr::copy_nonoverlapping(terms.as_ptr(), base.add(header.len), terms.len()) };
+        header.len += terms.len();
+    }
+
     /// Drops the terms above `len`.
     #[inline(always)]
     fn truncate(self, len: usize) {
@@ -487,7 +500,7 @@ impl<'s, 'a> ser::Serializer for Serializer<'s, 'a> {
     fn serialize_map(self, _len: Option<usize>) -> Result<Entries<'s, 'a>, Error> {
         Ok(Entries::explicit(self.enter()?, 0, None, None))
     }
-    #[inline]
+    #[inline(always)]
     fn serialize_struct(self, name: &'static str, len: usize) -> Result<Entries<'s, 'a>, Error> {
         let inner = self.enter()?;
         match Layout::of(name, Kind::Struct) {
@@ -787,9 +800,7 @@ impl<'s, 'a> Entries<'s, 'a> {
     ) -> Entries<'s, 'a> {
         let (values, keys) = (ser.scratch.values(), ser.scratch.keys());
         let start = values.len();
-        for &term in layout.prefill.iter() {
-            values.push(term);
-        }
+        values.extend(&layout.prefill);
         Entries {
             ser,
             values: start as u32,

@@ -397,23 +397,50 @@ macro_rules! primitives {
     )*};
 }
 
+/// Integers up to 64 bits: the value read inline, the error (with the range in its
+/// words) written out of line, so the hot path stays small enough to inline into a
+/// struct's visitor.
+macro_rules! integers {
+    ($($method:ident => $t:ty, $visit:ident, $get:ident;)*) => {$(
+        #[inline]
+        fn $method<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Error<'a>> {
+            let read = crate::types::int::$get(self.env, self.term);
+            let value: $t = match read.and_then(|v| <$t>::try_from(v).ok()) {
+                Some(value) => value,
+                None => decode_out_of_line(self.term, self.env)?,
+            };
+            visitor.$visit(value).map_err(|e: Error<'a>| e.at(self.term))
+        }
+    )*};
+}
+
+/// `T::decode` where its error is written: off the hot path.
+#[cold]
+#[inline(never)]
+fn decode_out_of_line<'a, T: Decode<'a>>(term: Term<'a>, env: Env<'a>) -> Result<T, Error<'a>> {
+    T::decode(term, env).map_err(Error::from)
+}
+
 impl<'a> de::Deserializer<'a> for Deserializer<'a> {
     type Error = Error<'a>;
 
     primitives! {
         deserialize_bool => bool, visit_bool;
-        deserialize_i8 => i8, visit_i8;
-        deserialize_i16 => i16, visit_i16;
-        deserialize_i32 => i32, visit_i32;
-        deserialize_i64 => i64, visit_i64;
         deserialize_i128 => i128, visit_i128;
-        deserialize_u8 => u8, visit_u8;
-        deserialize_u16 => u16, visit_u16;
-        deserialize_u32 => u32, visit_u32;
-        deserialize_u64 => u64, visit_u64;
         deserialize_u128 => u128, visit_u128;
         deserialize_f32 => f32, visit_f32;
         deserialize_f64 => f64, visit_f64;
+    }
+
+    integers! {
+        deserialize_i8 => i8, visit_i8, get_i64;
+        deserialize_i16 => i16, visit_i16, get_i64;
+        deserialize_i32 => i32, visit_i32, get_i64;
+        deserialize_i64 => i64, visit_i64, get_i64;
+        deserialize_u8 => u8, visit_u8, get_u64;
+        deserialize_u16 => u16, visit_u16, get_u64;
+        deserialize_u32 => u32, visit_u32, get_u64;
+        deserialize_u64 => u64, visit_u64, get_u64;
     }
 
     fn deserialize_any<V: Visitor<'a>>(mut self, visitor: V) -> Result<V::Value, Error<'a>> {

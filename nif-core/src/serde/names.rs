@@ -391,13 +391,21 @@ impl NameList {
 
     /// `None` when the struct's name is not a module's; `Some(None)` when the module's
     /// atom does not exist (no map can be that struct).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn module(&self, env: Env<'_>, owner: &'static str) -> Option<Option<Atom>> {
         let module = self.module.as_ref()?;
         let raw = module.load(std::sync::atomic::Ordering::Relaxed);
         if raw != 0 {
             return Some(Some(atom_from_raw(raw)));
         }
+        self.look_up_module(env, owner)
+    }
+
+    /// The module's atom, until it exists (then kept in `module`).
+    #[cold]
+    #[inline(never)]
+    fn look_up_module(&self, env: Env<'_>, owner: &'static str) -> Option<Option<Atom>> {
+        let module = self.module.as_ref()?;
         let found = module_atom(env, owner, false)?;
         if let Some(atom) = found {
             // Atoms are never freed: the word stays true for the life of the VM.

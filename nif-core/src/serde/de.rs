@@ -238,6 +238,7 @@ impl<'a> Deserializer<'a> {
     }
 
     /// A deserializer for `term`, inside this one (which has entered a level).
+    #[inline]
     fn child(&self, term: Term<'a>) -> Deserializer<'a> {
         Deserializer {
             env: self.env,
@@ -269,15 +270,18 @@ impl<'a> Deserializer<'a> {
         }
     }
 
+    #[inline]
     fn decode<T: Decode<'a>>(&self) -> Result<T, Error<'a>> {
         T::decode(self.term, self.env).map_err(Error::from)
     }
 
+    #[inline]
     fn is_nil(&self) -> bool {
         self.term.as_raw() == atoms::nil().as_raw()
     }
 
     /// The UTF-8 text of a binary; `rust` names the type in the message.
+    #[inline]
     fn text(&self, rust: &'static str) -> Result<&'a str, Error<'a>> {
         match inspect_binary(self.env, self.term) {
             Some(bytes) => crate::types::string::utf8(bytes)
@@ -287,6 +291,7 @@ impl<'a> Deserializer<'a> {
     }
 
     /// A string, or in a map key an atom (read as its name).
+    #[inline]
     fn visit_text<V: Visitor<'a>>(
         self,
         visitor: V,
@@ -508,10 +513,12 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
         }
     }
 
+    #[inline]
     fn deserialize_str<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Error<'a>> {
         self.visit_text(visitor, "&str")
     }
 
+    #[inline]
     fn deserialize_string<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Error<'a>> {
         self.visit_text(visitor, "String")
     }
@@ -529,6 +536,7 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
         self.deserialize_bytes(visitor)
     }
 
+    #[inline]
     fn deserialize_option<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Error<'a>> {
         if self.is_nil() {
             visitor.visit_none().map_err(|e: Error<'a>| e.at(self.term))

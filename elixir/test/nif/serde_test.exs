@@ -316,6 +316,15 @@ defmodule Oxbeam.NIF.SerdeTest do
       assert NIF.serde_skipping(values) == values
     end
 
+    test "a later value whose fields differ from the first's at one place (same count)" do
+      # The first value's keys ({a, b}) are kept; %{a: 3, c: 4} matches them at :a,
+      # then not: its entries leave the kept keys midway. Each call's terms stand alone.
+      values = [%{a: 1, b: 2}, %{a: 3, c: 4}, %{a: 5, b: 6}, %{a: 7}, %{a: 8, b: 9, c: 10}]
+      assert NIF.serde_varying(values) == values
+      assert NIF.serde_varying(Enum.reverse(values)) == Enum.reverse(values)
+      assert NIF.serde_varying([%{a: 3, c: 4}]) == [%{a: 3, c: 4}]
+    end
+
     test "flatten: serde makes the struct a map whose keys are strings" do
       # serde serializes a flattened struct with serialize_map and string keys; it
       # reads atom or string keys.

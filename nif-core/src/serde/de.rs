@@ -1,8 +1,8 @@
 //! Term → Rust through serde's `Deserializer`, with the derive's error paths.
 
 use super::names::{
-    field_atoms, inspect_atom, intern, map_key, module_atom, struct_display, struct_module,
-    type_ident, type_name, AtomText, Depth, TOO_DEEP,
+    inspect_atom, intern, map_key, struct_display, struct_module, type_ident, type_name, AtomText,
+    Depth, NameList, TOO_DEEP,
 };
 use crate::atoms;
 use crate::codec::{Decode, DecodeError, PathStep};
@@ -238,6 +238,7 @@ impl<'a> Deserializer<'a> {
     }
 
     /// A deserializer for `term`, inside this one (which has entered a level).
+    #[inline]
     fn child(&self, term: Term<'a>) -> Deserializer<'a> {
         Deserializer {
             env: self.env,
@@ -269,15 +270,18 @@ impl<'a> Deserializer<'a> {
         }
     }
 
+    #[inline]
     fn decode<T: Decode<'a>>(&self) -> Result<T, Error<'a>> {
         T::decode(self.term, self.env).map_err(Error::from)
     }
 
+    #[inline]
     fn is_nil(&self) -> bool {
         self.term.as_raw() == atoms::nil().as_raw()
     }
 
     /// The UTF-8 text of a binary; `rust` names the type in the message.
+    #[inline]
     fn text(&self, rust: &'static str) -> Result<&'a str, Error<'a>> {
         match inspect_binary(self.env, self.term) {
             Some(bytes) => crate::types::string::utf8(bytes)
@@ -287,6 +291,7 @@ impl<'a> Deserializer<'a> {
     }
 
     /// A string, or in a map key an atom (read as its name).
+    #[inline]
     fn visit_text<V: Visitor<'a>>(
         self,
         visitor: V,
@@ -319,6 +324,12 @@ impl<'a> Deserializer<'a> {
             len: len as usize,
         })
     }
+}
+
+/// A struct read from a term that is not a map.
+#[cold]
+fn not_a_struct_map(term: Term<'_>, rust: String) -> Error<'_> {
+    Error::expected(term, format!("a map ({rust})"))
 }
 
 #[cold]
@@ -391,23 +402,50 @@ macro_rules! primitives {
     )*};
 }
 
+/// Integers up to 64 bits: the value read inline, the error (with the range in its
+/// words) written out of line, so the hot path stays small enough to inline into a
+/// struct's visitor.
+macro_rules! integers {
+    ($($method:ident => $t:ty, $visit:ident, $get:ident;)*) => {$(
+        #[inline]
+        fn $method<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Error<'a>> {
+            let read = crate::types::int::$get(self.env, self.term);
+            let value: $t = match read.and_then(|v| <$t>::try_from(v).ok()) {
+                Some(value) => value,
+                None => decode_out_of_line(self.term, self.env)?,
+            };
+            visitor.$visit(value).map_err(|e: Error<'a>| e.at(self.term))
+        }
+    )*};
+}
+
+/// `T::decode` where its error is written: off the hot path.
+#[cold]
+#[inline(never)]
+fn decode_out_of_line<'a, T: Decode<'a>>(term: Term<'a>, env: Env<'a>) -> Result<T, Error<'a>> {
+    T::decode(term, env).map_err(Error::from)
+}
+
 impl<'a> de::Deserializer<'a> for Deserializer<'a> {
     type Error = Error<'a>;
 
     primitives! {
         deserialize_bool => bool, visit_bool;
-        deserialize_i8 => i8, visit_i8;
-        deserialize_i16 => i16, visit_i16;
-        deserialize_i32 => i32, visit_i32;
-        deserialize_i64 => i64, visit_i64;
         deserialize_i128 => i128, visit_i128;
-        deserialize_u8 => u8, visit_u8;
-        deserialize_u16 => u16, visit_u16;
-        deserialize_u32 => u32, visit_u32;
-        deserialize_u64 => u64, visit_u64;
         deserialize_u128 => u128, visit_u128;
         deserialize_f32 => f32, visit_f32;
         deserialize_f64 => f64, visit_f64;
+    }
+
+    integers! {
+        deserialize_i8 => i8, visit_i8, get_i64;
+        deserialize_i16 => i16, visit_i16, get_i64;
+        deserialize_i32 => i32, visit_i32, get_i64;
+        deserialize_i64 => i64, visit_i64, get_i64;
+        deserialize_u8 => u8, visit_u8, get_u64;
+        deserialize_u16 => u16, visit_u16, get_u64;
+        deserialize_u32 => u32, visit_u32, get_u64;
+        deserialize_u64 => u64, visit_u64, get_u64;
     }
 
     fn deserialize_any<V: Visitor<'a>>(mut self, visitor: V) -> Result<V::Value, Error<'a>> {
@@ -475,10 +513,12 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
         }
     }
 
+    #[inline]
     fn deserialize_str<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Error<'a>> {
         self.visit_text(visitor, "&str")
     }
 
+    #[inline]
     fn deserialize_string<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Error<'a>> {
         self.visit_text(visitor, "String")
     }
@@ -496,6 +536,7 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
         self.deserialize_bytes(visitor)
     }
 
+    #[inline]
     fn deserialize_option<V: Visitor<'a>>(self, visitor: V) -> Result<V::Value, Error<'a>> {
         if self.is_nil() {
             visitor.visit_none().map_err(|e: Error<'a>| e.at(self.term))
@@ -594,14 +635,17 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
         self.enter()?;
         let (env, term) = (self.env, self.term);
         let rust = type_ident::<V::Value>;
-        let is_map = MapView::decode(term, env).is_ok();
-        let place = match module_atom(env, name, false) {
+        let names = NameList::of(env, name, fields, true);
+        // A plain map is checked to be one only when a key is missing (see
+        // `StructAccess::unchecked`): a key found proves it, and saves a call.
+        let mut unchecked = None;
+        let place = match names.module(env, name) {
             Some(module) => {
-                let matches = is_map
-                    && module.is_some_and(|module| {
-                        crate::derive::map_get_atom(env, term, atoms::__struct__())
-                            .is_some_and(|found| found.as_raw() == module.as_raw())
-                    });
+                // (The value under __struct__ proves it a map.)
+                let matches = module.is_some_and(|module| {
+                    crate::derive::map_get_atom(env, term, atoms::__struct__())
+                        .is_some_and(|found| found.as_raw() == module.as_raw())
+                });
                 if !matches {
                     return Err(Error::expected(
                         term,
@@ -610,22 +654,26 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
                 }
                 Place::Struct(name)
             }
-            None if is_map => Place::Map,
-            None => return Err(Error::expected(term, format!("a map ({})", rust()))),
+            None if !fields.is_empty() => {
+                unchecked = Some(rust as fn() -> String);
+                Place::Map
+            }
+            None if crate::derive::is_map(env, term) => Place::Map,
+            None => return Err(not_a_struct_map(term, rust())),
         };
-        visitor
-            .visit_map(StructAccess::new(self, term, fields, place))
-            .map_err(|e| {
-                e.missing_in(term, |key| match place {
-                    Place::Struct(name) => format!(
-                        "a {} struct with the field {key} ({})",
-                        module_display(name),
-                        rust()
-                    ),
-                    _ => format!("a map with the key {key} ({})", rust()),
-                })
-                .at(term)
+        let mut access = StructAccess::new(self, term, fields, &names.atoms, place);
+        access.unchecked = unchecked;
+        visitor.visit_map(access).map_err(|e| {
+            e.missing_in(term, |key| match place {
+                Place::Struct(name) => format!(
+                    "a {} struct with the field {key} ({})",
+                    module_display(name),
+                    rust()
+                ),
+                _ => format!("a map with the key {key} ({})", rust()),
             })
+            .at(term)
+        })
     }
 
     fn deserialize_enum<V: Visitor<'a>>(
@@ -653,9 +701,10 @@ impl<'a> de::Deserializer<'a> for Deserializer<'a> {
         };
         // Variant names are serde's `'static` names: their atoms are made once, and the
         // tag is found by comparing atom words.
-        let found = field_atoms(env, variants)
+        let found = NameList::of(env, _name, variants, false)
+            .atoms
             .iter()
-            .position(|atom| atom.is_some_and(|atom| atom.as_raw() == tag.as_raw()));
+            .position(|&atom| atom == tag.as_raw());
         let Some(&variant) = found.and_then(|index| variants.get(index)) else {
             return Err(one_of());
         };
@@ -758,7 +807,36 @@ struct ElementsAccess<'a> {
     elements: &'a [Term<'a>],
     next: usize,
     offset: usize,
-    place: Option<&'static str>,
+    place: Option<TuplePlace>,
+}
+
+/// A tuple variant's tuple, `{:tag, _, _}` in paths (written only for an error).
+#[derive(Clone, Copy)]
+struct TuplePlace {
+    variant: &'static str,
+    len: usize,
+}
+
+impl TuplePlace {
+    #[cold]
+    fn text(self) -> String {
+        let blanks = vec!["_"; self.len].join(", ");
+        format!("{{{}, {blanks}}}", inspect_atom(self.variant))
+    }
+}
+
+/// A struct variant's `{:tag, %{a: _, b: _}}` in paths (interned: only for an error).
+#[cold]
+fn struct_variant_place(variant: &'static str, fields: &'static [&'static str]) -> &'static str {
+    let shown: Vec<String> = fields
+        .iter()
+        .map(|f| format!("{}: _", map_key(f)))
+        .collect();
+    intern(format!(
+        "{{{}, %{{{}}}}}",
+        inspect_atom(variant),
+        shown.join(", ")
+    ))
 }
 
 impl<'a> ElementsAccess<'a> {
@@ -766,7 +844,7 @@ impl<'a> ElementsAccess<'a> {
         de: Deserializer<'a>,
         elements: &'a [Term<'a>],
         offset: usize,
-        place: Option<&'static str>,
+        place: Option<TuplePlace>,
     ) -> ElementsAccess<'a> {
         ElementsAccess {
             de,
@@ -796,7 +874,9 @@ impl<'a> de::SeqAccess<'a> for ElementsAccess<'a> {
             .map_err(|e| {
                 e.at(element).inside(match place {
                     None => PathStep::TupleElement(index),
-                    Some(place) => PathStep::Field(intern(format!("element {index} of {place}"))),
+                    Some(place) => {
+                        PathStep::Field(intern(format!("element {index} of {}", place.text())))
+                    }
                 })
             })
     }
@@ -856,8 +936,9 @@ enum Place {
     Map,
     /// An Elixir struct (its serde name): `field :y of %MyApp.Point{}`.
     Struct(&'static str),
-    /// A struct variant's map: `field :sides of {:labeled, %{label: _, sides: _}}`.
-    Variant(&'static str),
+    /// A struct variant's map (its name and fields): `field :sides of {:labeled,
+    /// %{label: _, sides: _}}`.
+    Variant(&'static str, &'static [&'static str]),
 }
 
 /// A struct's fields, found by key (atoms) in its map: the map is never walked, and
@@ -866,10 +947,14 @@ struct StructAccess<'a> {
     de: Deserializer<'a>,
     map: Term<'a>,
     fields: &'static [&'static str],
-    atoms: &'static [Option<crate::Atom>],
+    /// The fields' atoms (0: not an atom, so never a key).
+    atoms: &'static [sys::ERL_NIF_TERM],
     next: usize,
     value: Option<(Term<'a>, &'static str)>,
     place: Place,
+    /// Set when the term is not known to be a map yet: the first missing key checks
+    /// it, and a term that is not a map is an error naming the type (this function).
+    unchecked: Option<fn() -> String>,
 }
 
 impl<'a> StructAccess<'a> {
@@ -877,16 +962,18 @@ impl<'a> StructAccess<'a> {
         de: Deserializer<'a>,
         map: Term<'a>,
         fields: &'static [&'static str],
+        atoms: &'static [sys::ERL_NIF_TERM],
         place: Place,
     ) -> StructAccess<'a> {
         StructAccess {
-            atoms: field_atoms(de.env, fields),
+            atoms,
             de,
             map,
             fields,
             next: 0,
             value: None,
             place,
+            unchecked: None,
         }
     }
 
@@ -896,7 +983,9 @@ impl<'a> StructAccess<'a> {
         PathStep::Field(intern(match &self.place {
             Place::Map => format!("field {key} of the map"),
             Place::Struct(name) => format!("field {key} of {}", module_display(name)),
-            Place::Variant(place) => format!("field {key} of {place}"),
+            Place::Variant(variant, fields) => {
+                format!("field {key} of {}", struct_variant_place(variant, fields))
+            }
         }))
     }
 }
@@ -911,13 +1000,22 @@ impl<'a> de::MapAccess<'a> for StructAccess<'a> {
         let env = self.de.env;
         while let Some(&field) = self.fields.get(self.next) {
             self.next += 1;
-            let found = self
-                .atoms
-                .get(self.next - 1)
-                .copied()
-                .flatten()
-                .and_then(|key| crate::derive::map_get_atom(env, self.map, key));
+            let found = match self.atoms.get(self.next - 1) {
+                Some(&key) if key != 0 => {
+                    // SAFETY: an atom, valid in every env.
+                    crate::derive::map_get(env, self.map, unsafe { Term::from_raw(key) })
+                }
+                _ => None,
+            };
+            if found.is_none() {
+                if let Some(rust) = self.unchecked.take() {
+                    if !crate::derive::is_map(env, self.map) {
+                        return Err(not_a_struct_map(self.map, rust()));
+                    }
+                }
+            }
             if let Some(value) = found {
+                self.unchecked = None;
                 self.value = Some((value, field));
                 let key = de::value::BorrowedStrDeserializer::<Error<'a>>::new(field);
                 return seed.deserialize(key).map(Some);
@@ -1000,8 +1098,10 @@ impl<'a> de::VariantAccess<'a> for EnumAccess<'a> {
         if self.rest.len() != len {
             return Err(self.mismatch());
         }
-        let blanks = vec!["_"; len].join(", ");
-        let place = intern(format!("{{{}, {blanks}}}", self.tag()));
+        let place = TuplePlace {
+            variant: self.variant,
+            len,
+        };
         visitor.visit_seq(ElementsAccess::new(self.de, self.rest, 1, Some(place)))
     }
 
@@ -1013,12 +1113,9 @@ impl<'a> de::VariantAccess<'a> for EnumAccess<'a> {
         let [map] = self.rest else {
             return Err(self.mismatch());
         };
-        let shown: Vec<String> = fields
-            .iter()
-            .map(|f| format!("{}: _", map_key(f)))
-            .collect();
-        let place = intern(format!("{{{}, %{{{}}}}}", self.tag(), shown.join(", ")));
-        if MapView::decode(*map, self.de.env).is_err() {
+        let variant = self.variant;
+        if !crate::derive::is_map(self.de.env, *map) {
+            let place = struct_variant_place(variant, fields);
             return Err(
                 Error::expected(*map, format!("a map (in {place} of {})", (self.rust)()))
                     .inside(PathStep::Field(place)),
@@ -1030,10 +1127,12 @@ impl<'a> de::VariantAccess<'a> for EnumAccess<'a> {
                 self.de.child(*map),
                 *map,
                 fields,
-                Place::Variant(place),
+                &NameList::of(self.de.env, self.variant, fields, false).atoms,
+                Place::Variant(variant, fields),
             ))
             .map_err(|e| {
                 e.missing_in(*map, |key| {
+                    let place = struct_variant_place(variant, fields);
                     format!("a map with the key {key} (in {place} of {})", rust())
                 })
             })

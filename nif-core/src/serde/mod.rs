@@ -33,7 +33,7 @@ mod ser;
 
 pub use de::{Deserializer, Error as DeError};
 pub use names::{MAX_DEPTH, STACK_BUDGET};
-pub use ser::{Error as SerError, Serializer};
+pub use ser::{Error as SerError, Scratch, Serializer};
 
 use crate::codec::{Decode, DecodeError, Encode};
 use crate::env::Env;
@@ -45,17 +45,29 @@ pub fn to_term<'a, T: ::serde::Serialize + ?Sized>(
     env: Env<'a>,
     value: &T,
 ) -> Result<Term<'a>, crate::Error> {
+    let scratch = Scratch::new(env);
     value
-        .serialize(Serializer::new(env))
+        .serialize(Serializer::new(&scratch))
         .map_err(|error| crate::Error::argument_error(error.to_string()))
 }
 
 /// `term` as a `T`; the error says where and what, as for a derived [`Decode`].
+#[inline]
 pub fn from_term<'a, T: ::serde::Deserialize<'a>>(
     env: Env<'a>,
     term: Term<'a>,
 ) -> Result<T, DecodeError<'a>> {
-    T::deserialize(Deserializer::new(env, term)).map_err(|error| error.into_decode_error(term))
+    match T::deserialize(Deserializer::new(env, term)) {
+        Ok(value) => Ok(value),
+        Err(error) => Err(decode_error(error, term)),
+    }
+}
+
+/// serde's error as a [`DecodeError`], off the hot path.
+#[cold]
+#[inline(never)]
+fn decode_error<'a>(error: DeError<'a>, term: Term<'a>) -> DecodeError<'a> {
+    error.into_decode_error(term)
 }
 
 /// A value crossing the boundary through serde: a `#[nif]` argument (`Deserialize`) or
@@ -96,7 +108,11 @@ impl<T> std::ops::DerefMut for SerdeTerm<T> {
 impl<'a, T: ::serde::Deserialize<'a>> Decode<'a> for SerdeTerm<T> {
     #[inline]
     fn decode(term: Term<'a>, env: Env<'a>) -> Result<Self, DecodeError<'a>> {
-        from_term(env, term).map(SerdeTerm)
+        // Built in place (no Result of T to move the value out of).
+        match T::deserialize(Deserializer::new(env, term)) {
+            Ok(value) => Ok(SerdeTerm(value)),
+            Err(error) => Err(decode_error(error, term)),
+        }
     }
 }
 

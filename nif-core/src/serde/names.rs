@@ -4,7 +4,6 @@
 use crate::atom::{atom_from_raw, Atom};
 use crate::env::Env;
 use crate::sys;
-use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
@@ -230,6 +229,24 @@ impl Depth {
         }
     }
 
+    /// Where the stack was at [`Depth::start`].
+    #[inline(always)]
+    pub(crate) fn position(self) -> usize {
+        self.start
+    }
+
+    /// Levels entered so far.
+    #[inline(always)]
+    pub(crate) fn levels(self) -> u32 {
+        self.levels
+    }
+
+    /// The depth of `levels` levels entered since the stack was at `start`.
+    #[inline(always)]
+    pub(crate) fn resume(start: usize, levels: u32) -> Depth {
+        Depth { start, levels }
+    }
+
     /// One level deeper, or `None` past [`MAX_DEPTH`] or [`STACK_BUDGET`].
     #[inline(always)]
     pub(crate) fn enter(self) -> Option<Depth> {
@@ -252,91 +269,40 @@ impl Depth {
 pub(crate) const TOO_DEEP: &str =
     "data nested less deeply (serde reads and writes at most 128 levels, in 192 KiB of stack)";
 
-/// Atoms for serde's `&'static str` names, cached per thread by the name's address:
-/// a name is looked up in the atom table once per thread, not on every field of every
-/// call. A `&'static str` never changes, and an atom never goes away, so an entry
-/// stays true; a slot only ever gets replaced by another name's entry. The cache is
-/// plain `Cell`s of integers: no destructor runs at thread exit (the library may be
-/// unloaded by then).
-mod cache {
-    use std::cell::Cell;
+/// The atom made for a serde name (field or variant), found again by its address.
+struct NameAtom {
+    key: StaticKey,
+    atom: sys::ERL_NIF_TERM,
+}
 
-    const SLOTS: usize = 256;
-
-    #[derive(Clone, Copy)]
-    struct Entry {
-        ptr: usize,
-        /// The name's length, with [`MODULE`] set for the `Elixir.`-prefixed atom.
-        len: usize,
-        atom: u64,
-    }
-
-    pub(super) const MODULE: usize = 1 << (usize::BITS - 1);
-
-    /// Cached for a struct name that is not a module's (1 is never an atom term).
-    pub(super) const NOT_A_MODULE: u64 = 1;
-
-    const EMPTY: Entry = Entry {
-        ptr: 0,
-        len: 0,
-        atom: 0,
-    };
-
-    thread_local! {
-        static SLOTS_: [Cell<Entry>; SLOTS] = const { [const { Cell::new(EMPTY) }; SLOTS] };
-    }
-
-    /// Names sit next to each other in memory (`"skuqtyprice"`): every bit of the
-    /// address counts (Fibonacci hashing), so neighbours land in different slots.
-    #[inline(always)]
-    pub(super) fn slot(ptr: usize, len: usize) -> usize {
-        let key = (ptr as u64) ^ ((len as u64).rotate_left(32));
-        (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - SLOTS.trailing_zeros())) as usize
-    }
-
-    /// Two slots per name (the hashed one and its neighbour): two names that hash
-    /// alike do not evict each other on every call.
-    #[inline(always)]
-    pub(super) fn get(ptr: usize, len: usize) -> Option<u64> {
-        let first = slot(ptr, len);
-        SLOTS_
-            .try_with(|slots| {
-                [first, first ^ 1].into_iter().find_map(|i| {
-                    let entry = slots[i].get();
-                    (entry.ptr == ptr && entry.len == len && entry.atom != 0).then_some(entry.atom)
-                })
-            })
-            .ok()
-            .flatten()
-    }
-
-    /// Into the first of the two slots that is free, else the second (so the first
-    /// keeps the name that was there first).
-    #[inline]
-    pub(super) fn put(ptr: usize, len: usize, atom: u64) {
-        let first = slot(ptr, len);
-        let _ = SLOTS_.try_with(|slots| {
-            let i = if slots[first].get().atom == 0 {
-                first
-            } else {
-                first ^ 1
-            };
-            slots[i].set(Entry { ptr, len, atom })
-        });
+impl Keyed for NameAtom {
+    fn key(&self) -> StaticKey {
+        self.key
     }
 }
 
+static NAME_ATOMS: StaticIndex<NameAtom> = StaticIndex::new();
+
+/// Kinds of entries under one name in [`NAME_ATOMS`].
+const NAME: usize = 0;
+const MODULE: usize = 1;
+
 /// The atom `name` (a serde field or variant name), created if needed; `None` when the
-/// name cannot be an atom.
+/// name cannot be an atom. Looked up in the atom table once per program.
 #[inline]
 pub(crate) fn name_atom(env: Env<'_>, name: &'static str) -> Option<Atom> {
-    let (ptr, len) = (name.as_ptr() as usize, name.len());
-    if let Some(raw) = cache::get(ptr, len) {
-        return Some(atom_from_raw(raw));
+    let key = [name.as_ptr() as usize, name.len(), NAME, 0];
+    if let Some(found) = NAME_ATOMS.get(key) {
+        return Some(atom_from_raw(found.atom));
     }
-    let atom = Atom::try_from_str(env, name)?;
-    cache::put(ptr, len, atom.as_raw());
-    Some(atom)
+    NAME_ATOMS
+        .get_or_make(key, || {
+            Atom::try_from_str(env, name).map(|atom| NameAtom {
+                key,
+                atom: atom.as_raw(),
+            })
+        })
+        .map(|found| atom_from_raw(found.atom))
 }
 
 /// The module atom of a struct whose serde name is `name` (see [`struct_module`]):
@@ -348,163 +314,263 @@ pub(crate) fn module_atom(env: Env<'_>, name: &'static str, create: bool) -> Opt
     if !looks_like_module(name) {
         return None;
     }
-    let (ptr, len) = (name.as_ptr() as usize, name.len() | cache::MODULE);
-    match cache::get(ptr, len) {
-        Some(cache::NOT_A_MODULE) => return None,
-        Some(raw) => return Some(Some(atom_from_raw(raw))),
-        None => {}
+    let key = [name.as_ptr() as usize, name.len(), MODULE, 0];
+    if let Some(found) = NAME_ATOMS.get(key) {
+        return Some(Some(atom_from_raw(found.atom)));
     }
-    let Some(module) = struct_module(name) else {
-        cache::put(ptr, len, cache::NOT_A_MODULE);
-        return None;
-    };
-    let atom = if create {
-        Atom::try_from_str(env, &module)
-    } else {
-        existing_atom(env, &module)
-    };
-    if let Some(atom) = atom {
-        cache::put(ptr, len, atom.as_raw());
-    }
-    Some(atom)
-}
-
-#[cfg(test)]
-mod cache_tests {
-    #[test]
-    fn a_cached_name_is_found_again() {
-        let name: &'static str = "sku";
-        let (ptr, len) = (name.as_ptr() as usize, name.len());
-        assert_eq!(super::cache::get(ptr, len), None);
-        super::cache::put(ptr, len, 0x1234b);
-        assert_eq!(super::cache::get(ptr, len), Some(0x1234b));
-        assert_eq!(super::cache::get(ptr, len | super::cache::MODULE), None);
-    }
-
-    #[test]
-    fn neighbouring_names_take_different_slots() {
-        let names: &'static str = "skuqtyprice";
-        let p = names.as_ptr() as usize;
-        assert_ne!(super::cache::slot(p, 3), super::cache::slot(p + 3, 3));
-        assert_ne!(super::cache::slot(p, 3), super::cache::slot(p + 6, 5));
-    }
+    let module = struct_module(name)?;
+    // Not kept when it does not exist yet: it may later.
+    let found = NAME_ATOMS.get_or_make(key, || {
+        let atom = if create {
+            Atom::try_from_str(env, &module)
+        } else {
+            existing_atom(env, &module)
+        };
+        atom.map(|atom| NameAtom {
+            key,
+            atom: atom.as_raw(),
+        })
+    });
+    Some(found.map(|found| atom_from_raw(found.atom)))
 }
 
 /// The atoms of a struct's fields or an enum's variants (serde's
-/// `&'static [&'static str]`; `None` for a name that cannot be an atom, hence never a
-/// key or a tag): made once per program (the
-/// derive makes its own at load; serde names are static too, so their number is
-/// bounded) and found again per thread by the slice's address, so decoding a struct
-/// costs one lookup, not one per field.
-pub(crate) fn field_atoms(
-    env: Env<'_>,
-    fields: &'static [&'static str],
-) -> &'static [Option<Atom>] {
-    type Slot = Cell<(usize, usize, &'static [Option<Atom>])>;
-    const SLOTS: usize = 64;
-    thread_local! {
-        static KNOWN: [Slot; SLOTS] = const { [const { Cell::new((0, 0, &[])) }; SLOTS] };
+/// `&'static [&'static str]`; 0 for a name that cannot be an atom, hence never a key
+/// or a tag), and for a struct whose name is a module's, that module: made once per
+/// program (the derive makes its own at load; serde's names are static too, so their
+/// number is bounded) and found again by the addresses of the name and the list, so
+/// decoding a struct costs one lookup, not one per field.
+pub(crate) struct NameList {
+    key: StaticKey,
+    pub(crate) atoms: Box<[sys::ERL_NIF_TERM]>,
+    /// A struct's module: `None` when its name is not a module's, 0 until the module's
+    /// atom exists.
+    module: Option<std::sync::atomic::AtomicU64>,
+}
+
+impl Keyed for NameList {
+    fn key(&self) -> StaticKey {
+        self.key
     }
-    let key = (fields.as_ptr() as usize, fields.len());
-    // Two slots per slice, as in `cache`.
-    let slot = cache::slot(key.0, key.1) % SLOTS;
-    let cached = KNOWN
-        .try_with(|known| {
-            [slot, slot ^ 1].into_iter().find_map(|i| {
-                let (ptr, len, atoms) = known[i].get();
-                ((ptr, len) == key).then_some(atoms)
-            })
-        })
-        .ok()
-        .flatten();
-    if let Some(atoms) = cached {
-        return atoms;
-    }
-    type Made = HashMap<(usize, usize), &'static [Option<Atom>]>;
-    static MADE: Mutex<Option<Made>> = Mutex::new(None);
-    let atoms = {
-        let mut made = MADE.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        *made
-            .get_or_insert_with(HashMap::new)
-            .entry(key)
-            .or_insert_with(|| {
-                let atoms: Vec<Option<Atom>> = fields
+}
+
+static NAME_LISTS: StaticIndex<NameList> = StaticIndex::new();
+
+impl NameList {
+    /// The atoms of `names` (the fields of the struct `owner`, or with `struct_of:
+    /// false` the variants of the enum `owner`).
+    #[inline]
+    pub(crate) fn of(
+        env: Env<'_>,
+        owner: &'static str,
+        names: &'static [&'static str],
+        struct_of: bool,
+    ) -> &'static NameList {
+        let key = [
+            owner.as_ptr() as usize,
+            owner.len(),
+            names.as_ptr() as usize,
+            names.len() << 1 | struct_of as usize,
+        ];
+        if let Some(found) = NAME_LISTS.get(key) {
+            return found;
+        }
+        let made = NAME_LISTS.get_or_make(key, || {
+            Some(NameList {
+                key,
+                atoms: names
                     .iter()
-                    .map(|name| Atom::try_from_str(env, name))
-                    .collect();
-                Box::leak(atoms.into_boxed_slice())
+                    .map(|name| Atom::try_from_str(env, name).map_or(0, Atom::as_raw))
+                    .collect(),
+                module: (struct_of && looks_like_module(owner))
+                    .then(|| std::sync::atomic::AtomicU64::new(0)),
             })
-    };
-    let _ = KNOWN.try_with(|known| {
-        let i = if known[slot].get().0 == 0 {
-            slot
-        } else {
-            slot ^ 1
-        };
-        known[i].set((key.0, key.1, atoms))
-    });
-    atoms
+        });
+        made.expect("a name list is always made")
+    }
+
+    /// `None` when the struct's name is not a module's; `Some(None)` when the module's
+    /// atom does not exist (no map can be that struct).
+    #[inline(always)]
+    pub(crate) fn module(&self, env: Env<'_>, owner: &'static str) -> Option<Option<Atom>> {
+        let module = self.module.as_ref()?;
+        let raw = module.load(std::sync::atomic::Ordering::Relaxed);
+        if raw != 0 {
+            return Some(Some(atom_from_raw(raw)));
+        }
+        self.look_up_module(env, owner)
+    }
+
+    /// The module's atom, until it exists (then kept in `module`).
+    #[cold]
+    #[inline(never)]
+    fn look_up_module(&self, env: Env<'_>, owner: &'static str) -> Option<Option<Atom>> {
+        let module = self.module.as_ref()?;
+        let found = module_atom(env, owner, false)?;
+        if let Some(atom) = found {
+            // Atoms are never freed: the word stays true for the life of the VM.
+            module.store(atom.as_raw(), std::sync::atomic::Ordering::Relaxed);
+        }
+        Some(found)
+    }
 }
 
-/// A struct's keys as serialized last time: `(name address, name length, atom)` in
-/// field order.
-pub(crate) type KeyAtoms = &'static [(usize, usize, Atom)];
+/// A `'static` identity: the addresses and lengths of up to two of serde's `'static`
+/// names or name lists (a struct's name and its fields, an enum's name and variants).
+pub(crate) type StaticKey = [usize; 4];
 
-/// What [`struct_keys`] knows of a struct (by its serde name's address).
-pub(crate) enum Keys {
-    /// Its keys, learned on this thread (each still checked by address when used).
-    Known(KeyAtoms),
-    /// Not learned yet; `true` when there is room to learn them.
-    Unknown(bool),
+/// Something found again by its [`StaticKey`].
+pub(crate) trait Keyed: Sync + 'static {
+    fn key(&self) -> StaticKey;
 }
 
-type KeySlot = Cell<(usize, usize, KeyAtoms)>;
-const KEY_SLOTS: usize = 64;
-
-thread_local! {
-    static STRUCT_KEYS: [KeySlot; KEY_SLOTS] = const { [const { Cell::new((0, 0, &[])) }; KEY_SLOTS] };
+/// An index from serde's `'static` names to facts made once per program (atoms, key
+/// layouts), shared by all threads: a lookup is two atomic loads, no lock and no
+/// thread-local. Entries are made under a lock, leaked (their number is bounded by the
+/// program's `'static` names, as for the derive's atoms made at load), and never
+/// replaced; the lock-free slots are only a shortcut to them.
+pub(crate) struct StaticIndex<T: Keyed> {
+    slots: [std::sync::atomic::AtomicPtr<T>; INDEX_SLOTS],
+    made: Mutex<Option<HashMap<StaticKey, &'static T>>>,
 }
 
-/// The keys learned for the struct named `name` (see [`learn_struct_keys`]): encoding
-/// a struct then costs one lookup, not one per field.
-#[inline]
-pub(crate) fn struct_keys(name: &'static str) -> Keys {
-    let key = (name.as_ptr() as usize, name.len());
-    let slot = cache::slot(key.0, key.1) % KEY_SLOTS;
-    STRUCT_KEYS
-        .try_with(|known| {
-            let mut room = false;
-            for i in [slot, slot ^ 1] {
-                let (ptr, len, keys) = known[i].get();
-                if (ptr, len) == key {
-                    return Keys::Known(keys);
+const INDEX_SLOTS: usize = 512;
+
+impl<T: Keyed> StaticIndex<T> {
+    pub(crate) const fn new() -> StaticIndex<T> {
+        StaticIndex {
+            slots: [const { std::sync::atomic::AtomicPtr::new(std::ptr::null_mut()) }; INDEX_SLOTS],
+            made: Mutex::new(None),
+        }
+    }
+
+    #[inline(always)]
+    fn slot(key: &StaticKey) -> usize {
+        let mixed = (key[0] as u64)
+            ^ (key[1] as u64).rotate_left(32)
+            ^ (key[2] as u64).rotate_left(17)
+            ^ (key[3] as u64).rotate_left(49);
+        (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - INDEX_SLOTS.trailing_zeros())) as usize
+    }
+
+    /// The entry for `key`, if made and published (two slots per key).
+    #[inline(always)]
+    pub(crate) fn get(&self, key: StaticKey) -> Option<&'static T> {
+        let first = Self::slot(&key);
+        for i in [first, first ^ 1] {
+            let entry = self.slots[i].load(std::sync::atomic::Ordering::Acquire);
+            // SAFETY: a non-null slot holds a pointer to a leaked (never freed) T,
+            // published with Release after it was fully built.
+            if let Some(entry) = unsafe { entry.as_ref() } {
+                // Word by word: a vector compare of the array was slower (its halves
+                // were just stored separately).
+                let found = entry.key();
+                if found[0] == key[0]
+                    && found[1] == key[1]
+                    && found[2] == key[2]
+                    && found[3] == key[3]
+                {
+                    return Some(entry);
                 }
-                room |= ptr == 0;
             }
-            Keys::Unknown(room)
-        })
-        .unwrap_or(Keys::Unknown(false))
+        }
+        None
+    }
+
+    /// The entry for `key`, made by `make` the first time (`None`: nothing to keep,
+    /// `make` runs again next time).
+    #[cold]
+    #[inline(never)]
+    pub(crate) fn get_or_make(
+        &self,
+        key: StaticKey,
+        make: impl FnOnce() -> Option<T>,
+    ) -> Option<&'static T> {
+        let mut made = self
+            .made
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let made = made.get_or_insert_with(HashMap::new);
+        let entry: &'static T = match made.get(&key) {
+            Some(&entry) => entry,
+            None => {
+                let entry: &'static T = Box::leak(Box::new(make()?));
+                made.insert(key, entry);
+                entry
+            }
+        };
+        // Published in the first free slot of the two; when both hold other keys the
+        // entry is still found here, under the lock.
+        let first = Self::slot(&key);
+        for i in [first, first ^ 1] {
+            let published = self.slots[i].compare_exchange(
+                std::ptr::null_mut(),
+                entry as *const T as *mut T,
+                std::sync::atomic::Ordering::AcqRel,
+                std::sync::atomic::Ordering::Acquire,
+            );
+            match published {
+                Ok(_) => break,
+                Err(other) if std::ptr::eq(other, entry) => break,
+                Err(_) => {}
+            }
+        }
+        Some(entry)
+    }
 }
 
-/// Remembers the keys a struct named `name` was serialized with, once per thread and
-/// name (never replaced, so the copies made are bounded by threads × struct names).
-#[cold]
-pub(crate) fn learn_struct_keys(name: &'static str, keys: Vec<(usize, usize, Atom)>) {
-    let key = (name.as_ptr() as usize, name.len());
-    let slot = cache::slot(key.0, key.1) % KEY_SLOTS;
-    let _ = STRUCT_KEYS.try_with(|known| {
-        if [slot, slot ^ 1].iter().any(|&i| {
-            let (ptr, len, _) = known[i].get();
-            (ptr, len) == key
-        }) {
-            return;
+#[cfg(test)]
+mod index_tests {
+    use super::*;
+
+    /// The key of a `'static` name (and an optional second one).
+    #[inline(always)]
+    fn static_key(first: &'static str, second: &'static [&'static str]) -> StaticKey {
+        [
+            first.as_ptr() as usize,
+            first.len(),
+            second.as_ptr() as usize,
+            second.len(),
+        ]
+    }
+
+    struct Fact(StaticKey, u32);
+    impl Keyed for Fact {
+        fn key(&self) -> StaticKey {
+            self.0
         }
-        if let Some(free) = [slot, slot ^ 1]
-            .into_iter()
-            .find(|&i| known[i].get().0 == 0)
-        {
-            let keys: KeyAtoms = Box::leak(keys.into_boxed_slice());
-            known[free].set((key.0, key.1, keys));
+    }
+
+    #[test]
+    fn an_entry_is_made_once_and_found_again() {
+        static INDEX: StaticIndex<Fact> = StaticIndex::new();
+        let key = static_key("point", &["x", "y"]);
+        assert!(INDEX.get(key).is_none());
+        let made = INDEX.get_or_make(key, || Some(Fact(key, 7))).unwrap();
+        let again = INDEX.get_or_make(key, || Some(Fact(key, 8))).unwrap();
+        assert!(std::ptr::eq(made, again));
+        assert_eq!(INDEX.get(key).map(|fact| fact.1), Some(7));
+        assert!(INDEX
+            .get_or_make(static_key("none", &[]), || None)
+            .is_none());
+    }
+
+    #[test]
+    fn keys_sharing_slots_are_all_found() {
+        static INDEX: StaticIndex<Fact> = StaticIndex::new();
+        // More keys than two slots can hold for any one slot: all found (some only
+        // under the lock).
+        let names: Vec<&'static str> = (0..2000)
+            .map(|i| &*Box::leak(format!("f{i}").into_boxed_str()))
+            .collect();
+        for (i, name) in names.iter().enumerate() {
+            let key = static_key(name, &[]);
+            INDEX.get_or_make(key, || Some(Fact(key, i as u32)));
         }
-    });
+        for (i, name) in names.iter().enumerate() {
+            let key = static_key(name, &[]);
+            let found = INDEX.get(key).or_else(|| INDEX.get_or_make(key, || None));
+            assert_eq!(found.map(|fact| fact.1), Some(i as u32));
+        }
+    }
 }

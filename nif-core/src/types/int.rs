@@ -72,7 +72,7 @@ pub(crate) fn get_i64(env: Env<'_>, term: Term<'_>) -> Option<i64> {
 }
 
 #[inline(always)]
-fn get_u64(env: Env<'_>, term: Term<'_>) -> Option<u64> {
+pub(crate) fn get_u64(env: Env<'_>, term: Term<'_>) -> Option<u64> {
     let raw = term.as_raw();
     if raw & SMALL_TAG_MASK == SMALL_TAG && IMMEDIATE_INTS.load(Ordering::Relaxed) {
         let value = (raw as i64) >> 4;

@@ -213,7 +213,7 @@ pub(crate) fn make_map_exact<'a>(
 /// # Safety
 /// `ks` and `vs` hold `n` initialized terms of env each.
 #[inline]
-unsafe fn make_map_raw<'a>(
+pub(crate) unsafe fn make_map_raw<'a>(
     env: Env<'a>,
     ks: *mut sys::ERL_NIF_TERM,
     vs: *mut sys::ERL_NIF_TERM,

@@ -74,6 +74,13 @@ rows =
       {"8 integer fields encode", :derive_flat_encode, :serde_flat_encode, 7}
     ]
 
+# BENCH_ROWS=regex keeps only the rows whose label matches (for quick comparisons).
+rows =
+  case System.get_env("BENCH_ROWS") do
+    nil -> rows
+    pattern -> Enum.filter(rows, fn {label, _, _, _} -> label =~ Regex.compile!(pattern) end)
+  end
+
 # Both forms must agree before anything is timed.
 for {label, derive, serde, arg} <- rows do
   a = apply(Bench.Serde, derive, [arg])

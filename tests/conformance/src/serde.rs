@@ -419,6 +419,23 @@ fn serde_skipping(values: Vec<SerdeTerm<Skipping>>) -> Vec<SerdeTerm<Skipping>> 
     values
 }
 
+/// The serializer keeps a struct's keys from its first value (`{a, b}` here, used only
+/// by the test "a later value whose fields differ from the first's"); a later value
+/// with as many fields but others (`{a, c}`) leaves those keys midway.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct Varying {
+    a: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    b: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    c: Option<i64>,
+}
+
+#[nif]
+fn serde_varying(values: Vec<SerdeTerm<Varying>>) -> Vec<SerdeTerm<Varying>> {
+    values
+}
+
 // ---------------------------------------------------------------------------------
 // serde_json::Value: as Jason decodes JSON.
 

@@ -49,4 +49,8 @@ fn make_map(n: i64) -> HashMap<String, i64> {
 
 include!("../../oxbeam_derives.rs");
 
+// One module name per build (see Cargo.toml, feature `lto-module`).
+#[cfg(not(feature = "lto-module"))]
 oxbeam::init!("Elixir.Bench.Oxbeam");
+#[cfg(feature = "lto-module")]
+oxbeam::init!("Elixir.Bench.OxbeamLto");

@@ -79,4 +79,8 @@ fn make_map<'a>(env: Env<'a>, n: i64) -> MapFromIter<impl Iterator<Item = (Term<
 
 include!("../../oxbeam_derives.rs");
 
+// One module name per build (see Cargo.toml, feature `lto-module`).
+#[cfg(not(feature = "lto-module"))]
 oxbeam::init!("Elixir.Bench.OxbeamZeroCopy");
+#[cfg(feature = "lto-module")]
+oxbeam::init!("Elixir.Bench.OxbeamZeroCopyLto");

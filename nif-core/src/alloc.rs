@@ -240,13 +240,15 @@ unsafe impl GlobalAlloc for BeamAllocator {
             Err(_) => return std::ptr::null_mut(),
         };
         match realloc_route(layout, new_layout) {
-            // The block already has its class's size.
-            Route::Keep => return ptr,
+            // The block already has its class's size (made by this allocator; one made
+            // by an older library before a hot upgrade may hold less: checked).
+            // SAFETY: a small layout's block is a live system allocator block.
+            Route::Keep if unsafe { small::usable_size(ptr) } >= new_size => return ptr,
             // SAFETY: neither small nor large: the block came from System.
             Route::System => return unsafe { System.realloc(ptr, layout, new_size) },
             // SAFETY: the block came from alloc_large(layout.size()).
             Route::Large => return unsafe { self.realloc_large(ptr, layout.size(), new_size) },
-            Route::Move => {}
+            Route::Keep | Route::Move => {}
         }
         // A block moving between kinds (small, System, large) or small classes: allocate,
         // copy, free; each block goes back where it came from.
@@ -266,7 +268,8 @@ unsafe impl GlobalAlloc for BeamAllocator {
 /// How `realloc` resizes a block.
 #[derive(Debug, PartialEq, Eq)]
 enum Route {
-    /// Small, and the same class: the block already holds the new size.
+    /// Small, and the same class: the block holds the new size if this allocator
+    /// made it (checked with `usable_size`; else it moves).
     Keep,
     /// Neither small nor large, before and after: the system allocator's realloc.
     System,
@@ -453,7 +456,7 @@ mod small {
     /// `ptr` must be a live block of the system allocator (`malloc`).
     #[cfg(target_os = "linux")]
     #[inline(always)]
-    unsafe fn usable_size(ptr: *mut u8) -> usize {
+    pub(super) unsafe fn usable_size(ptr: *mut u8) -> usize {
         // SAFETY (caller): a live malloc block.
         unsafe { malloc_usable_size(ptr as *mut _) }
     }
@@ -465,7 +468,7 @@ mod small {
     /// None needed; `unsafe` as the Linux version.
     #[cfg(not(target_os = "linux"))]
     #[inline(always)]
-    unsafe fn usable_size(_ptr: *mut u8) -> usize {
+    pub(super) unsafe fn usable_size(_ptr: *mut u8) -> usize {
         0
     }
 

@@ -194,10 +194,7 @@ sample_ns =
       end
   end
 
-rotate = fn list, k ->
-  {front, back} = Enum.split(list, rem(k, length(list)))
-  back ++ front
-end
+_ = :rand.seed(:exsss, {14, 14, 14})
 
 median = fn xs -> xs |> Enum.sort() |> Enum.at(div(length(xs), 2)) end
 
@@ -220,10 +217,11 @@ results =
   for {label, fun, args, kind, impls} <- rows do
     iters = Map.new(impls, fn m -> {m, iterations.(m, fun, args)} end)
 
-    # Interleaved, and the order rotates per repetition, so drift and warm-up do not
-    # favour one implementation.
+    # Interleaved, in a new random order each repetition (seeded: the same orders on
+    # every run), so that drift, warm-up or the state one implementation leaves behind
+    # (in glibc's heap, in the caches) do not favour or burden the one after it.
     samples =
-      for rep <- 1..reps, module <- rotate.(impls, rep), reduce: %{} do
+      for _rep <- 1..reps, module <- Enum.shuffle(impls), reduce: %{} do
         acc ->
           ns = sample_ns.(module, fun, args, iters[module]) / iters[module]
           Map.update(acc, module, [ns], &[ns | &1])

@@ -68,6 +68,7 @@ fn non_finite_error(value: f64) -> crate::Error {
 
 /// `value` as a float term, or `ArgumentError` for NaN and infinities (where
 /// [`Encode`] raises): for code that must not raise, such as a `Drop` or a callback.
+#[inline]
 pub fn try_make_float<'a>(env: Env<'a>, value: f64) -> Result<Term<'a>, crate::Error> {
     if !value.is_finite() {
         return Err(non_finite_error(value));

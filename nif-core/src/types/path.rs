@@ -14,23 +14,27 @@ use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 #[cfg(unix)]
+#[inline]
 fn path_of(bytes: &[u8]) -> Option<&Path> {
     use std::os::unix::ffi::OsStrExt;
     Some(Path::new(OsStr::from_bytes(bytes)))
 }
 
 #[cfg(not(unix))]
+#[inline]
 fn path_of(bytes: &[u8]) -> Option<&Path> {
     crate::types::string::utf8(bytes).map(Path::new)
 }
 
 #[cfg(unix)]
+#[inline]
 fn bytes_of(path: &Path) -> std::borrow::Cow<'_, [u8]> {
     use std::os::unix::ffi::OsStrExt;
     path.as_os_str().as_bytes().into()
 }
 
 #[cfg(not(unix))]
+#[inline]
 fn bytes_of(path: &Path) -> std::borrow::Cow<'_, [u8]> {
     match path.to_string_lossy() {
         std::borrow::Cow::Borrowed(s) => s.as_bytes().into(),

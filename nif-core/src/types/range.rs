@@ -29,6 +29,7 @@ pub struct StepRange<T> {
 
 /// The `first`, `last` and `step` terms of a `%Range{}` (a range made by an Elixir
 /// older than 1.12 has no step: `None`).
+#[inline]
 fn parts<'a>(env: Env<'a>, term: Term<'a>) -> Option<(Term<'a>, Term<'a>, Option<Term<'a>>)> {
     let tag = term.map_get(env, crate::atoms::__struct__())?;
     if tag != atoms::range().to_term(env) {
@@ -53,6 +54,7 @@ fn range_error<'a, T>(term: Term<'a>, what: &str) -> DecodeError<'a> {
     )
 }
 
+#[inline]
 fn make_range<'a>(env: Env<'a>, first: Term<'a>, last: Term<'a>, step: Term<'a>) -> Term<'a> {
     let entries = [
         (
@@ -109,6 +111,7 @@ impl<'a, T: Encode<'a>> Encode<'a> for StepRange<T> {
 
 /// Whether the step term is the integer 1 (or absent, and the range ascending: what
 /// Elixir before 1.12 meant).
+#[inline]
 fn step_is_one<'a>(env: Env<'a>, step: Option<Term<'a>>) -> bool {
     match step {
         Some(step) => matches!(step.decode::<i64>(env), Ok(1)),

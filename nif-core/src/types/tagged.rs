@@ -65,6 +65,7 @@ pub trait DecodeTaggedValues<'a>: Sized {
     fn from_terms(terms: &[Term<'a>], env: Env<'a>) -> Result<Self, DecodeError<'a>>;
 }
 
+#[inline]
 fn encode_tagged<'a, V: TaggedValues<'a>>(tag: Atom, values: V, env: Env<'a>) -> Term<'a> {
     if V::LEN == 0 {
         return tag.to_term(env);
@@ -76,6 +77,7 @@ fn encode_tagged<'a, V: TaggedValues<'a>>(tag: Atom, values: V, env: Env<'a>) ->
 }
 
 /// Whether `term` has the shape `tag` with `len` values; the values if so.
+#[inline]
 fn tagged_parts<'a>(env: Env<'a>, term: Term<'a>, tag: Atom, len: usize) -> Option<&'a [Term<'a>]> {
     if len == 0 {
         return (term.as_raw() == tag.as_raw()).then_some(&[]);
@@ -97,6 +99,7 @@ fn shape(tag: &str, len: usize) -> String {
     }
 }
 
+#[inline]
 fn decode_tagged<'a, V: DecodeTaggedValues<'a>>(
     env: Env<'a>,
     term: Term<'a>,

@@ -12,6 +12,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 const NANOS: u128 = 1_000_000_000;
 
+#[inline]
 fn duration_of_nanos(nanos: u128) -> Option<Duration> {
     let secs = u64::try_from(nanos / NANOS).ok()?;
     Some(Duration::new(secs, (nanos % NANOS) as u32))

@@ -37,6 +37,7 @@ fn not_a_tuple<'a>(term: Term<'a>, arity: usize, rust: &str) -> DecodeError<'a> 
 }
 
 /// A tuple of any arity made of `elements`.
+#[inline]
 pub fn make_tuple<'a>(env: Env<'a>, elements: &[Term<'a>]) -> Term<'a> {
     // SAFETY: Term is a transparent ERL_NIF_TERM; elements are terms of env.
     unsafe {

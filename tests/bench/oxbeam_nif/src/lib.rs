@@ -49,6 +49,8 @@ fn make_map(n: i64) -> HashMap<String, i64> {
 
 include!("../../oxbeam_derives.rs");
 
-// The benchmark loads the library into stub modules of its own (tests/bench/run.exs):
-// the NIFs under their own names, without the :badarg wrappers of `use Oxbeam`.
-oxbeam::init!("Elixir.Bench.Oxbeam", wrappers = false);
+// One module name per build (see Cargo.toml, feature `lto-module`).
+#[cfg(not(feature = "lto-module"))]
+oxbeam::init!("Elixir.Bench.Oxbeam");
+#[cfg(feature = "lto-module")]
+oxbeam::init!("Elixir.Bench.OxbeamLto");

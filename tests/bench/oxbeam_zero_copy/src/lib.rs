@@ -79,6 +79,8 @@ fn make_map<'a>(env: Env<'a>, n: i64) -> MapFromIter<impl Iterator<Item = (Term<
 
 include!("../../oxbeam_derives.rs");
 
-// The benchmark loads the library into stub modules of its own (tests/bench/run.exs):
-// the NIFs under their own names, without the :badarg wrappers of `use Oxbeam`.
-oxbeam::init!("Elixir.Bench.OxbeamZeroCopy", wrappers = false);
+// One module name per build (see Cargo.toml, feature `lto-module`).
+#[cfg(not(feature = "lto-module"))]
+oxbeam::init!("Elixir.Bench.OxbeamZeroCopy");
+#[cfg(feature = "lto-module")]
+oxbeam::init!("Elixir.Bench.OxbeamZeroCopyLto");

@@ -122,4 +122,8 @@ fn state_step(s: State) -> State {
     }
 }
 
+// One module name per build (see Cargo.toml, feature `lto-module`).
+#[cfg(not(feature = "lto-module"))]
 rustler::init!("Elixir.Bench.Rustler");
+#[cfg(feature = "lto-module")]
+rustler::init!("Elixir.Bench.RustlerLto");

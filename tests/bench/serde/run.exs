@@ -89,7 +89,10 @@ for {label, derive, serde, arg} <- rows do
 end
 
 target_ms = String.to_integer(System.get_env("BENCH_MS", "200"))
-reps = 5
+# Repetitions: each one times both forms back to back (the order alternating), and
+# the row's ratio is the median of the repetitions' ratios, so that a drift of the
+# machine's speed during the run moves both forms of a pair alike.
+reps = String.to_integer(System.get_env("BENCH_REPS", "11"))
 
 time_ns = fn fun, arg, iters ->
   :erlang.garbage_collect()
@@ -105,19 +108,22 @@ lines =
     probe = max(time_ns.(derive, arg, 100), 1)
     iters = max(div(target_ms * 1_000_000 * 100, probe), 10)
 
-    # Interleaved, the order alternating per repetition.
-    samples =
-      for rep <- 1..reps, fun <- if(rem(rep, 2) == 0, do: [derive, serde], else: [serde, derive]),
-          reduce: %{} do
-        acc -> Map.update(acc, fun, [time_ns.(fun, arg, iters) / iters], &[time_ns.(fun, arg, iters) / iters | &1])
+    # Interleaved, the order alternating per repetition: one {derive, serde} pair of
+    # ns/call per repetition.
+    pairs =
+      for rep <- 1..reps do
+        order = if rem(rep, 2) == 0, do: [derive, serde], else: [serde, derive]
+        timed = Map.new(order, fn fun -> {fun, time_ns.(fun, arg, iters) / iters} end)
+        {timed[derive], timed[serde]}
       end
 
-    d = median.(samples[derive])
-    s = median.(samples[serde])
+    d = median.(Enum.map(pairs, &elem(&1, 0)))
+    s = median.(Enum.map(pairs, &elem(&1, 1)))
     IO.write(:stderr, ".")
     fmt = fn ns -> :erlang.float_to_binary(ns, decimals: 1) end
-    ratio = s / d
+    ratio = median.(Enum.map(pairs, fn {dn, sn} -> sn / dn end))
     met = if ratio <= 1.5, do: "met", else: "missed: serde ≤ 1.5× the derive"
+
     "| #{label} | #{fmt.(d)} | #{fmt.(s)} (#{:erlang.float_to_binary(ratio, decimals: 2)}×) | #{met} |"
   end
 

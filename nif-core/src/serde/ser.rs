@@ -612,57 +612,31 @@ impl Drop for Elements<'_, '_> {
     }
 }
 
-impl<'s, 'a> ser::SerializeSeq for Elements<'s, 'a> {
-    type Ok = Term<'a>;
-    type Error = Error;
-    #[inline]
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.push(value)
-    }
-    #[inline]
-    fn end(self) -> Result<Term<'a>, Error> {
-        self.finish()
-    }
+/// serde's sequence-like traits, all the same on `Elements`: each value is pushed on
+/// the stack, `end` builds the list or tuple.
+macro_rules! elements_impl {
+    ($($trait:ident::$method:ident),*) => {$(
+        impl<'s, 'a> ser::$trait for Elements<'s, 'a> {
+            type Ok = Term<'a>;
+            type Error = Error;
+            #[inline]
+            fn $method<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
+                self.push(value)
+            }
+            #[inline]
+            fn end(self) -> Result<Term<'a>, Error> {
+                self.finish()
+            }
+        }
+    )*};
 }
 
-impl<'s, 'a> ser::SerializeTuple for Elements<'s, 'a> {
-    type Ok = Term<'a>;
-    type Error = Error;
-    #[inline]
-    fn serialize_element<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.push(value)
-    }
-    #[inline]
-    fn end(self) -> Result<Term<'a>, Error> {
-        self.finish()
-    }
-}
-
-impl<'s, 'a> ser::SerializeTupleStruct for Elements<'s, 'a> {
-    type Ok = Term<'a>;
-    type Error = Error;
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.push(value)
-    }
-    #[inline]
-    fn end(self) -> Result<Term<'a>, Error> {
-        self.finish()
-    }
-}
-
-impl<'s, 'a> ser::SerializeTupleVariant for Elements<'s, 'a> {
-    type Ok = Term<'a>;
-    type Error = Error;
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), Error> {
-        self.push(value)
-    }
-    #[inline]
-    fn end(self) -> Result<Term<'a>, Error> {
-        self.finish()
-    }
-}
+elements_impl!(
+    SerializeSeq::serialize_element,
+    SerializeTuple::serialize_element,
+    SerializeTupleStruct::serialize_field,
+    SerializeTupleVariant::serialize_field
+);
 
 /// Structs and struct variants have separate layouts (a variant never has
 /// `__struct__`, whatever its name).
@@ -995,36 +969,26 @@ impl<'s, 'a> ser::SerializeMap for Entries<'s, 'a> {
     }
 }
 
-impl<'s, 'a> ser::SerializeStruct for Entries<'s, 'a> {
-    type Ok = Term<'a>;
-    type Error = Error;
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.field(key, value)
-    }
-    #[inline]
-    fn end(self) -> Result<Term<'a>, Error> {
-        self.finish()
-    }
+/// A struct's and a struct variant's fields: the same on `Entries`.
+macro_rules! struct_entries_impl {
+    ($($trait:ident),*) => {$(
+        impl<'s, 'a> ser::$trait for Entries<'s, 'a> {
+            type Ok = Term<'a>;
+            type Error = Error;
+            #[inline]
+            fn serialize_field<T: Serialize + ?Sized>(
+                &mut self,
+                key: &'static str,
+                value: &T,
+            ) -> Result<(), Error> {
+                self.field(key, value)
+            }
+            #[inline]
+            fn end(self) -> Result<Term<'a>, Error> {
+                self.finish()
+            }
+        }
+    )*};
 }
 
-impl<'s, 'a> ser::SerializeStructVariant for Entries<'s, 'a> {
-    type Ok = Term<'a>;
-    type Error = Error;
-    #[inline]
-    fn serialize_field<T: Serialize + ?Sized>(
-        &mut self,
-        key: &'static str,
-        value: &T,
-    ) -> Result<(), Error> {
-        self.field(key, value)
-    }
-    #[inline]
-    fn end(self) -> Result<Term<'a>, Error> {
-        self.finish()
-    }
-}
+struct_entries_impl!(SerializeStruct, SerializeStructVariant);

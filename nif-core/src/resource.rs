@@ -511,6 +511,11 @@ unsafe extern "C" fn down<T: Resource>(
     );
 }
 
+/// The `stop` callback of a resource type (`enif_select`).
+///
+/// # Safety
+/// Called by the VM only: `env` is the callback's environment or NULL, `obj` a live
+/// object of this type, `fd` the event being stopped.
 unsafe extern "C" fn stop<T: Resource>(
     env: *mut sys::ErlNifEnv,
     obj: *mut c_void,

@@ -329,6 +329,10 @@ struct BinaryBufferObject {
 
 /// `bf_getbuffer`: a read-only export of the kept bytes; asking for a writable one
 /// raises `BufferError: Object is not writable.` (`PyBuffer_FillInfo`).
+///
+/// # Safety
+/// A CPython type slot: called by CPython only, with the GIL, on a live object of this
+/// type and a view to fill.
 unsafe extern "C" fn binary_buffer_getbuffer(
     object: *mut ffi::PyObject,
     view: *mut RawBuffer,
@@ -354,6 +358,11 @@ unsafe extern "C" fn binary_buffer_getbuffer(
     }
 }
 
+/// `tp_dealloc` of `oxbeam.BinaryBuffer`.
+///
+/// # Safety
+/// A CPython type slot: called by CPython only, once, with the GIL, when the object's
+/// last reference is gone.
 unsafe extern "C" fn binary_buffer_dealloc(object: *mut ffi::PyObject) {
     // SAFETY: CPython calls tp_dealloc once, with the GIL, when the last reference
     // (exports included: each holds one) is gone; we free the kept binary (its

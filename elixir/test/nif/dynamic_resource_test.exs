@@ -149,45 +149,17 @@ defmodule Oxbeam.NIF.DynamicResourceTest do
         counter = P.new_counter(1)
         result("before", {P.version(), C.add(@provider, @name, counter, 1)})
 
-        result("same layout", reload(P, same))
+        result("same layout", Oxbeam.Test.NifStubs.reload(P, same))
         # Taken over: the new library's functions accept the old object.
         result("after same", {P.version(), C.add(@provider, @name, counter, 1), P.counter_value(counter)})
         result("purged", :code.soft_purge(P))
 
-        result("changed layout", reload(P, changed))
+        result("changed layout", Oxbeam.Test.NifStubs.reload(P, changed))
         # Refused: the library that took over stays, with its objects.
         result("after changed", {P.version(), C.add(@provider, @name, counter, 1), P.counter_value(counter)})
       end
 
       defp result(name, value), do: IO.puts("RESULT #{name}: #{inspect(value)}")
-
-      defp reload(module, library) do
-        path = library |> Path.rootname() |> String.to_charlist()
-        functions = Oxbeam.Test.NifStubs.stubs(module)
-
-        ast =
-          quote do
-            defmodule unquote(module) do
-              @on_load :__load__
-              def __load__ do
-                result = :erlang.load_nif(unquote(path), 0)
-                :persistent_term.put(:load_result, result)
-                result
-              end
-              unquote_splicing(functions)
-            end
-          end
-
-        Code.put_compiler_option(:ignore_module_conflict, true)
-
-        Code.compile_quoted(ast)
-
-        # The VM's reason text is a charlist, which Elixir versions inspect differently.
-        case :persistent_term.get(:load_result) do
-          {:error, {kind, text}} -> {:error, {kind, to_string(text)}}
-          other -> other
-        end
-      end
     end
 
     Scenario.main(System.fetch_env!("SAME_LIBRARY"), System.fetch_env!("CHANGED_LIBRARY"))

@@ -32,7 +32,7 @@ defmodule Oxbeam.NIF.UpgradeLayoutTest do
       receive(do: (:holding -> :ok))
       result("before", on(holder, &read/1))
 
-      reload(NIF, library)
+      :ok = Oxbeam.Test.NifStubs.reload(NIF, library)
       result("version", NIF.version())
       result("after", on(holder, &read/1))
       # Version 2's own objects, dropped when the task exits.
@@ -96,26 +96,6 @@ defmodule Oxbeam.NIF.UpgradeLayoutTest do
     end
 
     defp result(name, value), do: IO.puts("RESULT #{name}: #{inspect(value)}")
-
-    # Reloads `module` with `library` (a new image: hot upgrade), as
-    # test/nif/upgrade_test.exs does.
-    defp reload(module, library) do
-      path = library |> Path.rootname() |> String.to_charlist()
-
-      functions = Oxbeam.Test.NifStubs.stubs(module)
-
-      ast =
-        quote do
-          defmodule unquote(module) do
-            @on_load :__load__
-            def __load__, do: :erlang.load_nif(unquote(path), 0)
-            unquote_splicing(functions)
-          end
-        end
-
-      Code.put_compiler_option(:ignore_module_conflict, true)
-      [{^module, _}] = Code.compile_quoted(ast)
-    end
   end
 
   Scenario.main(System.fetch_env!("UPGRADE_LIBRARY"), System.fetch_env!("OXBEAM_TEST_DROP_LOG"))

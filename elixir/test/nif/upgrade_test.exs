@@ -29,7 +29,7 @@ defmodule Oxbeam.NIF.UpgradeTest do
     copy = Path.join(tmp_dir, "liboxbeam_conformance-upgraded.so")
     File.cp!(library, copy)
 
-    reload_module_with_library(NIF, copy)
+    :ok = Oxbeam.Test.NifStubs.reload(NIF, copy, {:greeting, "upgraded"})
     assert :code.is_loaded(NIF) != false
     assert :erlang.check_old_code(NIF)
 
@@ -63,28 +63,5 @@ defmodule Oxbeam.NIF.UpgradeTest do
     end
 
     assert NIF.counter_get(counter) == 43
-  end
-
-  defp reload_module_with_library(module, library) do
-    path = library |> Path.rootname() |> String.to_charlist()
-
-    functions = Oxbeam.Test.NifStubs.stubs(module)
-
-    ast =
-      quote do
-        defmodule unquote(module) do
-          @on_load :__load__
-          def __load__, do: :erlang.load_nif(unquote(path), {:greeting, "upgraded"})
-          unquote_splicing(functions)
-        end
-      end
-
-    Code.put_compiler_option(:ignore_module_conflict, true)
-
-    try do
-      [{^module, _}] = Code.compile_quoted(ast)
-    after
-      Code.put_compiler_option(:ignore_module_conflict, false)
-    end
   end
 end

@@ -34,4 +34,42 @@ defmodule Oxbeam.Test.NifStubs do
       end
     end
   end
+
+  @doc """
+  Recompiles `module` around `library` (a new image of its NIF library: a hot upgrade
+  when `module` has one loaded) with `load_data`, and returns what
+  `:erlang.load_nif/2` returned (the VM's reason text as a string: Elixir versions
+  inspect charlists differently).
+  """
+  def reload(module, library, load_data \\ 0) do
+    path = library |> Path.rootname() |> String.to_charlist()
+    key = {__MODULE__, :load_result, module}
+
+    ast =
+      quote do
+        defmodule unquote(module) do
+          @on_load :__load__
+          def __load__ do
+            result = :erlang.load_nif(unquote(path), unquote(Macro.escape(load_data)))
+            :persistent_term.put(unquote(Macro.escape(key)), result)
+            result
+          end
+
+          unquote_splicing(stubs(module))
+        end
+      end
+
+    Code.put_compiler_option(:ignore_module_conflict, true)
+
+    try do
+      Code.compile_quoted(ast)
+    after
+      Code.put_compiler_option(:ignore_module_conflict, false)
+    end
+
+    case :persistent_term.get(key) do
+      {:error, {kind, text}} -> {:error, {kind, to_string(text)}}
+      other -> other
+    end
+  end
 end

@@ -296,6 +296,11 @@ pub unsafe fn dynamic_call_raw<'a>(
 
 /// The `dyncall` callback of a [`DynCall`] type: checks the frame, runs the callback,
 /// answers in the frame's `status`.
+///
+/// # Safety
+/// Called by the VM only (`enif_dynamic_resource_call`): `obj` is a live object of
+/// this type and `call_data` what the caller passed (checked to be a [`Frame`] by its
+/// magic before any other use; `dynamic_call_raw`'s contract makes it valid to read).
 pub(super) unsafe extern "C" fn dyncall<T: DynCall>(
     env: *mut sys::ErlNifEnv,
     obj: *mut c_void,

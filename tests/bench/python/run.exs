@@ -76,20 +76,10 @@ defmodule Oxbeam.Bench.Python do
     |> Task.async_stream(fn _ -> sleep_eval() end, max_concurrency: 8, timeout: 30_000)
     |> Stream.run()
   end
-
-  # The Port worker: one python3 process, {:packet, 4} frames.
-  def call_port(port, op, payload) do
-    send(port, {self(), {:command, [op, payload]}})
-
-    receive do
-      {^port, {:data, data}} -> data
-    end
-  end
-
-  def pack(xs), do: for(x <- xs, into: <<>>, do: <<x::little-signed-64>>)
-  def unpack(bin), do: for(<<x::little-signed-64 <- bin>>, do: x)
 end
 
+Code.require_file("port_worker_client.exs", __DIR__)
+alias Oxbeam.Bench.PortWorker
 alias Oxbeam.Bench.Python, as: B
 alias Oxbeam.Python, as: Py
 
@@ -98,15 +88,8 @@ Oxbeam.Test.PythonEnv.init!()
 
 # The environment's own python (sys.executable inside the VM is set to it).
 python = Py.eval("import sys\nsys.executable", %{}) |> elem(0) |> Py.decode()
-worker = Path.expand("port_worker.py", __DIR__)
 
-port =
-  Port.open({:spawn_executable, python}, [
-    :binary,
-    {:packet, 4},
-    :exit_status,
-    args: ["-u", worker]
-  ])
+port = PortWorker.open(python)
 
 xs = Enum.to_list(1..100_000)
 dict = Map.new(1..10_000, &{"k#{&1}", &1})
@@ -119,7 +102,7 @@ rows = []
 {noop, eval_ns, eval_ratio} =
   B.paired(400, fn -> B.time(100, &B.noop/0) end, fn -> B.time(100, &B.eval_1_plus_1/0) end)
 
-port_eval = B.time(20_000, fn -> B.call_port(port, 1, "1 + 1") end)
+port_eval = B.time(20_000, fn -> PortWorker.call(port, 1, "1 + 1") end)
 rows = rows ++ [{"empty dirty NIF round trip", noop, nil, nil}]
 
 rows =
@@ -143,7 +126,7 @@ in_python = fn -> B.inside_python("sum(xs)", %{"xs" => xs_object}, 100) end
 {_, floor_ns, floor_ratio} =
   B.paired(30, in_python, fn -> B.inside_python("sum(a.tolist())", %{"a" => array_object}, 10) end)
 
-port_sum = B.time(50, fn -> B.call_port(port, 2, B.pack(xs)) end)
+port_sum = B.time(50, fn -> PortWorker.call(port, 2, PortWorker.pack(xs)) end)
 rows = rows ++ [{"sum(xs) alone inside CPython, 100 000 ints", sum_in_python, nil, nil}]
 
 rows =
@@ -165,7 +148,11 @@ list_ns = B.median(for _ <- 1..5, do: B.time(10, fn -> B.roundtrip(xs) end))
 
 port_list =
   B.median(
-    for _ <- 1..5, do: B.time(10, fn -> B.call_port(port, 3, B.pack(xs)) |> B.unpack() end)
+    for _ <- 1..5,
+        do:
+          B.time(10, fn ->
+            PortWorker.call(port, 3, PortWorker.pack(xs)) |> PortWorker.unpack()
+          end)
   )
 
 rows = rows ++ [{"encode + decode, 100 000-int list", list_ns, "one NIF call each", port_list}]
@@ -175,7 +162,7 @@ dict_ns = B.median(for _ <- 1..5, do: B.time(10, fn -> B.roundtrip(dict) end))
 port_dict_call = fn ->
   payload = Enum.map(dict, fn {k, v} -> [k, ?\t, Integer.to_string(v), ?\n] end)
 
-  B.call_port(port, 4, payload)
+  PortWorker.call(port, 4, payload)
   |> String.split("\n", trim: true)
   |> Map.new(fn line ->
     [k, v] = String.split(line, "\t")
@@ -204,7 +191,7 @@ copy_base = fn -> B.time(4, fn -> B.copy_each_way(blob) end) end
     B.paired(15, copy_base, fn -> B.time(4, fn -> B.blob_eval_buffer(blob) end) end)
   end)
 
-port_blob = B.median(for _ <- 1..5, do: B.time(4, fn -> B.call_port(port, 5, blob) end))
+port_blob = B.median(for _ <- 1..5, do: B.time(4, fn -> PortWorker.call(port, 5, blob) end))
 
 rows =
   rows ++
@@ -270,8 +257,11 @@ np_copied_ns =
     B.median(for _ <- 1..5, do: B.time(2, fn -> B.decode_and_collect(np_big_writable) end))
   end)
 
-port_np_small = B.median(for _ <- 1..5, do: B.time(10, fn -> B.call_port(port, 7, "125000") end))
-port_np_big = B.median(for _ <- 1..3, do: B.time(1, fn -> B.call_port(port, 7, "12500000") end))
+port_np_small =
+  B.median(for _ <- 1..5, do: B.time(10, fn -> PortWorker.call(port, 7, "125000") end))
+
+port_np_big =
+  B.median(for _ <- 1..3, do: B.time(1, fn -> PortWorker.call(port, 7, "12500000") end))
 
 rows =
   rows ++
@@ -288,7 +278,9 @@ sleep_once = B.median(for _ <- 1..5, do: B.time(1, &B.sleep_eval/0))
 sleep_8 = B.median(for _ <- 1..5, do: B.time(1, &B.sleep_8/0))
 
 port_8 =
-  B.median(for _ <- 1..5, do: B.time(1, fn -> for _ <- 1..8, do: B.call_port(port, 6, "") end))
+  B.median(
+    for _ <- 1..5, do: B.time(1, fn -> for _ <- 1..8, do: PortWorker.call(port, 6, "") end)
+  )
 
 rows = rows ++ [{"one eval of time.sleep(0.05)", sleep_once, nil, nil}]
 

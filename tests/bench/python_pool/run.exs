@@ -67,19 +67,10 @@ defmodule Oxbeam.Bench.PythonPool do
 
     System.monotonic_time(:nanosecond) - t0
   end
-
-  def call_port(port, op, payload) do
-    send(port, {self(), {:command, [op, payload]}})
-
-    receive do
-      {^port, {:data, data}} -> data
-    end
-  end
-
-  def pack(xs), do: for(x <- xs, into: <<>>, do: <<x::little-signed-64>>)
-  def unpack(bin), do: for(<<x::little-signed-64 <- bin>>, do: x)
 end
 
+Code.require_file("../python/port_worker_client.exs", __DIR__)
+alias Oxbeam.Bench.PortWorker
 alias Oxbeam.Bench.PythonPool, as: B
 alias Oxbeam.Python, as: Py
 
@@ -91,13 +82,7 @@ Oxbeam.Test.Peers.distribute!()
 
 python = Py.eval("import sys\nsys.executable", %{}) |> elem(0) |> Py.decode()
 
-port =
-  Port.open({:spawn_executable, python}, [
-    :binary,
-    {:packet, 4},
-    :exit_status,
-    args: ["-u", Path.expand("../python/port_worker.py", __DIR__)]
-  ])
+port = PortWorker.open(python)
 
 fmt = fn
   nil -> "—"
@@ -117,7 +102,7 @@ for _ <- 1..200, do: B.eval_1_plus_1(pool2)
 {port_eval, pool_eval, eval_vs_port} =
   B.paired(
     60,
-    fn -> B.typical(50, fn -> B.call_port(port, 1, "1 + 1") end) end,
+    fn -> B.typical(50, fn -> PortWorker.call(port, 1, "1 + 1") end) end,
     fn -> B.typical(50, fn -> B.eval_1_plus_1(pool2) end) end
   )
 
@@ -130,7 +115,7 @@ local_eval = B.median(for _ <- 1..20, do: B.typical(200, fn -> B.eval_1_plus_1([
 {port_rt, erpc_rt, erpc_vs_port} =
   B.paired(
     60,
-    fn -> B.typical(50, fn -> B.call_port(port, 1, "1") end) end,
+    fn -> B.typical(50, fn -> PortWorker.call(port, 1, "1") end) end,
     fn -> B.typical(50, fn -> :erpc.call(worker_node, :erlang, :node, []) end) end
   )
 
@@ -140,7 +125,9 @@ xs = Enum.to_list(1..100_000)
 {port_list, pool_list, list_vs_port} =
   B.paired(
     15,
-    fn -> B.time(4, fn -> B.call_port(port, 3, B.pack(xs)) |> B.unpack() end) end,
+    fn ->
+      B.time(4, fn -> PortWorker.call(port, 3, PortWorker.pack(xs)) |> PortWorker.unpack() end)
+    end,
     fn -> B.time(4, fn -> B.list_roundtrip(xs, pool2) end) end
   )
 

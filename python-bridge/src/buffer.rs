@@ -449,17 +449,20 @@ pub fn binary_view<'py>(py: Python<'py>, binary: Term<'_>) -> PyResult<Bound<'py
 const HUGE_PAGES_FROM: usize = 4 * 1024 * 1024;
 const HUGE_PAGE: usize = 2 * 1024 * 1024;
 
-/// A new `bytes` with a copy of `data`: one `memcpy`. A large one is allocated fresh by
-/// Python's allocator (`mmap`), so the copy first faults its pages in; from
-/// [`HUGE_PAGES_FROM`] bytes on, its 2 MiB-aligned interior is advised to use huge pages
-/// first (`madvise(MADV_HUGEPAGE)`, honoured when the kernel's transparent huge pages
-/// are `madvise` or `always`): one fault per 2 MiB instead of per 4 KiB.
+/// A new `bytes` with a copy of `data`: one `memcpy`. A large one comes from the VM's
+/// allocator (`raw_alloc.rs`), which reuses the memory of the large blocks freed before
+/// it: the copy touches pages already mapped. When that allocator is not installed
+/// (`PYTHONMALLOC` set), Python's allocator gets it fresh from the kernel (`mmap`), so
+/// the copy first faults its pages in; then, from [`HUGE_PAGES_FROM`] bytes on, its
+/// 2 MiB-aligned interior is advised to use huge pages first (`madvise(MADV_HUGEPAGE)`,
+/// honoured when the kernel's transparent huge pages are `madvise` or `always`): one
+/// fault per 2 MiB instead of per 4 KiB.
 pub fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny>> {
     if data.len() < HUGE_PAGES_FROM {
         return Ok(pyo3::types::PyBytes::new(py, data).into_any());
     }
     // Objects Elixir already dropped (the previous large bytes, often) are freed first,
-    // so that the allocator can give their memory to this one.
+    // so that the allocator can give their memory (still mapped) to this one.
     crate::decref::release_pending_now(py);
     // SAFETY: GIL held (py); PyBytes_FromStringAndSize(NULL, n) returns a new bytes of
     // n bytes, not yet initialized, or NULL with an exception set; nobody else can see
@@ -470,7 +473,9 @@ pub fn new_bytes<'py>(py: Python<'py>, data: &[u8]) -> PyResult<Bound<'py, PyAny
             ffi::PyBytes_FromStringAndSize(std::ptr::null(), data.len() as ffi::Py_ssize_t);
         let object = Bound::from_owned_ptr_or_err(py, object)?;
         let target = ffi::PyBytes_AsString(object.as_ptr()) as *mut u8;
-        advise_huge_pages(target, data.len());
+        if !crate::raw_alloc::installed() {
+            advise_huge_pages(target, data.len());
+        }
         std::ptr::copy_nonoverlapping(data.as_ptr(), target, data.len());
         Ok(object)
     }

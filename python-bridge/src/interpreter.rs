@@ -86,6 +86,9 @@ fn init(
     STARTED_PYTHON.store(true, Ordering::SeqCst);
     promote_libpython_to_global();
     crate::output::set_reply_to(io_sink);
+    // Python's large blocks from the VM's allocator (raw_alloc.rs): before Python's
+    // pre-initialization, which Python::initialize runs (Py_InitializeEx).
+    crate::raw_alloc::install();
     Python::initialize();
     Python::attach(|py| -> oxbeam::Result<()> {
         let sys = py.import("sys").map_err(py_error)?;

@@ -20,6 +20,7 @@ mod interrupt;
 mod numpy;
 mod object;
 mod output;
+mod raw_alloc;
 mod stack;
 
 // The load hook refuses a second library image once one has started Python (a hot

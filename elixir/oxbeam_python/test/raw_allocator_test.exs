@@ -29,7 +29,7 @@ defmodule Oxbeam.Python.RawAllocatorTest do
 
   test "a 10 MiB binary in and out reuses memory: no page fault per 4 KiB each round" do
     blob = :binary.copy(<<1, 2, 3, 4>>, div(10 * @mib, 4))
-    rounds = 20
+    rounds = 40
 
     faults =
       Task.async(fn ->
@@ -48,9 +48,12 @@ defmodule Oxbeam.Python.RawAllocatorTest do
       end)
       |> Task.await(300_000)
 
-    # Fresh pages for each new bytes would fault 2560 times per round (4 KiB pages),
-    # or ~512 with transparent huge pages where a 2 MiB-aligned range allows them.
-    assert faults < rounds * 64, "#{faults} page faults in #{rounds} rounds"
+    # Fresh pages for each new bytes fault 2560 times per round (4 KiB pages), or ~517
+    # with transparent huge pages where 2 MiB-aligned ranges allow them (10340 in 20
+    # rounds before raw_alloc.rs). Reused memory faults ~0 per round; the bound leaves
+    # room for the VM to have given up a cached carrier or two meanwhile (2561 faults
+    # each; the VM ages its cache), which other tests' large blocks can cause.
+    assert faults < rounds * 256, "#{faults} page faults in #{rounds} rounds"
   end
 
   test "the allocator is installed and Python's large blocks come from the VM" do

@@ -1,0 +1,113 @@
+defmodule Oxbeam.NIF.AllocatorTest do
+  # The global allocator `init!` installs (nif-core/src/alloc.rs): small blocks cached
+  # per scheduler thread and library image, within a budget, released when the image
+  # is unloaded; a double free or a write after free aborts the VM. Everything runs in
+  # child VMs: a hot upgrade replaces the conformance module, and misuse kills the VM.
+  use ExUnit.Case, async: true
+  alias Oxbeam.Test.NifChild
+
+  # 2 normal, 2 dirty CPU and 2 dirty I/O schedulers: six threads that may cache.
+  @vm_args ["--erl", "+S 2 +SDcpu 2 +SDio 2"]
+
+  @churn ~S"""
+  alias Oxbeam.Test.Conformance, as: NIF
+
+  churn = fn ->
+    for _ <- 1..6, f <- [:alloc_churn, :alloc_churn_dirty_cpu, :alloc_churn_dirty_io] do
+      Task.async(fn -> apply(NIF, f, [4000]) end)
+    end
+    |> Enum.map(&Task.await(&1, 30_000))
+    |> Enum.uniq()
+    |> then(fn [bytes] -> bytes end)
+  end
+  """
+
+  test "each scheduler thread keeps at most the budget, and work across threads is intact" do
+    {out, 0} =
+      NifChild.run(
+        @churn <>
+          ~S"""
+          IO.puts("churn #{churn.()}")
+          IO.puts("across #{NIF.alloc_across_threads(3000)}")
+          cached = for _ <- 1..50, do: NIF.alloc_cached_bytes()
+          IO.puts("within budget #{Enum.all?(cached, &(&1 <= 64 * 1024))}")
+          IO.puts("some cached #{Enum.any?(cached, &(&1 > 0))}")
+          """,
+        vm_args: @vm_args
+      )
+
+    # 4000 sizes 1 + (i * 37) rem 1032: 2 061 808 bytes; 3000 blocks of 1..500 bytes on
+    # each side: 2 * 751 500.
+    assert out == "churn 2061808\nacross 1503000\nwithin budget true\nsome cached true\n"
+  end
+
+  @tag :tmp_dir
+  test "hot upgrades and purges release every unloaded image's cached blocks", %{
+    tmp_dir: tmp_dir
+  } do
+    {out, 0} =
+      NifChild.run(
+        @churn <>
+          ~S"""
+          import Oxbeam.Test.Eventually
+          tmp = System.fetch_env!("ALLOC_TEST_DIR")
+          library = Oxbeam.Test.NifChild.conformance_library()
+
+          # Upgrade to a new image (a copy: dlopen maps it anew), purge the old one and
+          # wait for its unload; returns how much more malloc holds afterwards.
+          cycle = fn i, work ->
+            before = NIF.alloc_malloc_in_use()
+            copy = Path.join(tmp, "liboxbeam_conformance-#{i}.so")
+            File.cp!(library, copy)
+            :ok = Oxbeam.Test.NifStubs.reload(NIF, copy, {:greeting, "upgrade"})
+            work.()
+            marker = Path.join(tmp, "unloaded-#{i}")
+            System.put_env("OXBEAM_TEST_UNLOAD_MARKER", marker)
+            true = :code.soft_purge(NIF)
+            true = eventually(fn -> File.exists?(marker) end)
+            NIF.alloc_malloc_in_use() - before
+          end
+
+          churn.()
+          # What an upgrade itself leaves in malloc (the VM's and the loader's share),
+          # then the same with every scheduler thread filling its cache in each image.
+          plain = Enum.sum(for i <- 1..5, do: cycle.(i, fn -> :ok end))
+
+          churned =
+            Enum.sum(for i <- 6..10, do: cycle.(i, fn -> churn.(); NIF.alloc_across_threads(1000) end))
+
+          IO.puts("kept by cached blocks below 320 KiB: #{churned - plain < 320 * 1024}")
+          IO.puts("still working #{churn.()}")
+          IO.puts("(#{churned} - #{plain})")
+          """,
+        vm_args: @vm_args,
+        env: [{"ALLOC_TEST_DIR", tmp_dir}],
+        timeout_s: 50
+      )
+
+    # Without the release at unload, each of the 5 churned images would keep up to six
+    # threads' budgets (6 * 64 KiB) for good: about 2 MiB.
+    assert out =~
+             ~r/\Akept by cached blocks below 320 KiB: true
+still working 2061808
+\(-?\d+ - -?\d+\)
+\z/
+  end
+
+  test "a double free of a small block aborts the VM with a message" do
+    {out, status} = NifChild.run("Oxbeam.Test.Conformance.alloc_double_free()", vm_args: @vm_args)
+
+    assert status == 134
+    assert out =~ "oxbeam BeamAllocator: double free of a small block detected\n"
+  end
+
+  test "a write to a freed small block is caught before its link is followed" do
+    {out, status} =
+      NifChild.run("Oxbeam.Test.Conformance.alloc_write_after_free()", vm_args: @vm_args)
+
+    assert status == 134
+
+    assert out =~
+             "oxbeam BeamAllocator: a free block was written to after it was freed (its link is broken)\n"
+  end
+end

@@ -65,9 +65,19 @@ pub(crate) fn set_secret(seed: u64) -> bool {
     if !malloc_rounds_to_classes() {
         return false;
     }
-    let secret = (seed as usize) | 1;
-    let _ = SECRET.compare_exchange(0, secret, Ordering::Relaxed, Ordering::Relaxed);
+    let _ = SECRET.compare_exchange(0, secret_from(seed), Ordering::Relaxed, Ordering::Relaxed);
     true
+}
+
+/// The secret drawn from `seed`: never 0 (0 means "off"), and its key is never 0 (what
+/// a handed-out block's second word is cleared to).
+pub(super) fn secret_from(seed: u64) -> usize {
+    let secret = (seed as usize) | 1;
+    if key(secret) == 0 {
+        secret ^ 2
+    } else {
+        secret
+    }
 }
 
 /// Whether `malloc` of every small size gives a 16-aligned block holding the size's
@@ -106,7 +116,7 @@ pub(super) unsafe fn holds(ptr: *mut u8, size: usize) -> bool {
 
 /// The word a cached block holds in its second word.
 #[inline(always)]
-fn key(secret: usize) -> usize {
+pub(super) fn key(secret: usize) -> usize {
     secret.rotate_left(29) ^ 0x6f78_6265_616d_6b79
 }
 

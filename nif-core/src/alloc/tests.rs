@@ -99,6 +99,17 @@ fn a_cache_hands_back_its_blocks_last_in_first_out_within_its_budget() {
 }
 
 #[test]
+fn a_secret_is_never_zero_nor_keys_blocks_with_zero() {
+    // The one odd secret whose key would be 0 (the rotation of the key's constant).
+    let zero_key = (0x6f78_6265_616d_6b79usize).rotate_right(29) | 1;
+    for seed in [0, 1, 2, zero_key as u64, zero_key as u64 ^ 1, u64::MAX] {
+        let secret = small::secret_from(seed);
+        assert_ne!(secret, 0);
+        assert_ne!(small::key(secret), 0, "{seed:#x}");
+    }
+}
+
+#[test]
 fn links_are_mangled_with_the_address_and_the_secret() {
     let secret = 0x5eed_1234_5678_9ab1;
     let (next, at) = (0x7f00_1234_5670usize, 0x7f00_1234_9990usize);

@@ -261,6 +261,8 @@ unsafe extern "C" fn unload(env: *mut sys::ErlNifEnv, priv_data: *mut c_void) {
             },
         );
     }
+    // Last: the hook and the private data may have freed small blocks into a cache.
+    crate::alloc::release_cached_blocks();
 }
 
 /// The private data the `load` hook returned, if it is a `T`.

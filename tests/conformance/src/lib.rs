@@ -1,6 +1,7 @@
 //! The conformance NIF library: loaded into `Oxbeam.Test.Conformance` by the ExUnit
 //! suites. Each module here pairs with one test file in `elixir/test/nif/`.
 
+mod alloc;
 mod atoms;
 mod basics;
 mod derives;

@@ -142,6 +142,29 @@ defmodule Oxbeam.NIF.TypesTest do
                  fn -> NIF.iodata_to_binary([:a]) end
   end
 
+  test "a long Vec of term-sized items is encoded in its own buffer" do
+    # Box<i64> is a term's size: past 256 items the Vec's buffer holds the terms.
+    for n <- [0, 1, 256, 257, 100_000] do
+      assert NIF.boxed_list(n) == Enum.to_list(0..(n - 1)//1)
+    end
+
+    assert NIF.drop_counted_list(1000, 1000) == Enum.to_list(0..999)
+    assert NIF.counted_drops() == 1000
+  end
+
+  test "a panic while encoding a long Vec in place drops every item exactly once" do
+    # Items 0..499 are consumed by their encode, 500 panics (dropped while unwinding),
+    # 501..999 are still in the buffer: dropped by the guard, never as terms.
+    assert_raise RuntimeError, ~r/encoding item 500/, fn -> NIF.drop_counted_list(1000, 500) end
+    assert NIF.counted_drops() == 1000
+
+    assert_raise RuntimeError, ~r/encoding item 999/, fn -> NIF.drop_counted_list(1000, 999) end
+    assert NIF.counted_drops() == 1000
+    # Short lists take the stack path: the same count.
+    assert_raise RuntimeError, ~r/encoding item 5/, fn -> NIF.drop_counted_list(10, 5) end
+    assert NIF.counted_drops() == 10
+  end
+
   test "lists: empty, long, nested, lazy, from iterators" do
     assert NIF.roundtrip_vec_i64([]) == []
     long = Enum.to_list(1..100_000)

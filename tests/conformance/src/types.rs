@@ -136,3 +136,54 @@ fn split_words(text: &str) -> Vec<&str> {
 fn roundtrip_big_integer(value: oxbeam::BigInteger) -> oxbeam::BigInteger {
     value
 }
+
+/// `[0, 1, ..., n - 1]` as a `Vec<Box<i64>>`: term-sized items, encoded in place in
+/// the `Vec`'s buffer when the list is long.
+#[allow(clippy::vec_box)] // the point: a Vec of pointer-sized items
+#[nif]
+fn boxed_list(n: i64) -> Vec<Box<i64>> {
+    (0..n).map(Box::new).collect()
+}
+
+static COUNTED_DROPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// A term-sized item (8 bytes, aligned as a term) that counts its drops and whose
+/// encoding panics at one value.
+#[repr(align(8))]
+struct DropCounted {
+    value: u32,
+    panic_at: u32,
+}
+
+// The in-place path is taken only for term-sized items: keep this one term-sized.
+const _: () =
+    assert!(std::mem::size_of::<DropCounted>() == 8 && std::mem::align_of::<DropCounted>() == 8);
+
+impl Drop for DropCounted {
+    fn drop(&mut self) {
+        COUNTED_DROPS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl<'a> oxbeam::Encode<'a> for DropCounted {
+    fn encode(self, env: Env<'a>) -> Term<'a> {
+        assert!(self.value != self.panic_at, "encoding item {}", self.value);
+        oxbeam::Encode::encode(self.value, env)
+    }
+}
+
+/// `[0, ..., n - 1]` from `DropCounted` items whose encoding panics at `panic_at`
+/// (never when `panic_at >= n`). Returns the items and the drops counted before.
+#[nif]
+fn drop_counted_list(n: u32, panic_at: u32) -> Vec<DropCounted> {
+    COUNTED_DROPS.store(0, std::sync::atomic::Ordering::SeqCst);
+    (0..n)
+        .map(|value| DropCounted { value, panic_at })
+        .collect()
+}
+
+/// How many `DropCounted` items were dropped since the last `drop_counted_list`.
+#[nif]
+fn counted_drops() -> usize {
+    COUNTED_DROPS.load(std::sync::atomic::Ordering::SeqCst)
+}

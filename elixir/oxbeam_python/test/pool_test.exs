@@ -136,9 +136,10 @@ defmodule Oxbeam.Python.PoolTest do
       pid_a = getpid()
       worker_a = node(pid_a.resource)
 
+      # (From other processes: a process's calls stay on the worker it used last.)
       other =
-        Enum.find_value(1..20, fn _ ->
-          pid = getpid()
+        Enum.find_value(1..40, fn _ ->
+          pid = Task.await(Task.async(fn -> getpid() end))
           if node(pid.resource) != worker_a, do: pid
         end)
 

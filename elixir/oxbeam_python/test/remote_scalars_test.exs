@@ -1,7 +1,8 @@
 defmodule Oxbeam.Python.RemoteScalarsTest do
   # Short immutable scalars from another node (remote_eval/4, a pool) carry their
   # value: decode/1 makes no call, they are not tracked, and the object is made again
-  # from the value where it is needed. And one distribution round trip per call.
+  # from the value where it is needed. And one distribution round trip per call, in
+  # the caller's executor there.
   # Real peer nodes, real distribution.
   use ExUnit.Case, async: false
   import Oxbeam.Test.Eventually
@@ -92,13 +93,13 @@ defmodule Oxbeam.Python.RemoteScalarsTest do
     for _ <- 1..100, do: "ab" = Py.decode(globals["x"])
     assert sent_to(node) == before
 
-    # A list is decoded there: one call.
+    # A list is decoded there: one call (a monitor, the request, a demonitor).
     before = sent_to(node)
     assert Py.decode(list) == [1, 2]
-    assert sent_to(node) - before == 1
+    assert sent_to(node) - before == 3
 
-    # eval + decode of a scalar: the spawn request out; its reply and the DOWN that
-    # carries the result back (before: 5 out and 11 back).
+    # eval + decode of a scalar: out, the monitor of the caller's executor there, the
+    # request and the demonitor; back, the reply (before: 5 out and 11 back).
     n = 50
     port = dist_port_on(node)
     sent = sent_to(node)
@@ -107,8 +108,8 @@ defmodule Oxbeam.Python.RemoteScalarsTest do
     received = received_from(node, port) - received
     sent = sent_to(node) - sent
     # (Each received_from/2 is one message out, two back, one of them counted.)
-    assert sent in (n + 2)..(n + 4), "#{sent - 2} messages out for #{n} evals"
-    assert received in (2 * n + 2)..(2 * n + 5), "#{received - 2} messages back for #{n} evals"
+    assert sent in (3 * n + 2)..(3 * n + 4), "#{sent - 2} messages out for #{n} evals"
+    assert received in (n + 2)..(n + 5), "#{received - 2} messages back for #{n} evals"
   end
 
   test "a scalar from a pool decodes with no message to its worker" do
@@ -221,6 +222,65 @@ defmodule Oxbeam.Python.RemoteScalarsTest do
     end
 
     assert eventually(fn -> Peers.held(node) == base end, 5_000, 50)
+  end
+
+  test "a process's calls to a node run in one executor there, made again if it is gone",
+       %{node: node} do
+    parent = self()
+
+    spawn(fn ->
+      2 = Py.decode(elem(Py.remote_eval(node, "1 + 1", %{}), 0))
+      processes = :erpc.call(node, :erlang, :system_info, [:process_count])
+      for _ <- 1..50, do: 2 = Py.decode(elem(Py.remote_eval(node, "1 + 1", %{}), 0))
+      # (No process made per call: the :erpc calls' own processes are gone.)
+      send(parent, {:grew, :erpc.call(node, :erlang, :system_info, [:process_count]) - processes})
+
+      # Its executor killed between two calls: the next call makes another.
+      executor = Process.get({Oxbeam.Python.Remote, node})
+      assert node(executor) == node
+      Process.exit(executor, :kill)
+      send(parent, {:after_kill, Py.decode(elem(Py.remote_eval(node, "3 * 3", %{}), 0))})
+      send(parent, {:new, Process.get({Oxbeam.Python.Remote, node}) != executor})
+    end)
+
+    assert_receive {:grew, grew}, 10_000
+    assert grew <= 0
+    assert_receive {:after_kill, 9}, 10_000
+    assert_receive {:new, true}
+  end
+
+  test "first calls from many processes at once to a node just started" do
+    {peer, node} = Peers.start!()
+
+    try do
+      results =
+        1..16
+        |> Enum.map(fn i -> Task.async(fn -> Py.remote_eval(node, "[#{i}]", %{}) end) end)
+        |> Enum.map(&Task.await(&1, 30_000))
+        |> Enum.map(fn {result, _} -> Py.decode(result) end)
+
+      assert results == Enum.map(1..16, &[&1])
+    after
+      :peer.stop(peer)
+    end
+  end
+
+  test "a process's pool evals stay on the worker it used last while the pool is idle" do
+    {:ok, pool} = Pool.start_link(name: Oxbeam.Python.RemoteScalarsTest.Pool2, size: 2)
+
+    try do
+      assert eventually(fn -> length(Pool.workers(Oxbeam.Python.RemoteScalarsTest.Pool2)) == 2 end)
+
+      nodes =
+        for _ <- 1..20 do
+          {r, _} = Py.eval("1", %{}, pool: Oxbeam.Python.RemoteScalarsTest.Pool2)
+          node(r.resource)
+        end
+
+      assert length(Enum.uniq(nodes)) == 1
+    after
+      Supervisor.stop(pool)
+    end
   end
 
   # The held count once the objects of earlier tests are let go.

@@ -21,13 +21,15 @@ defmodule Oxbeam.Python.Remote do
   #     handle any more: dropped, or its holders exited), tells this node's tracker,
   #     which tells the owner to release `id`.
   #
-  # A call is one distribution round trip: the caller spawns a process on the owner
-  # (`spawn_request/5`, monitored), which runs the function and exits with the reply
-  # as its exit reason, so the reply comes back in the monitor's DOWN message (as
-  # `:erpc` does). The caller's death stops the call (its eval is then interrupted as
-  # in-process): the owner's tracker monitors each calling process once, for as long as
-  # it lives (not once per call), and kills the calls it has running when it dies (a
-  # call registers itself in an ETS table for that). Objects of the result are put in
+  # A call is one distribution round trip. It runs in the caller's executor on the
+  # owner, a process there that serves that caller only: made by its first call
+  # there, kept in the caller's process dictionary, reused by its next calls (no
+  # process is made or ended per call: on the owner that would cost a process and the
+  # bridge's watch of it each time), gone after 10 s idle. The caller monitors it for
+  # the call (the owner going down, or the executor killed, is a RemoteError). The
+  # caller's death stops its calls (the eval is then interrupted as in-process): the
+  # owner's tracker monitors each calling process once, for as long as it lives, and
+  # kills its executor when it dies. Objects of the result are put in
   # the tracker (pending for the caller) and the caller, once it has wrapped each with
   # its notifier, sends the owner's tracker a claim; if it dies before, the pending
   # objects go with it. Objects reach their owner again by id (looked up in the ETS
@@ -325,22 +327,45 @@ defmodule Oxbeam.Python.Remote do
   # Runs `__MODULE__.function(args)` on `node` for this process; objects in what it
   # returns or raises come back as remote objects. `keep` (the objects the call uses
   # by id) is kept alive until the reply: their handles must not be freed meanwhile.
-  # One message each way (the spawn request; the DOWN that carries the reply), and the
-  # spawn's reply (sent by the runtime; only an error one is delivered).
+  #
+  # Calls run in this process's executor on `node` (its pid kept in this process's
+  # dictionary): a process there that serves only this process, made by its first call
+  # there (spawn_request/5, that call in its arguments) and stopped by the owner's
+  # tracker when this process dies (see Tracker). A call is a monitor, the request, the
+  # reply and a demonitor (as GenServer.call/3): one round trip, with no process made
+  # or ended on `node` per call. An executor idle for @idle_ms exits; a call that finds
+  # its executor gone (it never ran: the executor ends only between calls) makes a new
+  # one.
   defp call(node, function, args, context, keep) do
     if node not in Node.list(:connected) and Node.connect(node) != true,
       do: raise(failure(node, :noconnection, context))
 
-    ref = make_ref()
+    tag = make_ref()
 
-    request =
-      :erlang.spawn_request(node, __MODULE__, :__run__, [self(), ref, function, args], [
-        :monitor,
-        {:reply, :error_only}
-      ])
+    {monitor, fresh?} =
+      case Process.get({__MODULE__, node}) do
+        executor when is_pid(executor) ->
+          monitor = Process.monitor(executor)
+          send(executor, {:"$oxbeam_python_call", self(), tag, function, args})
+          {monitor, false}
+
+        nil ->
+          request =
+            :erlang.spawn_request(
+              node,
+              __MODULE__,
+              :__executor__,
+              [self(), tag, function, args],
+              [:monitor, {:reply, :error_only}]
+            )
+
+          {request, true}
+      end
 
     receive do
-      {:DOWN, ^request, :process, _pid, {^ref, reply, held}} ->
+      {^tag, executor, reply, held} ->
+        Process.demonitor(monitor, [:flush])
+        if fresh?, do: Process.put({__MODULE__, node}, executor)
         reply = if held == %{}, do: reply, else: adopt(reply, node, held)
 
         case reply do
@@ -350,10 +375,15 @@ defmodule Oxbeam.Python.Remote do
           {:throw, value} -> throw(value)
         end
 
-      {:DOWN, ^request, :process, _pid, reason} ->
+      {:DOWN, ^monitor, :process, _pid, reason} when not fresh? and reason in [:noproc, :idle] ->
+        Process.delete({__MODULE__, node})
+        call(node, function, args, context, keep)
+
+      {:DOWN, ^monitor, :process, _pid, reason} ->
+        Process.delete({__MODULE__, node})
         raise failure(node, reason, context)
 
-      {:spawn_reply, ^request, :error, reason} ->
+      {:spawn_reply, ^monitor, :error, reason} ->
         raise failure(node, reason, context)
     end
   after
@@ -364,11 +394,17 @@ defmodule Oxbeam.Python.Remote do
   # Called remotely (the compiler cannot tell it does nothing), to keep a term alive.
   def identity(term), do: term
 
-  @doc false
-  # On the owner node, in a process of its own; exits with the reply.
-  def __run__(caller, ref, function, args) do
-    Tracker.running(caller)
+  @idle_ms 10_000
 
+  @doc false
+  # On the owner node: the executor of `caller`, which runs its calls one at a time.
+  def __executor__(caller, tag, function, args) do
+    # For the executor's life: the tracker kills it when the caller dies.
+    Tracker.running(caller)
+    serve(caller, tag, function, args)
+  end
+
+  defp serve(caller, tag, function, args) do
     reply =
       try do
         {:ok, apply(__MODULE__, function, args)}
@@ -385,8 +421,20 @@ defmodule Oxbeam.Python.Remote do
         objects -> Tracker.hold(caller, objects)
       end
 
-    Tracker.done(caller)
-    exit({ref, reply, held})
+    send(caller, {tag, self(), reply, held})
+    # What the call left on this heap (its objects among it) goes now, not at some
+    # later collection: a Python object must not outlive its holders because an idle
+    # executor still has it.
+    :erlang.garbage_collect()
+
+    receive do
+      {:"$oxbeam_python_call", ^caller, tag, function, args} ->
+        serve(caller, tag, function, args)
+    after
+      @idle_ms ->
+        Tracker.done(caller)
+        exit(:idle)
+    end
   end
 
   # The local objects in a term.
@@ -473,7 +521,7 @@ defmodule Oxbeam.Python.Remote do
     %RemoteError{message: message, node: node, pool: pool, reason: cause || :noconnection}
   end
 
-  defp failure(node, {:undef, [{__MODULE__, :__run__, _, _} | _]} = reason, {_what, pool}) do
+  defp failure(node, {:undef, [{__MODULE__, :__executor__, _, _} | _]} = reason, {_what, pool}) do
     %RemoteError{
       message: "node #{node} does not have Oxbeam.Python's code (:oxbeam_python) loaded",
       node: node,
@@ -531,13 +579,13 @@ defmodule Oxbeam.Python.Remote.Tracker do
   # this node that other nodes hold (ETS: {id, object, holder}), passes the releases
   # of this node's handles on to their owners, and watches the processes of other
   # nodes that call here: each is monitored once, while it lives; when it dies, its
-  # calls running here are killed ({caller, call} in @running) and the objects still
+  # executor here is killed ({caller, executor} in @running) and the objects still
   # pending for it are let go ({caller, id} in @pending).
   #
-  # A call registers in @running, then makes sure its caller is watched (`watch/1`:
+  # An executor registers in @running, then makes sure its caller is watched (`watch/1`:
   # insert_new in @watched, and only then a message here); on the caller's DOWN this
   # process deletes the @watched row first, then kills what @running lists, then lets
-  # go of what @pending lists. A call or a hold after those reads finds the @watched
+  # go of what @pending lists. A registration or a hold after those reads finds the @watched
   # row gone, so it asks for a new monitor, whose DOWN (:noproc) comes at once and
   # cleans up again: nothing of a dead caller is left behind.
   use GenServer
@@ -551,21 +599,29 @@ defmodule Oxbeam.Python.Remote.Tracker do
 
   def name, do: @name
 
+  # The tracker, its tables made: its name is registered before its init/1 makes them,
+  # so a process that finds it starting (not the one that starts it) waits for its
+  # first reply. (@devices is made last.)
   def pid do
     case Process.whereis(@name) do
       nil ->
         case GenServer.start(__MODULE__, :ok, name: @name) do
           {:ok, pid} -> pid
-          {:error, {:already_started, pid}} -> pid
+          {:error, {:already_started, pid}} -> ready(pid)
         end
 
       pid ->
-        pid
+        if :ets.whereis(@devices) == :undefined, do: ready(pid), else: pid
     end
   end
 
+  defp ready(pid) do
+    :ok = GenServer.call(pid, :ready, :infinity)
+    pid
+  end
+
   @doc """
-  The call running in this process serves `caller` (killed if `caller` dies).
+  This process (an executor) serves `caller`: killed when `caller` dies.
   """
   def running(caller) do
     pid()
@@ -599,7 +655,7 @@ defmodule Oxbeam.Python.Remote.Tracker do
     forwarder
   end
 
-  @doc "The call running in this process is over."
+  @doc "This process serves `caller` no more."
   def done(caller), do: :ets.delete_object(@running, {caller, self()})
 
   defp watch(caller) do
@@ -693,6 +749,8 @@ defmodule Oxbeam.Python.Remote.Tracker do
   end
 
   @impl true
+  def handle_call(:ready, _from, state), do: {:reply, :ok, state}
+
   def handle_call({:track, holder, key}, _from, state) do
     object =
       case key do

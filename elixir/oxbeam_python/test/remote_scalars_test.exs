@@ -283,6 +283,33 @@ defmodule Oxbeam.Python.RemoteScalarsTest do
     end
   end
 
+  test "an object dropped here is freed there while its caller's executor is idle",
+       %{node: node} do
+    code = """
+    import sys, weakref
+    class Thing: pass
+    thing = Thing()
+    sys.oxbeam_thing = weakref.ref(thing)
+    thing
+    """
+
+    alive? = fn ->
+      Py.decode(elem(Py.remote_eval(node, "import sys\nsys.oxbeam_thing() is not None", %{}), 0))
+    end
+
+    # Made by this process's executor there, which then has nothing more to do.
+    {thing, _} = Py.remote_eval(node, code, %{})
+    assert node(thing.resource) == node
+
+    # (From another process: this one's executor must stay idle.)
+    assert Task.await(Task.async(alive?))
+    _ = thing
+    thing = nil
+    _ = thing
+    :erlang.garbage_collect()
+    assert eventually(fn -> not Task.await(Task.async(alive?)) end, 5_000, 100)
+  end
+
   # The held count once the objects of earlier tests are let go.
   defp settled(node) do
     :erlang.garbage_collect()

@@ -1,4 +1,4 @@
-defmodule Oxbeam.Python.RemoteScalarsTest do
+defmodule Oxbeam.Python.RemoteCallsTest do
   # Short immutable scalars from another node (remote_eval/4, a pool) carry their
   # value: decode/1 makes no call, they are not tracked, and the object is made again
   # from the value where it is needed. And one distribution round trip per call, in
@@ -11,7 +11,7 @@ defmodule Oxbeam.Python.RemoteScalarsTest do
   alias Oxbeam.Test.Peers
 
   @moduletag timeout: 120_000
-  @pool Oxbeam.Python.RemoteScalarsTest.Pool
+  @pool Oxbeam.Python.RemoteCallsTest.Pool
 
   setup_all do
     Oxbeam.Test.PythonEnv.init!()
@@ -249,6 +249,43 @@ defmodule Oxbeam.Python.RemoteScalarsTest do
     assert_receive {:new, true}
   end
 
+  test "a timeout stops the eval, not the executor: the next call runs there", %{node: node} do
+    parent = self()
+
+    spawn(fn ->
+      2 = Py.decode(elem(Py.remote_eval(node, "1 + 1", %{}), 0))
+      executor = Process.get({Oxbeam.Python.Remote, node})
+
+      error =
+        try do
+          Py.remote_eval(node, "while True: pass", %{}, timeout: 200)
+        rescue
+          error in Py.TimeoutError -> error
+        end
+
+      next = Py.decode(elem(Py.remote_eval(node, "3 * 3", %{}), 0))
+      send(parent, {:done, error, next, Process.get({Oxbeam.Python.Remote, node}) == executor})
+    end)
+
+    assert_receive {:done, %Py.TimeoutError{}, 9, true}, 10_000
+  end
+
+  test "a caller's executor goes when the caller dies", %{node: node} do
+    parent = self()
+
+    caller =
+      spawn(fn ->
+        2 = Py.decode(elem(Py.remote_eval(node, "1 + 1", %{}), 0))
+        send(parent, {:executor, Process.get({Oxbeam.Python.Remote, node})})
+        Process.sleep(:infinity)
+      end)
+
+    assert_receive {:executor, executor}, 10_000
+    assert :erpc.call(node, Process, :alive?, [executor])
+    Process.exit(caller, :kill)
+    assert eventually(fn -> not :erpc.call(node, Process, :alive?, [executor]) end)
+  end
+
   test "first calls from many processes at once to a node just started" do
     {peer, node} = Peers.start!()
 
@@ -266,14 +303,14 @@ defmodule Oxbeam.Python.RemoteScalarsTest do
   end
 
   test "a process's pool evals stay on the worker it used last while the pool is idle" do
-    {:ok, pool} = Pool.start_link(name: Oxbeam.Python.RemoteScalarsTest.Pool2, size: 2)
+    {:ok, pool} = Pool.start_link(name: Oxbeam.Python.RemoteCallsTest.Pool2, size: 2)
 
     try do
-      assert eventually(fn -> length(Pool.workers(Oxbeam.Python.RemoteScalarsTest.Pool2)) == 2 end)
+      assert eventually(fn -> length(Pool.workers(Oxbeam.Python.RemoteCallsTest.Pool2)) == 2 end)
 
       nodes =
         for _ <- 1..20 do
-          {r, _} = Py.eval("1", %{}, pool: Oxbeam.Python.RemoteScalarsTest.Pool2)
+          {r, _} = Py.eval("1", %{}, pool: Oxbeam.Python.RemoteCallsTest.Pool2)
           node(r.resource)
         end
 

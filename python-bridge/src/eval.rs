@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 mod atoms {
-    oxbeam::atoms! { str, buffer }
+    oxbeam::atoms! { str, buffer, value, none }
 }
 
 /// Options of `encode`/`eval` that change how values are converted: `binary_as` is
@@ -234,6 +234,21 @@ fn decode<'a>(env: Env<'a>, object: Term<'a>) -> Next<'a, Term<'a>> {
     match resource.value() {
         Some(value) => Next::Done(value.encode(env)),
         None => env.schedule(decode_with_gil::Nif, &[object]).into(),
+    }
+}
+
+/// The value an immutable scalar object keeps (see `object.rs`), without the GIL:
+/// `{:str, binary}` for a `str`, `{:value, term}` for the others (what `decode/1`
+/// gives), `:none` for an object without a kept value. A pool worker sends it with
+/// the object, so that `decode/1` of the object on the calling node needs no call.
+#[nif]
+fn kept_value<'a>(env: Env<'a>, object: &PyObjectRef) -> Term<'a> {
+    match object.value() {
+        Some(value @ crate::object::Value::Binary { str: true, .. }) => {
+            (atoms::str(), value.encode(env)).encode(env)
+        }
+        Some(value) => (atoms::value(), value.encode(env)).encode(env),
+        None => atoms::none().encode(env),
     }
 }
 

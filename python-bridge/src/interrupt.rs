@@ -93,11 +93,13 @@ impl Resource for CallerWatch {
         let registry = registry();
         let mut state = lock(registry);
         let current = state.callers.remove(&self.pid).and_then(|c| c.current);
-        if let Some(token) = current {
-            if let Some(eval) = state.evals.get_mut(&token) {
-                cancel(eval, Cause::CallerDown);
-            }
-        }
+        let Some(eval) = current.and_then(|token| state.evals.get_mut(&token)) else {
+            // No eval running: nothing for the background thread to do (most calls end
+            // this way, e.g. every remote call's process, which exits after its eval;
+            // waking that thread would cost a context switch each time).
+            return;
+        };
+        cancel(eval, Cause::CallerDown);
         drop(state);
         registry.wake.notify_one();
     }

@@ -21,10 +21,11 @@ pub enum Value {
     Bool(bool),
     Int(i64),
     Float(f64),
-    /// A `str` (as UTF-8) or `bytes`: both decode to a binary.
+    /// A `str` (as UTF-8, `str` true) or `bytes`: both decode to a binary.
     Binary {
         len: u8,
         bytes: [u8; SHORT],
+        str: bool,
     },
 }
 
@@ -50,15 +51,15 @@ impl Value {
             if s.len().ok()? > SHORT {
                 return None;
             }
-            return Value::binary(s.to_str().ok()?.as_bytes());
+            return Value::binary(s.to_str().ok()?.as_bytes(), true);
         }
         if let Ok(b) = object.cast_exact::<PyBytes>() {
-            return Value::binary(b.as_bytes());
+            return Value::binary(b.as_bytes(), false);
         }
         None
     }
 
-    fn binary(data: &[u8]) -> Option<Value> {
+    fn binary(data: &[u8], str: bool) -> Option<Value> {
         if data.len() > SHORT {
             return None;
         }
@@ -67,6 +68,7 @@ impl Value {
         Some(Value::Binary {
             len: data.len() as u8,
             bytes,
+            str,
         })
     }
 }
@@ -79,7 +81,7 @@ impl<'a> Encode<'a> for Value {
             Value::Bool(b) => b.encode(env),
             Value::Int(v) => v.encode(env),
             Value::Float(v) => crate::convert::float_term(env, v),
-            Value::Binary { len, bytes } => bytes[..len as usize].encode(env),
+            Value::Binary { len, bytes, .. } => bytes[..len as usize].encode(env),
         }
     }
 }

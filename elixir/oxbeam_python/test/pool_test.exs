@@ -136,9 +136,10 @@ defmodule Oxbeam.Python.PoolTest do
       pid_a = getpid()
       worker_a = node(pid_a.resource)
 
+      # (From other processes: a process's calls stay on the worker it used last.)
       other =
-        Enum.find_value(1..20, fn _ ->
-          pid = getpid()
+        Enum.find_value(1..40, fn _ ->
+          pid = Task.await(Task.async(fn -> getpid() end))
           if node(pid.resource) != worker_a, do: pid
         end)
 
@@ -148,6 +149,9 @@ defmodule Oxbeam.Python.PoolTest do
           Py.decode(r)
         end)
 
+      # An object on worker_a (a list: a short scalar such as pid_a carries its value).
+      {list_a, _} = Py.eval("[p]", %{"p" => pid_a}, pool: @pool)
+      assert node(list_a.resource) == worker_a
       Process.sleep(200)
 
       log =
@@ -161,8 +165,11 @@ defmodule Oxbeam.Python.PoolTest do
           assert_raise RemoteError,
                        "the Python object lived on the worker #{worker_a} of pool " <>
                          "#{inspect(@pool)}, which exited (#{unquote(cause)}): the object is gone",
-                       fn -> Py.decode(pid_a) end
+                       fn -> Py.decode(list_a) end
         end)
+
+      # A short scalar's value came with it.
+      assert is_integer(Py.decode(pid_a))
 
       assert log =~ "worker #{worker_a} exited (#{unquote(cause)}); starting a replacement"
 
@@ -268,9 +275,9 @@ defmodule Oxbeam.Python.PoolTest do
 
     try do
       assert eventually(fn -> Pool.workers(Oxbeam.Python.PoolTest.Nodes) == [{node, 0}] end)
-      {r, _} = Py.eval("6 * 7", %{}, pool: Oxbeam.Python.PoolTest.Nodes)
+      {r, _} = Py.eval("[6 * 7]", %{}, pool: Oxbeam.Python.PoolTest.Nodes)
       assert node(r.resource) == node
-      assert Py.decode(r) == 42
+      assert Py.decode(r) == [42]
 
       # The node goes down: it leaves the pool, and its objects say why they are gone.
       :peer.stop(peer)

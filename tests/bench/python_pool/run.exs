@@ -108,6 +108,31 @@ for _ <- 1..200, do: B.eval_1_plus_1(pool2)
 
 local_eval = B.median(for _ <- 1..20, do: B.typical(200, fn -> B.eval_1_plus_1([]) end))
 
+# Distribution messages per eval("1 + 1") + decode, counted on the sockets (send_cnt:
+# one per message) to and from the pool's workers, 1000 calls: they do not depend on
+# the machine's load. (The :erpc calls that read the workers' counts are 1 message out
+# and 2 back each, 1 of them between the two reads: subtracted.)
+workers = Oxbeam.Python.Pool.workers(BenchPool2) |> Keyword.keys()
+
+dist_port = fn on, to ->
+  {^to, port} = List.keyfind(:erpc.call(on, :erlang, :system_info, [:dist_ctrl]), to, 0)
+  port
+end
+
+sent = fn on, port ->
+  {:ok, [send_cnt: n]} = :erpc.call(on, :inet, :getstat, [port, [:send_cnt]])
+  n
+end
+
+ports = for w <- workers, do: {w, dist_port.(node(), w), dist_port.(w, node())}
+out0 = Enum.sum(for {_, here, _} <- ports, do: sent.(node(), here))
+back0 = Enum.sum(for {w, _, there} <- ports, do: sent.(w, there))
+for _ <- 1..1000, do: B.eval_1_plus_1(pool2)
+back1 = Enum.sum(for {w, _, there} <- ports, do: sent.(w, there))
+out1 = Enum.sum(for {_, here, _} <- ports, do: sent.(node(), here))
+messages_out = (out1 - out0 - 2 * length(workers)) / 1000
+messages_back = (back1 - back0 - 2 * length(workers)) / 1000
+
 # The floor of any call to a worker: one Erlang distribution round trip (:erpc of
 # node/0), paired with the Port worker's round trip.
 [{worker_node, _} | _] = Oxbeam.Python.Pool.workers(BenchPool2)
@@ -144,6 +169,8 @@ rows = [
   {"eval(\"1 + 1\") + decode", local_eval, pool_eval,
    "≤ 3× Port worker: #{ratio.(eval_vs_port)}; #{ratio.(pool_eval / local_eval)} in process",
    port_eval},
+  {"distribution messages per eval(\"1 + 1\") + decode (counted on the sockets)", nil, nil,
+   "#{Float.round(messages_out, 2)} to the worker, #{Float.round(messages_back, 2)} back", nil},
   {"100 000-int list in and out (eval(\"xs\") + decode)", local_list, pool_list,
    "≤ 1× Port worker: #{ratio.(list_vs_port)}; #{ratio.(pool_list / local_list)} in process",
    port_list},

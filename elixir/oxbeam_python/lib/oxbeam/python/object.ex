@@ -8,12 +8,17 @@ defmodule Oxbeam.Python.Object do
 
   An object returned by `Oxbeam.Python.remote_eval/4` or a pool lives on another node
   (`node(object.resource)`); `remote` is then this node's handle on it (see
-  `Oxbeam.Python.remote_eval/4`). Objects made by the NIFs have no `:remote` key: read
-  it with `Map.get/2`.
+  `Oxbeam.Python.remote_eval/4`), or, for a short immutable scalar (`None`, `bool`,
+  64-bit `int`, `float`, `str`/`bytes` up to 22 bytes), `{:scalar, kind, value}`: its
+  value, which `decode/1` returns without a call to that node. Objects made by the
+  NIFs have no `:remote` key: read it with `Map.get/2`.
   """
   defstruct [:resource, :remote]
 
-  @type t :: %__MODULE__{resource: reference(), remote: nil | {pos_integer(), reference()}}
+  @type t :: %__MODULE__{
+          resource: reference(),
+          remote: nil | {pos_integer(), reference()} | {:scalar, :str | :value, term()}
+        }
 
   defimpl Inspect do
     import Inspect.Algebra

@@ -43,9 +43,9 @@ defmodule Oxbeam.Python.Pool do
 
   ## Routing
 
-  An eval goes to the worker with the least outstanding evals — or, when its globals
-  hold objects of one of the pool's workers, to that worker (objects stay where they
-  live). A worker that is starting is not chosen; when none is up, an eval waits for
+  An eval goes to the worker with the least outstanding evals (among equals, the one
+  the calling process used last) — or, when its globals hold objects of one of the
+  pool's workers, to that worker (objects stay where they live). A worker that is starting is not chosen; when none is up, an eval waits for
   one (up to `:boot_timeout`). `:timeout` and the death of the calling process stop
   the eval on the worker as in-process.
   """
@@ -252,18 +252,25 @@ defmodule Oxbeam.Python.Pool do
             nil
 
           workers ->
-            # The least busy; ties broken at random (spreads the work, and every
-            # worker stays warm).
+            # The least busy; among equals, the one this process used last (its
+            # executor there is up, and a worker called in a row stays warm: its
+            # threads have not gone to sleep), else one at random.
             {_, _, least} =
               Enum.min_by(workers, fn {_node, _index, outstanding} -> outstanding end)
 
-            {node, _, _} = workers |> Enum.filter(&(elem(&1, 2) == least)) |> Enum.random()
-            node
+            least_busy = Enum.filter(workers, &(elem(&1, 2) == least))
+            last = Process.get({__MODULE__, pool})
+
+            case List.keyfind(least_busy, last, 0) do
+              {^last, _, _} -> last
+              nil -> least_busy |> Enum.random() |> elem(0)
+            end
         end
       end
 
     with node when node != nil <- choice,
          true <- increment(table, node, 1) do
+      if node != pinned, do: Process.put({__MODULE__, pool}, node)
       lease = make_ref()
       :ets.insert(leases_table(pool), {lease, node, self()})
       {node, lease}

@@ -9,9 +9,10 @@ defmodule Oxbeam.Python.Remote do
   # does. That is explicit here, with one tracker process per node
   # (`Oxbeam.Python.Remote.Tracker`), which plays two roles:
   #
-  #   * Owner. Every object a remote caller gets is put in the tracker's ETS table under
-  #     a fresh id, first "pending" for the calling process (monitored), then, once the
-  #     caller has its handle, "held" for the caller node's tracker (monitored too: its
+  #   * Owner. Every object a remote caller gets (but short scalars, see below) is put
+  #     in the tracker's ETS table under a fresh id, first "pending" for the calling
+  #     process (watched), then, once the caller has its handle, "held" for the caller
+  #     node's tracker (monitored too: its
   #     DOWN, also on nodedown, releases everything that node held).
   #   * Holder. The handle a caller gets is `%Oxbeam.Python.Object{resource: ref,
   #     remote: {id, notifier}}`: `ref` is the owner's resource term (`node(ref)` is
@@ -20,13 +21,26 @@ defmodule Oxbeam.Python.Remote do
   #     handle any more: dropped, or its holders exited), tells this node's tracker,
   #     which tells the owner to release `id`.
   #
-  # A call: the caller spawns a process on the owner (monitored), which links to a
-  # watcher of the caller (the caller's death kills it, which interrupts its eval as
-  # in-process), runs the function, puts the objects of the result in the tracker
-  # (pending for the caller), and replies. The caller wraps each object with its
-  # notifier and sends the owner's tracker a claim; if it dies before, the pending
+  # A call is one distribution round trip. It runs in the caller's executor on the
+  # owner, a process there that serves that caller only: made by its first call
+  # there, kept in the caller's process dictionary, reused by its next calls (no
+  # process is made or ended per call: on the owner that would cost a process and the
+  # bridge's watch of it each time), gone after 11 s idle. The caller monitors it for
+  # the call (the owner going down, or the executor killed, is a RemoteError). The
+  # caller's death stops its calls (the eval is then interrupted as in-process): the
+  # owner's tracker monitors each calling process once, for as long as it lives, and
+  # kills its executor when it dies. Objects of the result are put in
+  # the tracker (pending for the caller) and the caller, once it has wrapped each with
+  # its notifier, sends the owner's tracker a claim; if it dies before, the pending
   # objects go with it. Objects reach their owner again by id (looked up in the ETS
   # table, so a released object is a clear error), and any other node by pickle.
+  #
+  # Short immutable scalars (`None`, `bool`, a 64-bit `int`, `float`, `str`/`bytes` of
+  # at most 22 bytes: the values the bridge keeps with the object) are not tracked:
+  # their value comes back with the reply and the handle carries it (`remote:
+  # {:scalar, kind, value}`), so `decode/1` needs no call; where the object itself is
+  # needed (an eval on its node, `inspect/1`, a copy) it is made again from the value,
+  # an equal object (not necessarily the same one: `is` may differ).
   #
   # A handle sent on to a third node is usable there only while a holder on a node
   # that tracked it keeps it (`track/1` tracks it from the current node; FLAME does so
@@ -48,6 +62,13 @@ defmodule Oxbeam.Python.Remote do
     @moduledoc false
     # An object of another node, pickled to be loaded where a call goes.
     defstruct [:bytes]
+  end
+
+  defmodule Scalar do
+    @moduledoc false
+    # A short immutable scalar by value (`kind` :str for a `str`, else :value: the
+    # decoded term encodes back to an equal object), made again where a call goes.
+    defstruct [:kind, :value]
   end
 
   ## Evaluation
@@ -95,6 +116,12 @@ defmodule Oxbeam.Python.Remote do
   @doc false
   def __eval__(code, globals, shipped?, opts) do
     globals = if shipped?, do: unship(globals), else: globals
+
+    opts =
+      opts
+      |> Keyword.update!(:stdout_device, &Tracker.local_device/1)
+      |> Keyword.update!(:stderr_device, &Tracker.local_device/1)
+
     Python.eval(code, globals, opts)
   end
 
@@ -118,6 +145,8 @@ defmodule Oxbeam.Python.Remote do
   def remote?(%Object{resource: resource}), do: node(resource) != node()
 
   @doc false
+  # A scalar's value came with it: no call.
+  def decode(%Object{remote: {:scalar, _kind, value}}), do: value
   def decode(%Object{} = object), do: call_on_owner(object, :__decode__)
 
   @doc false
@@ -135,12 +164,17 @@ defmodule Oxbeam.Python.Remote do
   @doc false
   def copy(%Object{resource: resource} = object) when node(resource) == node(), do: object
 
+  def copy(%Object{remote: {:scalar, kind, value}}), do: unship(%Scalar{kind: kind, value: value})
   def copy(%Object{} = object), do: object |> dump() |> load_local()
 
   defp call_on_owner(%Object{resource: resource} = object, function) do
     owner = node(resource)
-    call(owner, function, [%Ref{id: id!(object)}], {:object, nil}, object)
+    call(owner, function, [by_id(object)], {:object, nil}, object)
   end
+
+  # How the owner finds `object`: its id there, or its value for a scalar.
+  defp by_id(%Object{remote: {:scalar, kind, value}}), do: %Scalar{kind: kind, value: value}
+  defp by_id(%Object{} = object), do: %Ref{id: id!(object)}
 
   defp id!(%Object{} = object) do
     case Map.get(object, :remote) do
@@ -190,10 +224,13 @@ defmodule Oxbeam.Python.Remote do
 
   ## Globals going to another node
 
-  # Objects not of `node` are pickled; objects of `node` go by id.
+  # Objects not of `node` are pickled; objects of `node` go by id; scalars by value.
   defp ship(globals, node) do
     if has_object?(globals), do: {ship_term(globals, node), true}, else: {globals, false}
   end
+
+  defp ship_term(%Object{remote: {:scalar, kind, value}}, _node),
+    do: %Scalar{kind: kind, value: value}
 
   defp ship_term(%Object{resource: resource} = object, node) when node(resource) == node,
     do: %Ref{id: id!(object)}
@@ -217,6 +254,10 @@ defmodule Oxbeam.Python.Remote do
   # On the node a call runs: ids and pickles back to objects.
   def unship(%Ref{id: id}), do: Tracker.fetch!(id)
   def unship(%Pickled{bytes: bytes}), do: load_local(bytes)
+
+  def unship(%Scalar{kind: kind, value: value}),
+    do: Python.encode!(value, binary_as: if(kind == :str, do: :str, else: :bytes))
+
   def unship(list) when is_list(list), do: unship_list(list)
 
   def unship(tuple) when is_tuple(tuple),
@@ -286,18 +327,45 @@ defmodule Oxbeam.Python.Remote do
   # Runs `__MODULE__.function(args)` on `node` for this process; objects in what it
   # returns or raises come back as remote objects. `keep` (the objects the call uses
   # by id) is kept alive until the reply: their handles must not be freed meanwhile.
+  #
+  # Calls run in this process's executor on `node` (its pid kept in this process's
+  # dictionary): a process there that serves only this process, made by its first call
+  # there (spawn_request/5, that call in its arguments) and stopped by the owner's
+  # tracker when this process dies (see Tracker). A call is a monitor, the request, the
+  # reply and a demonitor (as GenServer.call/3): one round trip, with no process made
+  # or ended on `node` per call. An executor idle for 11 s exits; a call that finds
+  # its executor gone (it never ran: the executor ends only between calls) makes a new
+  # one.
   defp call(node, function, args, context, keep) do
     if node not in Node.list(:connected) and Node.connect(node) != true,
       do: raise(failure(node, :noconnection, context))
 
-    ref = make_ref()
+    tag = make_ref()
 
-    {_pid, monitor} =
-      :erlang.spawn_opt(node, __MODULE__, :__run__, [self(), ref, function, args], [:monitor])
+    {monitor, fresh?} =
+      case Process.get({__MODULE__, node}) do
+        executor when is_pid(executor) ->
+          monitor = Process.monitor(executor)
+          send(executor, {:"$oxbeam_python_call", self(), tag, function, args})
+          {monitor, false}
+
+        nil ->
+          request =
+            :erlang.spawn_request(
+              node,
+              __MODULE__,
+              :__executor__,
+              [self(), tag, function, args],
+              [:monitor, {:reply, :error_only}]
+            )
+
+          {request, true}
+      end
 
     receive do
-      {^ref, reply, held} ->
+      {^tag, executor, reply, held} ->
         Process.demonitor(monitor, [:flush])
+        if fresh?, do: Process.put({__MODULE__, node}, executor)
         reply = if held == %{}, do: reply, else: adopt(reply, node, held)
 
         case reply do
@@ -307,7 +375,15 @@ defmodule Oxbeam.Python.Remote do
           {:throw, value} -> throw(value)
         end
 
+      {:DOWN, ^monitor, :process, _pid, reason} when not fresh? and reason in [:noproc, :idle] ->
+        Process.delete({__MODULE__, node})
+        call(node, function, args, context, keep)
+
       {:DOWN, ^monitor, :process, _pid, reason} ->
+        Process.delete({__MODULE__, node})
+        raise failure(node, reason, context)
+
+      {:spawn_reply, ^monitor, :error, reason} ->
         raise failure(node, reason, context)
     end
   after
@@ -318,11 +394,18 @@ defmodule Oxbeam.Python.Remote do
   # Called remotely (the compiler cannot tell it does nothing), to keep a term alive.
   def identity(term), do: term
 
-  @doc false
-  # On the owner node, in a process of its own.
-  def __run__(caller, ref, function, args) do
-    watcher = spawn_link(__MODULE__, :__watch__, [caller, self()])
+  @warm_ms 1_000
+  @idle_ms 10_000
 
+  @doc false
+  # On the owner node: the executor of `caller`, which runs its calls one at a time.
+  def __executor__(caller, tag, function, args) do
+    # For the executor's life: the tracker kills it when the caller dies.
+    Tracker.running(caller)
+    serve(caller, tag, function, args)
+  end
+
+  defp serve(caller, tag, function, args) do
     reply =
       try do
         {:ok, apply(__MODULE__, function, args)}
@@ -339,20 +422,33 @@ defmodule Oxbeam.Python.Remote do
         objects -> Tracker.hold(caller, objects)
       end
 
-    Process.unlink(watcher)
-    Process.exit(watcher, :kill)
-    send(caller, {ref, reply, held})
+    send(caller, {tag, self(), reply, held})
+    await(caller, @warm_ms)
+  end
+
+  # The next call. What a call left on the heap (objects among it) goes at the next
+  # collection, or when the executor has been idle @warm_ms: it then hibernates (which
+  # collects everything), so a Python object does not outlive its holders for long
+  # because an idle executor still has it. (A collection after each call cost the
+  # benchmark's 100 000-int round trip up to 10%.)
+  defp await(caller, idle_ms) do
+    receive do
+      {:"$oxbeam_python_call", ^caller, tag, function, args} ->
+        serve(caller, tag, function, args)
+    after
+      idle_ms ->
+        if idle_ms == @warm_ms do
+          :erlang.hibernate(__MODULE__, :__idle__, [caller])
+        else
+          Tracker.done(caller)
+          exit(:idle)
+        end
+    end
   end
 
   @doc false
-  # Stops the call (its eval is then interrupted, as in process) when the caller dies.
-  def __watch__(caller, call) do
-    monitor = Process.monitor(caller)
-
-    receive do
-      {:DOWN, ^monitor, :process, _, _} -> Process.exit(call, :caller_down)
-    end
-  end
+  # An executor back from hibernation.
+  def __idle__(caller), do: await(caller, @idle_ms)
 
   # The local objects in a term.
   defp collect(%Object{resource: resource} = object, acc)
@@ -370,17 +466,23 @@ defmodule Oxbeam.Python.Remote do
   defp collect(_other, acc), do: acc
 
   # The caller's side: every object held for it gets a notifier, then the owner is told
-  # they are claimed (from here on, their notifiers keep them).
+  # they are claimed (from here on, their notifiers keep them). Scalars need neither.
   defp adopt(reply, node, held) do
-    tracker = Tracker.pid()
+    {handles, ids} =
+      Enum.reduce(held, {%{}, []}, fn
+        {resource, {:scalar, _, _} = scalar}, {handles, ids} ->
+          {Map.put(handles, resource, scalar), ids}
 
-    handles =
-      Map.new(held, fn {resource, id} ->
-        {resource, {id, Oxbeam.Python.Loader.gc_notifier(tracker, node, id)}}
+        {resource, id}, {handles, ids} ->
+          notifier = Oxbeam.Python.Loader.gc_notifier(Tracker.pid(), node, id)
+          {Map.put(handles, resource, {id, notifier}), [id | ids]}
       end)
 
     reply = wrap(reply, handles)
-    send({Tracker.name(), node}, {:claim, self(), tracker, Map.values(held)})
+
+    if ids != [],
+      do: send({Tracker.name(), node}, {:claim, self(), Tracker.pid(), ids})
+
     reply
   end
 
@@ -432,7 +534,7 @@ defmodule Oxbeam.Python.Remote do
     %RemoteError{message: message, node: node, pool: pool, reason: cause || :noconnection}
   end
 
-  defp failure(node, {:undef, [{__MODULE__, :__run__, _, _} | _]} = reason, {_what, pool}) do
+  defp failure(node, {:undef, [{__MODULE__, :__executor__, _, _} | _]} = reason, {_what, pool}) do
     %RemoteError{
       message: "node #{node} does not have Oxbeam.Python's code (:oxbeam_python) loaded",
       node: node,
@@ -470,6 +572,10 @@ defmodule Oxbeam.Python.Remote do
       {_id, notifier} when node(notifier) == node() ->
         {object, nil}
 
+      # A scalar is not held: it is made again from its value where it is used.
+      {:scalar, _kind, _value} ->
+        {object, nil}
+
       remote ->
         key = if remote, do: {:id, elem(remote, 0)}, else: {:resource, resource}
         tracker = Tracker.pid()
@@ -483,51 +589,130 @@ end
 defmodule Oxbeam.Python.Remote.Tracker do
   @moduledoc false
   # One per node, started on first use (see Oxbeam.Python.Remote): holds the objects of
-  # this node that other nodes hold (ETS: {id, object, holder}), and passes the
-  # releases of this node's handles on to their owners.
+  # this node that other nodes hold (ETS: {id, object, holder}), passes the releases
+  # of this node's handles on to their owners, and watches the processes of other
+  # nodes that call here: each is monitored once, while it lives; when it dies, its
+  # executor here is killed ({caller, executor} in @running) and the objects still
+  # pending for it are let go ({caller, id} in @pending).
+  #
+  # An executor registers in @running, then makes sure its caller is watched (`watch/1`:
+  # insert_new in @watched, and only then a message here); on the caller's DOWN this
+  # process deletes the @watched row first, then kills what @running lists, then lets
+  # go of what @pending lists. A registration or a hold after those reads finds the @watched
+  # row gone, so it asks for a new monitor, whose DOWN (:noproc) comes at once and
+  # cleans up again: nothing of a dead caller is left behind.
   use GenServer
 
   @name :oxbeam_python_object_tracker
   @table :oxbeam_python_remote_objects
+  @running :oxbeam_python_remote_running
+  @pending :oxbeam_python_remote_pending
+  @watched :oxbeam_python_remote_watched
+  @devices :oxbeam_python_remote_devices
 
   def name, do: @name
 
+  # The tracker, its tables made: its name is registered before its init/1 makes them,
+  # so a process that finds it starting (not the one that starts it) waits for its
+  # first reply. (@devices is made last.)
   def pid do
     case Process.whereis(@name) do
       nil ->
         case GenServer.start(__MODULE__, :ok, name: @name) do
           {:ok, pid} -> pid
-          {:error, {:already_started, pid}} -> pid
+          {:error, {:already_started, pid}} -> ready(pid)
         end
 
       pid ->
-        pid
+        if :ets.whereis(@devices) == :undefined, do: ready(pid), else: pid
     end
   end
 
+  defp ready(pid) do
+    :ok = GenServer.call(pid, :ready, :infinity)
+    pid
+  end
+
   @doc """
-  Holds `objects` for `caller` until it claims them (or dies): %{resource => id}.
-  Called by the process that made them: the objects go straight into the table (they
-  never pass through the tracker's heap, so a release frees them at once), and the
-  tracker is told to watch `caller` (before the caller can claim them: a local send).
+  This process (an executor) serves `caller`: killed when `caller` dies.
+  """
+  def running(caller) do
+    pid()
+    :ets.insert(@running, {caller, self()})
+    watch(caller)
+  end
+
+  @doc """
+  A local forwarder to the IO device `device` of the caller's node (made by
+  Oxbeam.Python.IoSink, which the NIF needs: it sends to local processes only),
+  remembered here so that a call does not ask IoSink (a message and its reply) each
+  time.
+  """
+  def local_device(device) when node(device) == node(), do: device
+
+  def local_device(device) do
+    case :ets.lookup(@devices, device) do
+      [{_, forwarder}] when is_pid(forwarder) ->
+        if Process.alive?(forwarder), do: forwarder, else: new_forwarder(device)
+
+      [] ->
+        new_forwarder(device)
+    end
+  end
+
+  # (Devices that went away stay in the table: it is emptied at 1000.)
+  defp new_forwarder(device) do
+    forwarder = Oxbeam.Python.IoSink.local(device)
+    if :ets.info(@devices, :size) >= 1000, do: :ets.delete_all_objects(@devices)
+    :ets.insert(@devices, {device, forwarder})
+    forwarder
+  end
+
+  @doc "This process serves `caller` no more."
+  def done(caller), do: :ets.delete_object(@running, {caller, self()})
+
+  defp watch(caller) do
+    if :ets.insert_new(@watched, {caller}), do: send(@name, {:watch, caller})
+    :ok
+  end
+
+  @doc """
+  Holds `objects` for `caller` until it claims them (or dies): %{resource => id}, or
+  `{:scalar, kind, value}` for a short immutable scalar, which is not held (its value
+  goes to the caller). Called by the process that made them: the objects go straight
+  into the table (they never pass through the tracker's heap, so a release frees them
+  at once).
   """
   def hold(caller, objects) do
-    tracker = pid()
     ids = :persistent_term.get({__MODULE__, :ids})
 
-    held =
-      Enum.reduce(objects, %{}, fn object, held ->
-        if Map.has_key?(held, object.resource) do
-          held
-        else
-          id = :atomics.add_get(ids, 1, 1)
-          :ets.insert(@table, {id, object, {:pending, caller}})
-          Map.put(held, object.resource, id)
+    {held, pending?} =
+      Enum.reduce(objects, {%{}, false}, fn object, {held, pending?} ->
+        cond do
+          Map.has_key?(held, object.resource) ->
+            {held, pending?}
+
+          (scalar = scalar(object)) != nil ->
+            {Map.put(held, object.resource, scalar), pending?}
+
+          true ->
+            id = :atomics.add_get(ids, 1, 1)
+            :ets.insert(@table, {id, object, {:pending, caller}})
+            :ets.insert(@pending, {caller, id})
+            {Map.put(held, object.resource, id), true}
         end
       end)
 
-    send(tracker, {:pending, caller, Map.values(held)})
+    # (After the rows: see the module's comment.)
+    if pending?, do: watch(caller)
     held
+  end
+
+  defp scalar(%Oxbeam.Python.Object{resource: resource}) do
+    case Oxbeam.Python.NIF.kept_value(resource) do
+      :none -> nil
+      {kind, value} -> {:scalar, kind, value}
+    end
   end
 
   @doc "Holds an object (by id, or its resource) for `holder`: `{id, marker}`."
@@ -569,10 +754,16 @@ defmodule Oxbeam.Python.Remote.Tracker do
     :ets.new(@table, [:named_table, :public, read_concurrency: true, write_concurrency: true])
     :persistent_term.put({__MODULE__, :ids}, :atomics.new(1, signed: false))
     :ets.new(:oxbeam_python_pool_nodes, [:named_table, :public, read_concurrency: true])
-    {:ok, %{pending: %{}, holders: %{}, marker: nil}}
+    :ets.new(@running, [:bag, :named_table, :public, write_concurrency: true])
+    :ets.new(@pending, [:bag, :named_table, :public, write_concurrency: true])
+    :ets.new(@watched, [:named_table, :public, write_concurrency: true])
+    :ets.new(@devices, [:named_table, :public, read_concurrency: true])
+    {:ok, %{holders: %{}, marker: nil}}
   end
 
   @impl true
+  def handle_call(:ready, _from, state), do: {:reply, :ok, state}
+
   def handle_call({:track, holder, key}, _from, state) do
     object =
       case key do
@@ -587,41 +778,23 @@ defmodule Oxbeam.Python.Remote.Tracker do
   end
 
   @impl true
-  def handle_info({:pending, caller, ids}, state) do
-    pending =
-      Map.update(state.pending, caller, {Process.monitor(caller), ids}, fn {monitor, old} ->
-        {monitor, ids ++ old}
-      end)
-
-    {:noreply, %{state | pending: pending}}
+  def handle_info({:watch, caller}, state) do
+    Process.monitor(caller)
+    {:noreply, state}
   end
 
   def handle_info({:claim, caller, holder, ids}, state) do
     claimed =
       Enum.filter(ids, fn id ->
+        :ets.delete_object(@pending, {caller, id})
+
         case :ets.lookup(@table, id) do
           [{^id, object, {:pending, ^caller}}] -> :ets.insert(@table, {id, object, holder})
           _ -> false
         end
       end)
 
-    pending =
-      case state.pending do
-        %{^caller => {monitor, old}} ->
-          case old -- ids do
-            [] ->
-              Process.demonitor(monitor, [:flush])
-              Map.delete(state.pending, caller)
-
-            left ->
-              Map.put(state.pending, caller, {monitor, left})
-          end
-
-        pending ->
-          pending
-      end
-
-    {:noreply, add_held(%{state | pending: pending}, holder, claimed)}
+    {:noreply, add_held(state, holder, claimed)}
   end
 
   def handle_info({:release, holder, id}, state) do
@@ -650,19 +823,19 @@ defmodule Oxbeam.Python.Remote.Tracker do
   end
 
   def handle_info({:DOWN, _monitor, :process, pid, _reason}, state) do
-    state =
-      case state.pending do
-        %{^pid => {_monitor, ids}} ->
-          for id <- ids,
-              match?([{_, _, {:pending, ^pid}}], :ets.lookup(@table, id)),
-              do: :ets.delete(@table, id)
+    # A caller (in this order: see the module's comment).
+    :ets.delete(@watched, pid)
 
-          %{state | pending: Map.delete(state.pending, pid)}
+    for {_, call} = row <- :ets.lookup(@running, pid) do
+      Process.exit(call, :caller_down)
+      :ets.delete_object(@running, row)
+    end
 
-        _ ->
-          state
-      end
+    for {_, id} <- :ets.take(@pending, pid),
+        match?([{_, _, {:pending, ^pid}}], :ets.lookup(@table, id)),
+        do: :ets.delete(@table, id)
 
+    # A holder.
     state =
       case state.holders do
         %{^pid => {_monitor, ids}} ->

@@ -255,9 +255,14 @@ defmodule Oxbeam.NIF.FineTest do
       assert rest =~
                ~r"^raised at tests/conformance/src/fine.rs:\d+:\d+: \(ArgumentError\) raised in the destructor hook$"
 
-      # Drop ran after each failed hook (the hook had set its flag first).
-      {hooked_after, without_after} = NIF.closer_drops()
-      assert hooked_after - hooked_before >= 2
+      # Drop ran after each failed hook (the hook had set its flag first). It runs once
+      # the hook has returned, after the hook's log message was sent: wait for it.
+      assert Oxbeam.Test.Eventually.eventually(fn ->
+               {hooked_after, _} = NIF.closer_drops()
+               hooked_after - hooked_before >= 2
+             end)
+
+      {_, without_after} = NIF.closer_drops()
       assert without_after == without_before
     end
 

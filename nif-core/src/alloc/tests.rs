@@ -11,12 +11,14 @@ fn layout(size: usize, align: usize) -> Layout {
 
 /// A malloc block of `class`, as `small::alloc` makes one (without a cache).
 fn block(class: usize) -> *mut u8 {
+    // SAFETY: a non-zero layout.
     let p = unsafe { System.alloc(layout(small::class_size(class), 16)) };
     assert!(!p.is_null());
     p
 }
 
 fn free(p: *mut u8, class: usize) {
+    // SAFETY: p came from `block(class)`, made with this layout, and is freed once.
     unsafe { System.dealloc(p, layout(small::class_size(class), 16)) }
 }
 
@@ -58,9 +60,13 @@ fn what_string_vec_and_hashbrown_ask_for_fits_glibcs_chunk_exactly() {
     // class (no class wastes a glibc chunk size).
     for size in [3, 8, 32, 544] {
         let class = small::class_of(layout(size, 1)).unwrap();
-        let p = unsafe { System.alloc(layout(size, 1)) };
-        assert_eq!(unsafe { small::usable_size(p) }, small::class_size(class));
-        unsafe { System.dealloc(p, layout(size, 1)) };
+        // SAFETY: a non-zero layout; p is a live malloc block until the dealloc, which
+        // uses the same layout.
+        unsafe {
+            let p = System.alloc(layout(size, 1));
+            assert_eq!(small::usable_size(p), small::class_size(class));
+            System.dealloc(p, layout(size, 1));
+        }
     }
 }
 
@@ -68,6 +74,8 @@ fn what_string_vec_and_hashbrown_ask_for_fits_glibcs_chunk_exactly() {
 fn a_cache_hands_back_its_blocks_last_in_first_out_within_its_budget() {
     let cache = leaked_cache();
     let (a, b) = (block(1), block(1));
+    // SAFETY (every push below): the blocks are live malloc blocks of the class pushed,
+    // owned by this test and not in any cache.
     assert!(unsafe { cache.push(1, a, true) });
     assert!(unsafe { cache.push(1, b, true) });
     assert_eq!(cache.bytes(), 80);
@@ -130,6 +138,8 @@ fn links_are_mangled_with_the_address_and_the_secret() {
 fn a_cached_block_is_marked_and_the_mark_is_cleared_when_it_is_handed_out() {
     let cache = leaked_cache();
     let p = block(0);
+    // SAFETY (every block below): p is a live malloc block of class 0 (24 bytes, so its
+    // second word is in bounds) owned by this test, pushed once and popped back.
     unsafe { small::check_not_cached(p, testing::secret()) };
     assert!(unsafe { cache.push(0, p, true) });
     let key = unsafe { (p as *const usize).add(1).read() };
@@ -145,6 +155,8 @@ fn a_cached_block_is_marked_and_the_mark_is_cleared_when_it_is_handed_out() {
 fn the_registry_releases_every_registered_cache() {
     let registry = Registry::new();
     let (one, two) = (leaked_cache(), leaked_cache());
+    // SAFETY: the caches are leaked ('static, never freed); the blocks are fresh malloc
+    // blocks of the classes pushed.
     unsafe {
         registry.register(one);
         registry.register(two);
@@ -161,6 +173,8 @@ fn the_registry_releases_every_registered_cache() {
 #[test]
 fn a_reused_small_block_comes_back_zeroed_when_asked() {
     testing::on_this_thread();
+    // SAFETY: blocks of class 1 (40 bytes) from small::alloc, written within 40 bytes,
+    // freed back with their class, each once.
     unsafe {
         let p = small::alloc(1);
         std::ptr::write_bytes(p, 0xAB, 40);

@@ -11,35 +11,6 @@
 defmodule Oxbeam.Bench.Python do
   alias Oxbeam.Python, as: Py
 
-  # ns per call of fun, over n calls.
-  def time(n, fun) do
-    t0 = System.monotonic_time(:nanosecond)
-    loop(n, fun)
-    (System.monotonic_time(:nanosecond) - t0) / n
-  end
-
-  defp loop(0, _fun), do: :ok
-
-  defp loop(n, fun) do
-    fun.()
-    loop(n - 1, fun)
-  end
-
-  def median(xs), do: xs |> Enum.sort() |> Enum.at(div(length(xs), 2))
-
-  # `rounds` rounds of: the baseline then the work (each a function returning ns);
-  # returns {median baseline ns, median work ns, median per-round ratio}.
-  def paired(rounds, base, work) do
-    pairs =
-      for _ <- 1..rounds do
-        b = base.()
-        {b, work.()}
-      end
-
-    {median(Enum.map(pairs, &elem(&1, 0))), median(Enum.map(pairs, &elem(&1, 1))),
-     median(Enum.map(pairs, fn {b, w} -> w / b end))}
-  end
-
   # ns per call of `expression` timed by timeit inside CPython, `number` times, with
   # `globals` (objects) in scope.
   def inside_python(expression, globals, number) do
@@ -79,7 +50,9 @@ defmodule Oxbeam.Bench.Python do
 end
 
 Code.require_file("port_worker_client.exs", __DIR__)
+Code.require_file("timing.exs", __DIR__)
 alias Oxbeam.Bench.PortWorker
+alias Oxbeam.Bench.Timing, as: T
 alias Oxbeam.Bench.Python, as: B
 alias Oxbeam.Python, as: Py
 
@@ -100,9 +73,9 @@ rows = []
 
 # eval("1 + 1") + decode vs an empty dirty NIF round trip, 400 rounds of 100 calls.
 {noop, eval_ns, eval_ratio} =
-  B.paired(400, fn -> B.time(100, &B.noop/0) end, fn -> B.time(100, &B.eval_1_plus_1/0) end)
+  T.paired(400, fn -> T.time(100, &B.noop/0) end, fn -> T.time(100, &B.eval_1_plus_1/0) end)
 
-port_eval = B.time(20_000, fn -> PortWorker.call(port, 1, "1 + 1") end)
+port_eval = T.time(20_000, fn -> PortWorker.call(port, 1, "1 + 1") end)
 rows = rows ++ [{"empty dirty NIF round trip", noop, nil, nil}]
 
 rows =
@@ -121,12 +94,12 @@ rows =
 in_python = fn -> B.inside_python("sum(xs)", %{"xs" => xs_object}, 100) end
 
 {sum_in_python, sum_ns, sum_ratio} =
-  B.paired(30, in_python, fn -> B.time(10, fn -> B.sum_global(xs) end) end)
+  T.paired(30, in_python, fn -> T.time(10, fn -> B.sum_global(xs) end) end)
 
 {_, floor_ns, floor_ratio} =
-  B.paired(30, in_python, fn -> B.inside_python("sum(a.tolist())", %{"a" => array_object}, 10) end)
+  T.paired(30, in_python, fn -> B.inside_python("sum(a.tolist())", %{"a" => array_object}, 10) end)
 
-port_sum = B.time(50, fn -> PortWorker.call(port, 2, PortWorker.pack(xs)) end)
+port_sum = T.time(50, fn -> PortWorker.call(port, 2, PortWorker.pack(xs)) end)
 rows = rows ++ [{"sum(xs) alone inside CPython, 100 000 ints", sum_in_python, nil, nil}]
 
 rows =
@@ -144,20 +117,20 @@ rows =
     ]
 
 # Encode + decode of whole values.
-list_ns = B.median(for _ <- 1..5, do: B.time(10, fn -> B.roundtrip(xs) end))
+list_ns = T.median(for _ <- 1..5, do: T.time(10, fn -> B.roundtrip(xs) end))
 
 port_list =
-  B.median(
+  T.median(
     for _ <- 1..5,
         do:
-          B.time(10, fn ->
+          T.time(10, fn ->
             PortWorker.call(port, 3, PortWorker.pack(xs)) |> PortWorker.unpack()
           end)
   )
 
 rows = rows ++ [{"encode + decode, 100 000-int list", list_ns, "one NIF call each", port_list}]
 
-dict_ns = B.median(for _ <- 1..5, do: B.time(10, fn -> B.roundtrip(dict) end))
+dict_ns = T.median(for _ <- 1..5, do: T.time(10, fn -> B.roundtrip(dict) end))
 
 port_dict_call = fn ->
   payload = Enum.map(dict, fn {k, v} -> [k, ?\t, Integer.to_string(v), ?\n] end)
@@ -170,7 +143,7 @@ port_dict_call = fn ->
   end)
 end
 
-port_dict = B.median(for _ <- 1..5, do: B.time(10, port_dict_call))
+port_dict = T.median(for _ <- 1..5, do: T.time(10, port_dict_call))
 rows = rows ++ [{"encode + decode, 10 000-key dict", dict_ns, "one NIF call each", port_dict}]
 
 # A 10 MiB binary in and out (eval "b", decode): with the defaults (one memcpy into a
@@ -179,19 +152,19 @@ rows = rows ++ [{"encode + decode, 10 000-key dict", dict_ns, "one NIF call each
 # (Measured in a fresh process, as the other large-data rows: this one holds the
 # 100 000-int list and the 10 000-key map, which every garbage collection that a large
 # binary triggers would copy.)
-copy_base = fn -> B.time(4, fn -> B.copy_each_way(blob) end) end
+copy_base = fn -> T.time(4, fn -> B.copy_each_way(blob) end) end
 
 {copy_ns, blob_ns, blob_ratio} =
   B.in_fresh_process(fn ->
-    B.paired(15, copy_base, fn -> B.time(4, fn -> B.blob_eval(blob) end) end)
+    T.paired(15, copy_base, fn -> T.time(4, fn -> B.blob_eval(blob) end) end)
   end)
 
 {_, buffer_ns, buffer_ratio} =
   B.in_fresh_process(fn ->
-    B.paired(15, copy_base, fn -> B.time(4, fn -> B.blob_eval_buffer(blob) end) end)
+    T.paired(15, copy_base, fn -> T.time(4, fn -> B.blob_eval_buffer(blob) end) end)
   end)
 
-port_blob = B.median(for _ <- 1..5, do: B.time(4, fn -> PortWorker.call(port, 5, blob) end))
+port_blob = T.median(for _ <- 1..5, do: T.time(4, fn -> PortWorker.call(port, 5, blob) end))
 
 rows =
   rows ++
@@ -210,10 +183,10 @@ rows =
 
 {copied_64k, shared_64k, _} =
   B.in_fresh_process(fn ->
-    B.paired(
+    T.paired(
       100,
-      fn -> B.time(100, fn -> Py.decode(bytearray_64k) end) end,
-      fn -> B.time(100, fn -> Py.decode(bytes_64k) end) end
+      fn -> T.time(100, fn -> Py.decode(bytearray_64k) end) end,
+      fn -> T.time(100, fn -> Py.decode(bytes_64k) end) end
     )
   end)
 
@@ -245,23 +218,23 @@ rows =
 
 {np_small_ns, np_big_ns, np_ratio} =
   B.in_fresh_process(fn ->
-    B.paired(
+    T.paired(
       30,
-      fn -> B.time(20, fn -> B.decode_and_collect(np_small) end) end,
-      fn -> B.time(20, fn -> B.decode_and_collect(np_big) end) end
+      fn -> T.time(20, fn -> B.decode_and_collect(np_small) end) end,
+      fn -> T.time(20, fn -> B.decode_and_collect(np_big) end) end
     )
   end)
 
 np_copied_ns =
   B.in_fresh_process(fn ->
-    B.median(for _ <- 1..5, do: B.time(2, fn -> B.decode_and_collect(np_big_writable) end))
+    T.median(for _ <- 1..5, do: T.time(2, fn -> B.decode_and_collect(np_big_writable) end))
   end)
 
 port_np_small =
-  B.median(for _ <- 1..5, do: B.time(10, fn -> PortWorker.call(port, 7, "125000") end))
+  T.median(for _ <- 1..5, do: T.time(10, fn -> PortWorker.call(port, 7, "125000") end))
 
 port_np_big =
-  B.median(for _ <- 1..3, do: B.time(1, fn -> PortWorker.call(port, 7, "12500000") end))
+  T.median(for _ <- 1..3, do: T.time(1, fn -> PortWorker.call(port, 7, "12500000") end))
 
 rows =
   rows ++
@@ -274,12 +247,12 @@ rows =
     ]
 
 # Concurrency: 8 evals of time.sleep(0.05) at once vs one.
-sleep_once = B.median(for _ <- 1..5, do: B.time(1, &B.sleep_eval/0))
-sleep_8 = B.median(for _ <- 1..5, do: B.time(1, &B.sleep_8/0))
+sleep_once = T.median(for _ <- 1..5, do: T.time(1, &B.sleep_eval/0))
+sleep_8 = T.median(for _ <- 1..5, do: T.time(1, &B.sleep_8/0))
 
 port_8 =
-  B.median(
-    for _ <- 1..5, do: B.time(1, fn -> for _ <- 1..8, do: PortWorker.call(port, 6, "") end)
+  T.median(
+    for _ <- 1..5, do: T.time(1, fn -> for _ <- 1..8, do: PortWorker.call(port, 6, "") end)
   )
 
 rows = rows ++ [{"one eval of time.sleep(0.05)", sleep_once, nil, nil}]

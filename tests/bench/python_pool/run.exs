@@ -10,44 +10,6 @@
 defmodule Oxbeam.Bench.PythonPool do
   alias Oxbeam.Python, as: Py
 
-  def time(n, fun) do
-    t0 = System.monotonic_time(:nanosecond)
-    loop(n, fun)
-    (System.monotonic_time(:nanosecond) - t0) / n
-  end
-
-  defp loop(0, _fun), do: :ok
-
-  defp loop(n, fun) do
-    fun.()
-    loop(n - 1, fun)
-  end
-
-  def median(xs), do: xs |> Enum.sort() |> Enum.at(div(length(xs), 2))
-
-  # The median ns of n calls of fun, each timed on its own: the typical call (on a
-  # busy machine a few calls wait milliseconds for a core, and a mean is theirs).
-  def typical(n, fun) do
-    median(
-      for _ <- 1..n do
-        t0 = System.monotonic_time(:nanosecond)
-        fun.()
-        System.monotonic_time(:nanosecond) - t0
-      end
-    )
-  end
-
-  def paired(rounds, base, work) do
-    pairs =
-      for _ <- 1..rounds do
-        b = base.()
-        {b, work.()}
-      end
-
-    {median(Enum.map(pairs, &elem(&1, 0))), median(Enum.map(pairs, &elem(&1, 1))),
-     median(Enum.map(pairs, fn {b, w} -> w / b end))}
-  end
-
   def eval_1_plus_1(opts), do: Py.eval("1 + 1", %{}, opts) |> elem(0) |> Py.decode()
   def list_roundtrip(xs, opts), do: Py.eval("xs", %{"xs" => xs}, opts) |> elem(0) |> Py.decode()
 
@@ -70,7 +32,9 @@ defmodule Oxbeam.Bench.PythonPool do
 end
 
 Code.require_file("../python/port_worker_client.exs", __DIR__)
+Code.require_file("../python/timing.exs", __DIR__)
 alias Oxbeam.Bench.PortWorker
+alias Oxbeam.Bench.Timing, as: T
 alias Oxbeam.Bench.PythonPool, as: B
 alias Oxbeam.Python, as: Py
 
@@ -100,13 +64,13 @@ for _ <- 1..200, do: B.eval_1_plus_1(pool2)
 
 # eval("1 + 1") + decode: pool vs Port worker, paired; in process alone.
 {port_eval, pool_eval, eval_vs_port} =
-  B.paired(
+  T.paired(
     60,
-    fn -> B.typical(50, fn -> PortWorker.call(port, 1, "1 + 1") end) end,
-    fn -> B.typical(50, fn -> B.eval_1_plus_1(pool2) end) end
+    fn -> T.typical(50, fn -> PortWorker.call(port, 1, "1 + 1") end) end,
+    fn -> T.typical(50, fn -> B.eval_1_plus_1(pool2) end) end
   )
 
-local_eval = B.median(for _ <- 1..20, do: B.typical(200, fn -> B.eval_1_plus_1([]) end))
+local_eval = T.median(for _ <- 1..20, do: T.typical(200, fn -> B.eval_1_plus_1([]) end))
 
 # Distribution messages per eval("1 + 1") + decode, counted on the sockets (send_cnt:
 # one per message) to and from the pool's workers, 1000 calls: they do not depend on
@@ -138,25 +102,25 @@ messages_back = (back1 - back0 - 2 * length(workers)) / 1000
 [{worker_node, _} | _] = Oxbeam.Python.Pool.workers(BenchPool2)
 
 {port_rt, erpc_rt, erpc_vs_port} =
-  B.paired(
+  T.paired(
     60,
-    fn -> B.typical(50, fn -> PortWorker.call(port, 1, "1") end) end,
-    fn -> B.typical(50, fn -> :erpc.call(worker_node, :erlang, :node, []) end) end
+    fn -> T.typical(50, fn -> PortWorker.call(port, 1, "1") end) end,
+    fn -> T.typical(50, fn -> :erpc.call(worker_node, :erlang, :node, []) end) end
   )
 
 # 100 000-int list in and out: pool vs Port worker, paired; in process alone.
 xs = Enum.to_list(1..100_000)
 
 {port_list, pool_list, list_vs_port} =
-  B.paired(
+  T.paired(
     15,
     fn ->
-      B.time(4, fn -> PortWorker.call(port, 3, PortWorker.pack(xs)) |> PortWorker.unpack() end)
+      T.time(4, fn -> PortWorker.call(port, 3, PortWorker.pack(xs)) |> PortWorker.unpack() end)
     end,
-    fn -> B.time(4, fn -> B.list_roundtrip(xs, pool2) end) end
+    fn -> T.time(4, fn -> B.list_roundtrip(xs, pool2) end) end
   )
 
-local_list = B.median(for _ <- 1..5, do: B.time(4, fn -> B.list_roundtrip(xs, []) end))
+local_list = T.median(for _ <- 1..5, do: T.time(4, fn -> B.list_roundtrip(xs, []) end))
 
 # CPU-bound: sum(range(200_000)) × 400 from 4 callers, 5 rounds of in process, pool of
 # 2 and pool of 1 back to back (the order rotating): each round's throughput ratios,
@@ -168,11 +132,11 @@ cpu_rounds =
     Map.new(order, fn which -> {which, B.cpu(400, 4, opts[which])} end)
   end
 
-cpu_local = B.median(Enum.map(cpu_rounds, & &1.local))
-cpu_pool2 = B.median(Enum.map(cpu_rounds, & &1.pool2))
-cpu_pool1 = B.median(Enum.map(cpu_rounds, & &1.pool1))
-cpu_ratio2 = B.median(Enum.map(cpu_rounds, &(&1.local / &1.pool2)))
-cpu_ratio1 = B.median(Enum.map(cpu_rounds, &(&1.local / &1.pool1)))
+cpu_local = T.median(Enum.map(cpu_rounds, & &1.local))
+cpu_pool2 = T.median(Enum.map(cpu_rounds, & &1.pool2))
+cpu_pool1 = T.median(Enum.map(cpu_rounds, & &1.pool1))
+cpu_ratio2 = T.median(Enum.map(cpu_rounds, &(&1.local / &1.pool2)))
+cpu_ratio1 = T.median(Enum.map(cpu_rounds, &(&1.local / &1.pool1)))
 
 rows = [
   {"one distribution round trip to a worker (:erpc of node/0); Port: one eval round trip", nil,

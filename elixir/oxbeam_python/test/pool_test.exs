@@ -112,15 +112,7 @@ defmodule Oxbeam.Python.PoolTest do
     Process.exit(caller, :kill)
 
     # The loop stops (bounded wait: the kill reaches the worker, then the interrupt).
-    assert eventually(
-             fn ->
-               first = ticks.()
-               Process.sleep(300)
-               ticks.() == first
-             end,
-             30,
-             50
-           )
+    assert stops_changing(ticks, 30, 50)
 
     # Its lease was given back: the worker is not counted busy for ever.
     assert eventually(fn -> Enum.all?(Pool.workers(@pool), fn {_, n} -> n == 0 end) end, 150, 20)

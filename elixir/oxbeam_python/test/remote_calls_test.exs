@@ -200,15 +200,7 @@ defmodule Oxbeam.Python.RemoteCallsTest do
     assert eventually(fn -> loop.() > 0 end)
     Process.exit(caller, :kill)
 
-    assert eventually(
-             fn ->
-               first = loop.()
-               Process.sleep(300)
-               loop.() == first
-             end,
-             10_000,
-             100
-           )
+    assert stops_changing(loop, 10_000, 100)
   end
 
   test "a caller that dies while its call is in flight leaves nothing held", %{node: node} do

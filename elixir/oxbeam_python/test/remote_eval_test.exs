@@ -127,15 +127,7 @@ defmodule Oxbeam.Python.RemoteEvalTest do
     Process.exit(caller, :kill)
 
     # The loop stops (bounded wait: the kill reaches the worker, then the interrupt).
-    assert eventually(
-             fn ->
-               first = ticks.()
-               Process.sleep(300)
-               ticks.() == first
-             end,
-             30,
-             50
-           )
+    assert stops_changing(ticks, 30, 50)
   end
 
   # How many objects `node` holds for others once this node's garbage is collected.

@@ -28,4 +28,21 @@ defmodule Oxbeam.Test.Eventually do
         eventually(fun, tries - 1, interval)
     end
   end
+
+  @doc """
+  True as soon as two reads of `read.()` 300 ms apart are equal (a counter that has
+  stopped, e.g. a Python loop that was interrupted); false after `tries` tries
+  `interval` ms apart.
+  """
+  def stops_changing(read, tries, interval) do
+    eventually(
+      fn ->
+        first = read.()
+        Process.sleep(300)
+        read.() == first
+      end,
+      tries,
+      interval
+    )
+  end
 end

@@ -222,23 +222,12 @@ defmodule Oxbeam.Python.Pool do
     if Remote.has_object?(globals) do
       table = table!(pool)
 
-      Enum.find_value(objects(globals, []), fn object ->
+      Enum.find_value(Remote.objects(globals), fn object ->
         node = node(object.resource)
         if :ets.member(table, node), do: node
       end)
     end
   end
-
-  defp objects(%Oxbeam.Python.Object{} = object, acc), do: [object | acc]
-  defp objects([head | tail], acc), do: objects(tail, objects(head, acc))
-
-  defp objects(tuple, acc) when is_tuple(tuple),
-    do: tuple |> Tuple.to_list() |> Enum.reduce(acc, &objects/2)
-
-  defp objects(map, acc) when is_map(map),
-    do: :maps.fold(fn k, v, acc -> objects(v, objects(k, acc)) end, acc, map)
-
-  defp objects(_, acc), do: acc
 
   defp checkout(pool, pinned, deadline) do
     table = table!(pool)

@@ -417,7 +417,7 @@ defmodule Oxbeam.Python.Remote do
       end
 
     held =
-      case collect(reply, []) do
+      case local_objects(reply) do
         [] -> %{}
         objects -> Tracker.hold(caller, objects)
       end
@@ -450,20 +450,27 @@ defmodule Oxbeam.Python.Remote do
   # An executor back from hibernation.
   def __idle__(caller), do: await(caller, @idle_ms)
 
+  @doc false
+  # The objects in a term, wherever they live (not looking inside them).
+  def objects(term), do: objects(term, [])
+
+  defp objects(%Object{} = object, acc), do: [object | acc]
+  defp objects([head | tail], acc), do: objects(tail, objects(head, acc))
+
+  defp objects(tuple, acc) when is_tuple(tuple),
+    do: tuple |> Tuple.to_list() |> Enum.reduce(acc, &objects/2)
+
+  defp objects(map, acc) when is_map(map),
+    do: :maps.fold(fn k, v, acc -> objects(v, objects(k, acc)) end, acc, map)
+
+  defp objects(_other, acc), do: acc
+
   # The local objects in a term.
-  defp collect(%Object{resource: resource} = object, acc)
-       when is_reference(resource) and node(resource) == node(),
-       do: [object | acc]
-
-  defp collect([head | tail], acc), do: collect(tail, collect(head, acc))
-
-  defp collect(tuple, acc) when is_tuple(tuple),
-    do: tuple |> Tuple.to_list() |> Enum.reduce(acc, &collect/2)
-
-  defp collect(map, acc) when is_map(map),
-    do: :maps.fold(fn k, v, acc -> collect(v, collect(k, acc)) end, acc, map)
-
-  defp collect(_other, acc), do: acc
+  defp local_objects(term) do
+    for %Object{resource: resource} = object <- objects(term),
+        is_reference(resource) and node(resource) == node(),
+        do: object
+  end
 
   # The caller's side: every object held for it gets a notifier, then the owner is told
   # they are claimed (from here on, their notifiers keep them). Scalars need neither.

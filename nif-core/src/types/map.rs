@@ -219,6 +219,10 @@ pub(crate) unsafe fn make_map_raw<'a>(
     vs: *mut sys::ERL_NIF_TERM,
     n: usize,
 ) -> Term<'a> {
+    // `%{}` without building it (enif_make_map_from_arrays costs several times more).
+    if n == 0 {
+        return Term::map_new(env);
+    }
     // SAFETY: per the contract.
     if let Some(map) = unsafe { try_from_arrays(env, ks, vs, n) } {
         return map;

@@ -2,11 +2,11 @@
 //!
 //! Every eval is registered from the moment its NIF call starts, before it waits for
 //! the GIL, to the moment it returns — by a [`Registration`] guard, released on every
-//! path out of the call, unwinds included. The registry records each eval's caller,
-//! deadline (with a timeout), the thread that runs its code (once it runs), and why it
-//! must stop, if it must. The caller's watch (a `CallerWatch` resource monitoring the
-//! process) marks the caller's eval as to stop when the process dies, whatever the
-//! eval is doing:
+//! path out of the call, unwinds included. An eval's state is a [`Slot`] of atomics:
+//! the thread that runs its code (once it runs), why it must stop (if it must),
+//! whether an interrupt was raised in it, and whether it is over. The caller's watch
+//! (a `CallerWatch` resource monitoring the process) holds the process's current
+//! eval and marks it as to stop when the process dies, whatever the eval is doing:
 //!
 //! * waiting for the GIL, or converting its globals: [`Registration::start`] sees the
 //!   mark when the eval is about to run its code, and the eval returns without
@@ -14,16 +14,28 @@
 //! * running Python code: a background thread raises `KeyboardInterrupt` in the
 //!   eval's thread with `PyThreadState_SetAsyncExc`.
 //!
-//! The background thread also marks evals whose deadline passed. It raises an
-//! interrupt only while holding the GIL and the registry lock, and only in an eval
-//! still registered and running code; an eval unregisters under the registry lock and
-//! clears an interrupt raised but not yet seen while holding the GIL, so an interrupt
-//! can never land in a later eval that happens to run on the same thread.
+//! The background thread also marks evals whose deadline passed. Whether an eval runs
+//! or is interrupted is decided on two atomics, each side writing its own and then
+//! reading the other's (sequentially consistent): `start` writes the thread and reads
+//! the cause, the side that stops an eval writes the cause and reads the thread; at
+//! least one of them sees the other's write, so a marked eval either never runs its
+//! code or is interrupted. An interrupt is raised only while holding the GIL, and only
+//! in an eval not yet over; an eval is marked over, and clears an interrupt raised
+//! but not yet seen, while holding the GIL, so an interrupt can never land in a later
+//! eval that happens to run on the same thread.
+//!
+//! The common call takes no lock shared by all evals: the thread that runs an eval
+//! remembers the last caller it served (a loop of evals from one process finds its
+//! watch there), and only evals with a timeout, or stopped by their caller's exit,
+//! are handed to the background thread.
 
 use oxbeam::{Env, LocalPid, Monitor, Resource, ResourceArc};
+use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64, AtomicU8, Ordering::Acquire, Ordering::Release, Ordering::SeqCst,
+};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 /// Why an eval was interrupted.
@@ -33,145 +45,204 @@ pub enum Cause {
     CallerDown,
 }
 
+const NO_CAUSE: u8 = 0;
+const TIMEOUT: u8 = 1;
+const CALLER_DOWN: u8 = 2;
+
+fn cause_from(code: u8) -> Option<Cause> {
+    match code {
+        TIMEOUT => Some(Cause::Timeout),
+        CALLER_DOWN => Some(Cause::CallerDown),
+        _ => None,
+    }
+}
+
 /// One registered eval.
-struct Eval {
-    /// The Python thread id of the thread running its code, once it runs code.
-    thread: Option<u64>,
-    /// When the background thread must act on it: its timeout, or now when its caller
-    /// died. `None` once acted on (or without a timeout).
-    deadline: Option<Instant>,
-    /// Why it must stop, if it must.
-    cause: Option<Cause>,
-    /// A `KeyboardInterrupt` was raised in its thread.
-    delivered: bool,
+struct Slot {
+    /// The Python thread id of the thread running its code, once it runs code (0
+    /// before: a thread id is a `pthread_t`, never 0 on the platforms we build for).
+    thread: AtomicU64,
+    /// Why it must stop (`TIMEOUT`, `CALLER_DOWN`), if it must: the first cause wins.
+    cause: AtomicU8,
+    /// A `KeyboardInterrupt` was raised in its thread (written with the GIL held).
+    delivered: AtomicBool,
+    /// The eval is over: no interrupt may be raised in it any more (written with the
+    /// GIL held once its code may have run).
+    over: AtomicBool,
 }
 
-/// Every registered eval (by token) and every watched caller (by pid), under one lock.
-struct State {
-    evals: HashMap<u64, Eval>,
-    callers: HashMap<u64, Caller>,
+impl Slot {
+    fn new() -> Slot {
+        Slot {
+            thread: AtomicU64::new(0),
+            cause: AtomicU8::new(NO_CAUSE),
+            delivered: AtomicBool::new(false),
+            over: AtomicBool::new(false),
+        }
+    }
+
+    /// Marks the eval as to stop for `cause` (unless it already is).
+    fn cancel(&self, cause: u8) {
+        let _ = self.cause.compare_exchange(NO_CAUSE, cause, SeqCst, SeqCst);
+    }
 }
 
-struct Registry {
-    state: Mutex<State>,
+/// The background thread's work: evals to act on at a given time (their deadline, or
+/// now for an eval whose caller died).
+struct Background {
+    pending: Mutex<Vec<(Arc<Slot>, Instant)>>,
     wake: Condvar,
 }
 
-static REGISTRY: OnceLock<Registry> = OnceLock::new();
-static NEXT_TOKEN: AtomicU64 = AtomicU64::new(1);
+static BACKGROUND: OnceLock<Background> = OnceLock::new();
 
-fn registry() -> &'static Registry {
-    REGISTRY.get_or_init(|| {
+fn background() -> &'static Background {
+    BACKGROUND.get_or_init(|| {
         std::thread::Builder::new()
             .name("oxbeam-python-interrupt".into())
             .spawn(run)
             .expect("could not start the interrupt thread");
-        Registry {
-            state: Mutex::new(State {
-                evals: HashMap::new(),
-                callers: HashMap::new(),
-            }),
+        Background {
+            pending: Mutex::new(Vec::new()),
             wake: Condvar::new(),
         }
     })
 }
 
-fn lock(registry: &Registry) -> MutexGuard<'_, State> {
-    registry.state.lock().unwrap_or_else(|e| e.into_inner())
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Hands `slot` to the background thread, to act on at `when`.
+fn watch_until(slot: &Arc<Slot>, when: Instant) {
+    let background = background();
+    lock(&background.pending).push((slot.clone(), when));
+    background.wake.notify_one();
+}
+
+/// A process that calls `eval`: its current eval, until it exits.
+struct Caller {
+    /// False once the process exited (its `down` ran).
+    alive: bool,
+    current: Option<Arc<Slot>>,
 }
 
 /// Watches a process that calls `eval`; its `down` stops the eval that process is
-/// running, if any. One watch per process, made on its first eval and kept until the
-/// process exits, so an eval costs no monitor/demonitor pair.
+/// running, if any. One watch per process, made on its first eval and kept (in
+/// `CALLERS`) until the process exits, so an eval costs no monitor/demonitor pair.
 pub struct CallerWatch {
     pid: u64,
+    caller: Arc<Mutex<Caller>>,
 }
+
+/// The watch of each process that called `eval` and is alive, by pid.
+static CALLERS: Mutex<Option<HashMap<u64, ResourceArc<CallerWatch>>>> = Mutex::new(None);
 
 #[oxbeam::resource]
 impl Resource for CallerWatch {
     fn down<'a>(&self, _env: Env<'a>, _pid: LocalPid, _monitor: Monitor) {
-        let registry = registry();
-        let mut state = lock(registry);
-        let current = state.callers.remove(&self.pid).and_then(|c| c.current);
-        let Some(eval) = current.and_then(|token| state.evals.get_mut(&token)) else {
-            // No eval running: nothing for the background thread to do (most calls end
-            // this way, e.g. every remote call's process, which exits after its eval;
-            // waking that thread would cost a context switch each time).
-            return;
+        let current = {
+            let mut caller = lock(&self.caller);
+            caller.alive = false;
+            caller.current.take()
         };
-        cancel(eval, Cause::CallerDown);
-        drop(state);
-        registry.wake.notify_one();
+        if let Some(callers) = lock(&CALLERS).as_mut() {
+            if callers
+                .get(&self.pid)
+                .is_some_and(|watch| Arc::ptr_eq(&watch.caller, &self.caller))
+            {
+                callers.remove(&self.pid);
+            }
+        }
+        // No eval running (none, or one over): nothing for the background thread to do (most calls end
+        // this way, e.g. every remote call's process, which exits after its eval;
+        // waking that thread would cost a context switch each time).
+        if let Some(slot) = current.filter(|slot| !slot.over.load(Acquire)) {
+            slot.cancel(CALLER_DOWN);
+            watch_until(&slot, Instant::now());
+        }
     }
 }
 
-/// Marks `eval` as to stop for `cause` (the first cause wins), and due now for the
-/// background thread.
-fn cancel(eval: &mut Eval, cause: Cause) {
-    eval.cause.get_or_insert(cause);
-    if !eval.delivered {
-        eval.deadline = Some(Instant::now());
-    }
+thread_local! {
+    /// The last caller this thread registered an eval for.
+    static LAST_CALLER: RefCell<Option<(u64, Arc<Mutex<Caller>>)>> = const { RefCell::new(None) };
 }
 
-struct Caller {
-    _watch: ResourceArc<CallerWatch>,
-    /// The token of the eval the process is running.
-    current: Option<u64>,
+/// The record of the calling process, made (with its watch) on its first eval; `None`
+/// if the process is already gone.
+fn caller_of(env: Env<'_>, pid: &LocalPid, key: u64) -> Option<Arc<Mutex<Caller>>> {
+    let mut callers = lock(&CALLERS);
+    let callers = callers.get_or_insert_with(HashMap::new);
+    if let Some(watch) = callers.get(&key) {
+        return Some(watch.caller.clone());
+    }
+    let caller = Arc::new(Mutex::new(Caller {
+        alive: true,
+        current: None,
+    }));
+    let watch = ResourceArc::new(CallerWatch {
+        pid: key,
+        caller: caller.clone(),
+    });
+    watch.monitor(Some(env), pid)?;
+    callers.insert(key, watch);
+    Some(caller)
 }
 
 /// A registered eval: made before the eval waits for the GIL; unregisters when it is
 /// finished or dropped (on every path out of the NIF call, unwinds included).
 pub struct Registration {
-    token: u64,
-    pid: u64,
+    slot: Arc<Slot>,
     done: bool,
 }
 
 /// Registers the eval the calling process starts (call before taking the GIL).
 pub fn register(env: Env<'_>, timeout: Option<Duration>) -> Registration {
-    let token = NEXT_TOKEN.fetch_add(1, Ordering::Relaxed);
     let pid = env.pid();
     let key = pid.as_raw().pid;
-    let registry = registry();
-    let mut state = lock(registry);
-    // A timeout too far away to be represented is no timeout.
-    let deadline = timeout.and_then(|t| Instant::now().checked_add(t));
-    let mut eval = Eval {
-        thread: None,
-        deadline,
-        cause: None,
-        delivered: false,
-    };
-    match state.callers.get_mut(&key) {
-        Some(caller) => caller.current = Some(token),
-        None => {
-            let watch = ResourceArc::new(CallerWatch { pid: key });
-            if watch.monitor(Some(env), &pid).is_some() {
-                state.callers.insert(
-                    key,
-                    Caller {
-                        _watch: watch,
-                        current: Some(token),
-                    },
-                );
-            } else {
-                // The caller is already gone: the eval must not run.
-                eval.cause = Some(Cause::CallerDown);
-                eval.deadline = None;
+    let cached = LAST_CALLER.with_borrow(|last| match last {
+        Some((cached_key, caller)) if *cached_key == key => enter(caller),
+        _ => None,
+    });
+    // Not cached, or a cached caller no longer alive (another process with this pid).
+    let slot = cached.or_else(|| {
+        let caller = caller_of(env, &pid, key)?;
+        let slot = enter(&caller)?;
+        LAST_CALLER.with_borrow_mut(|last| *last = Some((key, caller)));
+        Some(slot)
+    });
+    let slot = match slot {
+        Some(slot) => {
+            // (A timeout too far away to be represented is no timeout.)
+            if let Some(deadline) = timeout.and_then(|t| Instant::now().checked_add(t)) {
+                watch_until(&slot, deadline);
             }
+            slot
         }
+        None => {
+            // The caller is already gone: the eval must not run.
+            let slot = Arc::new(Slot::new());
+            slot.cancel(CALLER_DOWN);
+            slot
+        }
+    };
+    Registration { slot, done: false }
+}
+
+/// Makes a new eval `caller`'s current one: its slot, or `None` if the caller exited.
+/// The slot of the caller's previous eval is used again when nothing else holds it
+/// (the eval is over, and the background thread let go of it): no allocation.
+fn enter(caller: &Mutex<Caller>) -> Option<Arc<Slot>> {
+    let mut caller = lock(caller);
+    if !caller.alive {
+        return None;
     }
-    state.evals.insert(token, eval);
-    drop(state);
-    if deadline.is_some() {
-        registry.wake.notify_one();
+    match caller.current.as_mut().and_then(Arc::get_mut) {
+        Some(slot) => *slot = Slot::new(),
+        None => caller.current = Some(Arc::new(Slot::new())),
     }
-    Registration {
-        token,
-        pid: key,
-        done: false,
-    }
+    caller.current.clone()
 }
 
 impl Registration {
@@ -179,30 +250,32 @@ impl Registration {
     /// must not run (its caller died or its deadline passed while it waited); otherwise
     /// the eval's thread can be interrupted from now on.
     pub fn start(&self) -> Result<(), Cause> {
-        let mut state = lock(registry());
-        let Some(eval) = state.evals.get_mut(&self.token) else {
-            return Ok(());
-        };
-        if let Some(cause) = eval.cause {
-            return Err(cause);
-        }
         // SAFETY: no preconditions; the thread id of the calling OS thread.
-        eval.thread = Some(unsafe { pyo3::ffi::PyThread_get_thread_ident() } as u64);
-        Ok(())
+        let thread = unsafe { pyo3::ffi::PyThread_get_thread_ident() } as u64;
+        self.slot.thread.store(thread, SeqCst);
+        match cause_from(self.slot.cause.load(SeqCst)) {
+            Some(cause) => Err(cause),
+            None => Ok(()),
+        }
     }
 
     /// Unregisters (call with the GIL held); says why the eval was interrupted, if an
     /// interrupt was raised in it.
     pub fn finish(mut self) -> Option<Cause> {
         self.done = true;
-        let eval = unregister(self.token, self.pid)?;
-        if !eval.delivered {
+        self.end_with_gil()
+    }
+
+    /// Marks the eval over (the GIL held, or its code never started) and clears an
+    /// interrupt raised in it and not yet seen. (Its caller's record keeps pointing at
+    /// it until the caller's next eval: an eval over is never interrupted.)
+    fn end_with_gil(&self) -> Option<Cause> {
+        self.slot.over.store(true, Release);
+        if !self.slot.delivered.load(Acquire) {
             return None;
         }
-        if let Some(thread) = eval.thread {
-            clear_pending_interrupt(thread);
-        }
-        eval.cause
+        clear_pending_interrupt(self.slot.thread.load(SeqCst));
+        cause_from(self.slot.cause.load(SeqCst))
     }
 }
 
@@ -211,28 +284,15 @@ impl Drop for Registration {
         if self.done {
             return;
         }
-        // Left without `finish`: an early return or an unwind. An interrupt raised in
-        // this thread but not seen yet must not fire in the next eval it runs.
-        if let Some(Eval {
-            delivered: true,
-            thread: Some(thread),
-            ..
-        }) = unregister(self.token, self.pid)
-        {
-            crate::gil::with_gil(|_py| clear_pending_interrupt(thread));
+        // Left without `finish`: an early return or an unwind. Before `start` no
+        // interrupt can be raised in the eval (its thread is unknown); after, one
+        // raised but not seen yet must not fire in the next eval this thread runs.
+        if self.slot.thread.load(SeqCst) == 0 {
+            self.end_with_gil();
+        } else {
+            crate::gil::with_gil(|_py| self.end_with_gil());
         }
     }
-}
-
-/// Removes eval `token` of caller `pid`; the eval's record, if it was registered.
-fn unregister(token: u64, pid: u64) -> Option<Eval> {
-    let mut state = lock(registry());
-    if let Some(caller) = state.callers.get_mut(&pid) {
-        if caller.current == Some(token) {
-            caller.current = None;
-        }
-    }
-    state.evals.remove(&token)
 }
 
 /// Drops an interrupt raised in `thread` and not yet seen (call with the GIL held).
@@ -242,73 +302,67 @@ fn clear_pending_interrupt(thread: u64) {
     unsafe { pyo3::ffi::PyThreadState_SetAsyncExc(thread as _, std::ptr::null_mut()) };
 }
 
+/// The background thread: marks evals whose deadline passed, and interrupts the
+/// marked evals that run code.
 fn run() {
-    let registry = registry();
+    let background = background();
     loop {
-        let due: Vec<u64> = {
-            let mut state = lock(registry);
+        let due: Vec<Arc<Slot>> = {
+            let mut pending = lock(&background.pending);
             loop {
                 let now = Instant::now();
                 let mut due = Vec::new();
                 let mut next: Option<Instant> = None;
-                for (token, eval) in state.evals.iter_mut() {
-                    let Some(deadline) = eval.deadline else {
-                        continue;
-                    };
-                    if deadline > now {
-                        next = Some(next.map_or(deadline, |n| n.min(deadline)));
-                        continue;
+                pending.retain(|(slot, when)| {
+                    if slot.over.load(Acquire) {
+                        return false;
                     }
-                    eval.cause.get_or_insert(Cause::Timeout);
-                    eval.deadline = None;
+                    if *when > now {
+                        next = Some(next.map_or(*when, |n| n.min(*when)));
+                        return true;
+                    }
+                    slot.cancel(TIMEOUT);
                     // An eval not running code yet sees its cause in `start`.
-                    if eval.thread.is_some() {
-                        due.push(*token);
+                    if slot.thread.load(SeqCst) != 0 {
+                        due.push(slot.clone());
                     }
-                }
+                    false
+                });
                 if !due.is_empty() {
                     break due;
                 }
-                state = match next {
-                    Some(deadline) => {
-                        registry
+                pending = match next {
+                    Some(when) => {
+                        background
                             .wake
-                            .wait_timeout(state, deadline.saturating_duration_since(now))
+                            .wait_timeout(pending, when.saturating_duration_since(now))
                             .unwrap_or_else(|e| e.into_inner())
                             .0
                     }
-                    None => registry.wake.wait(state).unwrap_or_else(|e| e.into_inner()),
+                    None => background
+                        .wake
+                        .wait(pending)
+                        .unwrap_or_else(|e| e.into_inner()),
                 };
             }
         };
         crate::gil::with_gil(|_py| {
-            // With the GIL held no eval can be between running code and clearing a
-            // pending interrupt; under the lock none can unregister. An eval still
-            // registered here is running its code right now.
-            let mut state = lock(registry);
-            for token in due {
-                if let Some(Eval {
-                    thread: Some(thread),
-                    delivered,
-                    ..
-                }) = state.evals.get_mut(&token)
-                {
-                    if !*delivered {
-                        *delivered = true;
-                        // SAFETY: GIL held; the thread runs the registered eval.
-                        unsafe {
-                            pyo3::ffi::PyThreadState_SetAsyncExc(
-                                *thread as _,
-                                pyo3::ffi::PyExc_KeyboardInterrupt,
-                            );
-                        }
+            // With the GIL held no eval can be between running code and being marked
+            // over: an eval not over here is running its code right now.
+            for slot in due {
+                if !slot.over.load(Acquire) && !slot.delivered.swap(true, SeqCst) {
+                    // SAFETY: GIL held; the thread runs the eval's code.
+                    unsafe {
+                        pyo3::ffi::PyThreadState_SetAsyncExc(
+                            slot.thread.load(SeqCst) as _,
+                            pyo3::ffi::PyExc_KeyboardInterrupt,
+                        );
                     }
                 }
             }
         });
     }
 }
-
 /// The error of an eval stopped before it ran its code.
 pub fn not_started(cause: Cause, timeout_ms: Option<u64>) -> oxbeam::Error {
     match cause {

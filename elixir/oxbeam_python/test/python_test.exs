@@ -315,12 +315,26 @@ defmodule Oxbeam.PythonTest do
       assert Py.decode(state) == %{"cleaned_up" => true}
     end
 
+    test "a timeout belongs to its eval: a later eval of the process runs past it" do
+      # Still running when the interrupt thread looks at its deadline first.
+      assert Py.decode(elem(Py.eval("import time\ntime.sleep(0.03)\n2", %{}, timeout: 150), 0)) ==
+               2
+
+      busy =
+        "import time\nend = time.monotonic() + 0.4\nwhile time.monotonic() < end:\n    pass\n'done'"
+
+      assert Py.decode(elem(Py.eval(busy, %{}), 0)) == "done"
+    end
+
     test "when the calling process dies, its eval is interrupted" do
       {_, %{"state" => state}} = Py.eval("state = {}", %{})
       parent = self()
 
       pid =
         spawn(fn ->
+          # Evals before the one interrupted (each process's record is used again).
+          for _ <- 1..3, do: Py.eval("1 + 1", %{}, timeout: 60_000)
+
           Py.eval(
             """
             import oxbeam

@@ -191,23 +191,53 @@ fn eval<'a>(
             Some(result) => object_resource(env, &result),
             None => crate::convert::atoms::nil().to_term(env),
         };
-        let mut out = Vec::new();
-        for (key, value) in dict.iter() {
-            let Ok(name) = key.cast::<PyString>() else {
-                continue;
-            };
-            // The namespace's own entries (same interned strings as the template).
-            if name.is(intern!(py, "__builtins__")) || name.is(intern!(py, "__name__")) {
-                continue;
-            }
-            let name = name.to_cow().map_err(fail)?;
-            if name == "__builtins__" || name == "__name__" {
-                continue;
-            }
-            out.push((name.as_ref().encode(env), object_resource(env, &value)));
-        }
-        Ok((result, MapFromIter(out).encode(env)))
+        let globals = globals_out(env, &dict).map_err(fail)?;
+        crate::interpreter::recycle_namespace(dict);
+        Ok((result, globals))
     })
+}
+
+/// The globals an eval's code left in its namespace `dict` (all but the namespace's
+/// own `__builtins__` and `__name__`), as a map of name → object resource. Walks the
+/// dict with borrowed references: most evals leave no globals, and this runs on each.
+fn globals_out<'a>(env: Env<'a>, dict: &Bound<'_, PyDict>) -> PyResult<Term<'a>> {
+    let py = dict.py();
+    let own = [
+        intern!(py, "__builtins__").as_ptr(),
+        intern!(py, "__name__").as_ptr(),
+    ];
+    let mut out = Vec::new();
+    let mut position: pyo3::ffi::Py_ssize_t = 0;
+    let mut key: *mut pyo3::ffi::PyObject = std::ptr::null_mut();
+    let mut value: *mut pyo3::ffi::PyObject = std::ptr::null_mut();
+    // SAFETY: GIL held (the Bound proves it) and dict is a dict; PyDict_Next gives
+    // borrowed references to a live entry, valid while the dict is not changed: the
+    // loop changes nothing and runs no Python code before it is done with them (the
+    // Bounds made from them hold references of their own).
+    while unsafe { pyo3::ffi::PyDict_Next(dict.as_ptr(), &mut position, &mut key, &mut value) } != 0
+    {
+        // The namespace's own entries (same interned strings as the template's).
+        if own.contains(&key) {
+            continue;
+        }
+        // SAFETY: key and value are borrowed references to live objects (above);
+        // from_borrowed_ptr takes a new reference of its own.
+        let (key, value) = unsafe {
+            (
+                Bound::from_borrowed_ptr(py, key),
+                Bound::from_borrowed_ptr(py, value),
+            )
+        };
+        let Ok(name) = key.cast::<PyString>() else {
+            continue;
+        };
+        let name = name.to_cow()?;
+        if name == "__builtins__" || name == "__name__" {
+            continue;
+        }
+        out.push((name.as_ref().encode(env), object_resource(env, &value)));
+    }
+    Ok(MapFromIter(out).encode(env))
 }
 
 /// Elixir value → Python object (its resource), the whole value in one call.

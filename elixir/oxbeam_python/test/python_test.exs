@@ -74,6 +74,29 @@ defmodule Oxbeam.PythonTest do
         Py.eval("leaked", %{})
       end
     end
+
+    test "each eval's namespace is fresh, whatever the eval before did with its own" do
+      value = fn code -> code |> Py.eval(%{}) |> elem(0) |> Py.decode() end
+
+      # Many times: a process's evals mostly run on one dirty thread, which keeps an
+      # eval's namespace for its next eval when nothing can tell it from a fresh one.
+      for _ <- 1..20 do
+        # Added and deleted again.
+        Py.eval("x = 1\ndel x", %{})
+        assert value.("'x' in globals()") == false
+
+        # Still referred to by Python after the eval (no new global name).
+        Py.eval("__import__('builtins')._oxbeam_test_kept = globals()", %{})
+        assert value.("__import__('builtins')._oxbeam_test_kept is globals()") == false
+
+        # The namespace's own entries rebound.
+        Py.eval("__name__ = 'changed'\n__builtins__ = {}", %{})
+        assert value.("__name__") == "__main__"
+        assert value.("len([1, 2])") == 2
+      end
+
+      Py.eval("del __import__('builtins')._oxbeam_test_kept", %{})
+    end
   end
 
   describe "conversions" do

@@ -134,7 +134,7 @@ fn global_name<'a>(env: Env<'a>, key: Term<'a>) -> oxbeam::Result<std::borrow::C
 }
 
 /// Runs `code` with `globals` (string or atom keys, encoded values) and output going to
-/// `stdout`/`stderr`; returns `{result, globals}`: the result's resource (or nil) and a
+/// `stdout`/`stderr` (`nil`: `:standard_error`, looked up when there is output); returns `{result, globals}`: the result's resource (or nil) and a
 /// map of name → resource. The Elixir side wraps each resource in an `Object` struct,
 /// which costs less there than building maps here (they would be copied from this
 /// dirty call's heap to the process).
@@ -144,7 +144,7 @@ fn eval<'a>(
     code: &str,
     globals: MapView<'a>,
     stdout: LocalPid,
-    stderr: LocalPid,
+    stderr: Option<LocalPid>,
     binary_as: Atom,
     timeout_ms: Option<u64>,
 ) -> oxbeam::Result<(Term<'a>, Term<'a>)> {

@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 use std::cell::Cell;
 
 mod atoms {
-    oxbeam::atoms! { io_request, put_chars, unicode, oxbeam_python_output }
+    oxbeam::atoms! { io_request, put_chars, unicode, oxbeam_python_output, standard_error }
 }
 
 /// An Elixir pid, as seen from Python (`oxbeam.PID`, as Pythonx's `pythonx.PID`); it
@@ -77,7 +77,33 @@ pub fn set_reply_to(pid: LocalPid) {
 #[derive(Clone, Copy)]
 pub struct Device {
     pub stdout: LocalPid,
-    pub stderr: LocalPid,
+    /// `None`: the process registered as `:standard_error` when Python writes to
+    /// stderr, or `stdout` when there is none (eval's default: looked up only when
+    /// there is output, not on every eval).
+    pub stderr: Option<LocalPid>,
+}
+
+/// The process registered as `:standard_error`, if any.
+fn standard_error() -> Option<LocalPid> {
+    let raw = CALL_ENV.with(|c| c.get());
+    if !raw.is_null() {
+        // SAFETY: CALL_ENV is set only while the NIF call with this environment runs
+        // on this thread (CallEnvGuard).
+        return unsafe { Env::from_raw(raw) }.whereis(atoms::standard_error());
+    }
+    let mut pid = std::mem::MaybeUninit::<oxbeam::sys::ErlNifPid>::uninit();
+    // SAFETY: a thread started by Python code, which the VM did not create:
+    // enif_whereis_pid takes a NULL environment there; the name is an atom, and pid is
+    // written when the call returns non-zero.
+    let found = unsafe {
+        oxbeam::sys::enif_whereis_pid(
+            std::ptr::null_mut(),
+            atoms::standard_error().as_raw(),
+            pid.as_mut_ptr(),
+        )
+    } != 0;
+    // SAFETY (the closure): the VM wrote one of its pids (the call succeeded).
+    found.then(|| unsafe { LocalPid::from_raw(pid.assume_init()) })
 }
 
 thread_local! {
@@ -138,10 +164,10 @@ fn write_to_device(index: usize, text: &str) {
     let Some(device) = DEVICE.with(|d| d.get()) else {
         return;
     };
-    let device = if index == 0 {
-        device.stdout
-    } else {
-        device.stderr
+    let device = match (index, device.stderr) {
+        (0, _) => device.stdout,
+        (_, Some(stderr)) => stderr,
+        (_, None) => standard_error().unwrap_or(device.stdout),
     };
     let Some(reply_to) = *REPLY_TO.lock().unwrap_or_else(|e| e.into_inner()) else {
         return;

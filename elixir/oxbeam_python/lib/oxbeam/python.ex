@@ -342,7 +342,9 @@ defmodule Oxbeam.Python do
   # Without options (the common case): no option parsing on the way.
   def eval(code, globals, []) when is_binary(code) and is_map(globals) do
     stdout = Oxbeam.Python.IoSink.local(Process.group_leader())
-    run_eval(code, globals, stdout, standard_error(), :bytes, nil)
+    # stderr nil: the NIF looks :standard_error up only when Python writes to stderr
+    # (falling back to stdout, the group leader, as standard_error/0 does).
+    run_eval(code, globals, stdout, nil, :bytes, nil)
   end
 
   def eval(code, globals, opts) when is_binary(code) and is_map(globals) and is_list(opts) do

@@ -191,22 +191,21 @@ fn eval<'a>(
             Some(result) => object_resource(env, &result),
             None => crate::convert::atoms::nil().to_term(env),
         };
-        let globals = globals_out(env, &dict).map_err(fail)?;
-        crate::interpreter::recycle_namespace(dict);
+        let (globals, pristine) = globals_out(env, &dict).map_err(fail)?;
+        crate::interpreter::recycle_namespace(dict, pristine);
         Ok((result, globals))
     })
 }
 
 /// The globals an eval's code left in its namespace `dict` (all but the namespace's
-/// own `__builtins__` and `__name__`), as a map of name → object resource. Walks the
-/// dict with borrowed references: most evals leave no globals, and this runs on each.
-fn globals_out<'a>(env: Env<'a>, dict: &Bound<'_, PyDict>) -> PyResult<Term<'a>> {
+/// own `__builtins__` and `__name__`), as a map of name → object resource; and whether
+/// the namespace is pristine: its own two entries, unchanged, and nothing else (see
+/// `interpreter::recycle_namespace`). Walks the dict with borrowed references: most
+/// evals leave no globals, and this runs on each.
+fn globals_out<'a>(env: Env<'a>, dict: &Bound<'_, PyDict>) -> PyResult<(Term<'a>, bool)> {
     let py = dict.py();
-    let own = [
-        intern!(py, "__builtins__").as_ptr(),
-        intern!(py, "__name__").as_ptr(),
-    ];
     let mut out = Vec::new();
+    let (mut own, mut pristine) = (0, true);
     let mut position: pyo3::ffi::Py_ssize_t = 0;
     let mut key: *mut pyo3::ffi::PyObject = std::ptr::null_mut();
     let mut value: *mut pyo3::ffi::PyObject = std::ptr::null_mut();
@@ -216,10 +215,12 @@ fn globals_out<'a>(env: Env<'a>, dict: &Bound<'_, PyDict>) -> PyResult<Term<'a>>
     // Bounds made from them hold references of their own).
     while unsafe { pyo3::ffi::PyDict_Next(dict.as_ptr(), &mut position, &mut key, &mut value) } != 0
     {
-        // The namespace's own entries (same interned strings as the template's).
-        if own.contains(&key) {
+        if let Some(unchanged) = crate::interpreter::own_entry(key, value) {
+            own += 1;
+            pristine &= unchanged;
             continue;
         }
+        pristine = false;
         // SAFETY: key and value are borrowed references to live objects (above);
         // from_borrowed_ptr takes a new reference of its own.
         let (key, value) = unsafe {
@@ -232,12 +233,13 @@ fn globals_out<'a>(env: Env<'a>, dict: &Bound<'_, PyDict>) -> PyResult<Term<'a>>
             continue;
         };
         let name = name.to_cow()?;
+        // The namespace's own names under other (equal) string objects.
         if name == "__builtins__" || name == "__name__" {
             continue;
         }
         out.push((name.as_ref().encode(env), object_resource(env, &value)));
     }
-    Ok(MapFromIter(out).encode(env))
+    Ok((MapFromIter(out).encode(env), pristine && own == 2))
 }
 
 /// Elixir value → Python object (its resource), the whole value in one call.

@@ -44,34 +44,27 @@ pub fn fresh_namespace(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     }
 }
 
+/// The template's two entries, key and value objects by address (the template keeps
+/// them alive): a namespace's own entries are told apart without hashing.
+static OWN_ENTRIES: OnceLock<[(usize, usize); 2]> = OnceLock::new();
+
+/// If `key` is one of a namespace's own keys (the very `__name__` or `__builtins__`
+/// object of the template): whether `value` is still its initial object. Only compares
+/// addresses.
+pub fn own_entry(key: *mut pyo3::ffi::PyObject, value: *mut pyo3::ffi::PyObject) -> Option<bool> {
+    let entries = OWN_ENTRIES.get()?;
+    let (_, initial) = entries.iter().find(|(own, _)| *own == key as usize)?;
+    Some(*initial == value as usize)
+}
+
 /// Keeps an eval's `namespace` for the next eval on this thread when it cannot be told
-/// from a fresh one: nothing else holds it (no function, frame or traceback made by
-/// the eval refers to it) and its only entries are the template's, with the same key
-/// and value objects. Otherwise it is dropped.
-pub fn recycle_namespace(namespace: Bound<'_, PyDict>) {
-    let Some(template) = MAIN_TEMPLATE.get() else {
-        return;
-    };
-    let template = template.bind(namespace.py());
-    // SAFETY: GIL held (the Bounds prove it) and both are dicts: PyDict_Next gives
-    // borrowed references, only compared by address (no hashing, no Python code) and
-    // never kept; nothing here changes either dict.
-    let same = unsafe {
-        let entries = |dict: &Bound<'_, PyDict>| {
-            let dict = dict.as_ptr();
-            let mut position: pyo3::ffi::Py_ssize_t = 0;
-            let mut key: *mut pyo3::ffi::PyObject = std::ptr::null_mut();
-            let mut value: *mut pyo3::ffi::PyObject = std::ptr::null_mut();
-            std::iter::from_fn(move || {
-                (pyo3::ffi::PyDict_Next(dict, &mut position, &mut key, &mut value) != 0)
-                    .then_some((key, value))
-            })
-        };
-        pyo3::ffi::Py_REFCNT(namespace.as_ptr()) == 1
-            && namespace.len() == template.len()
-            && entries(&namespace).all(|entry| entries(template).any(|initial| initial == entry))
-    };
-    if same {
+/// from a fresh one: `pristine` (its only entries are its own two, with their initial
+/// objects: see `own_entry`) and nothing else holds it (no function, frame or
+/// traceback made by the eval refers to it). Otherwise it is dropped.
+pub fn recycle_namespace(namespace: Bound<'_, PyDict>, pristine: bool) {
+    // SAFETY: GIL held (the Bound proves it); reads the reference count of a live
+    // object.
+    if pristine && unsafe { pyo3::ffi::Py_REFCNT(namespace.as_ptr()) } == 1 {
         SPARE_NAMESPACE.set(Some(namespace.unbind()));
     }
 }
@@ -177,6 +170,11 @@ fn init(
                 template.set_item(pyo3::intern!(py, "__builtins__"), py.import("builtins")?)
             })
             .map_err(py_error)?;
+        let mut entries = [(0, 0); 2];
+        for (entry, (key, value)) in entries.iter_mut().zip(template.iter()) {
+            *entry = (key.as_ptr() as usize, value.as_ptr() as usize);
+        }
+        let _ = OWN_ENTRIES.set(entries);
         let _ = MAIN_TEMPLATE.set(template.unbind());
         let _ = HELPER.set(helper.unbind());
         Ok(())

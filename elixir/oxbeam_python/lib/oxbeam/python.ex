@@ -394,20 +394,26 @@ defmodule Oxbeam.Python do
     )
   end
 
-  defp run_eval(code, globals, stdout, stderr, binary_as, timeout) do
-    {result, globals} =
-      with_encoded_structs(globals, &Oxbeam.Python.Encoder.encode/2, fn globals ->
-        NIF.eval(code, globals, stdout, stderr, binary_as, timeout)
-      end)
+  # One try for every way the NIF call can fail (the common call pays for one).
+  defp run_eval(code, globals, stdout, stderr, binary_as, timeout, prepared? \\ false) do
+    {result, globals_out} = NIF.eval(code, globals, stdout, stderr, binary_as, timeout)
+    {object(result), objects(globals_out)}
+  catch
+    # The NIF converts plain data in one call and gives up on structs it does not know:
+    # only then are the globals walked, each struct encoded with its Encoder.
+    :error, :oxbeam_python_needs_encoder when not prepared? ->
+      globals = prepare(globals, &Oxbeam.Python.Encoder.encode/2)
+      run_eval(code, globals, stdout, stderr, binary_as, timeout, true)
 
-    {object(result), objects(globals)}
-  rescue
+    :error, %Oxbeam.NotLoadedError{} = error ->
+      not_loaded!(error, __STACKTRACE__)
+
     # Objects of other nodes (remote_eval/4, a pool) in the globals are copied here;
     # they are looked for only when the NIF could not take the globals.
-    error in ArgumentError ->
+    :error, %ArgumentError{} = error ->
       if Oxbeam.Python.Remote.has_remote_object?(globals) do
         globals = Oxbeam.Python.Remote.localize(globals)
-        run_eval(code, globals, stdout, stderr, binary_as, timeout)
+        run_eval(code, globals, stdout, stderr, binary_as, timeout, prepared?)
       else
         reraise error, __STACKTRACE__
       end

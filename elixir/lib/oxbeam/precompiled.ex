@@ -75,8 +75,25 @@ defmodule Oxbeam.Precompiled do
   def checksum_file_name(module), do: "checksum-#{Atom.to_string(module)}.exs"
 
   @doc "`\"sha256:<hex>\"` of a binary."
-  def checksum(binary),
-    do: "sha256:" <> Base.encode16(:crypto.hash(:sha256, binary), case: :lower)
+  def checksum(binary) do
+    ensure_otp_applications!()
+    "sha256:" <> Base.encode16(:crypto.hash(:sha256, binary), case: :lower)
+  end
+
+  # While Mix compiles a project, Elixir 1.15 and later keep in the code path only the
+  # applications the project depends on: OTP's :crypto, :ssl and :inets are missing
+  # unless the user lists them, and a download at compile time would fail with
+  # `{'no such file or directory', 'inets.app'}`. Put them back, with their own
+  # dependencies (nothing is started, and nothing is added to the user's application).
+  # Elixir 1.14 prunes nothing and has no Mix.ensure_application!/1.
+  @doc false
+  def ensure_otp_applications! do
+    if function_exported?(Mix, :ensure_application!, 1) do
+      for app <- [:crypto, :ssl, :inets], do: apply(Mix, :ensure_application!, [app])
+    end
+
+    :ok
+  end
 
   @doc """
   The Rust target triple of the running VM (as rustc names it), from
@@ -216,6 +233,7 @@ defmodule Oxbeam.Precompiled do
 
   @doc "GET `url` with :httpc (TLS verified for https): `{:ok, body}` or `{:error, why}`."
   def download(url) do
+    ensure_otp_applications!()
     {:ok, _} = Application.ensure_all_started(:inets)
     https? = String.starts_with?(url, "https://")
     if https?, do: {:ok, _} = Application.ensure_all_started(:ssl)

@@ -12,7 +12,8 @@ defmodule Oxbeam.GenTest do
   @target_dir Path.expand("../../_build/oxbeam_build_test_cargo", __DIR__)
 
   defp mix(dir, args) do
-    env = [{"MIX_ENV", "test"}, {"CARGO_TARGET_DIR", @target_dir}]
+    # The project builds into its own _build (a test run may set MIX_BUILD_PATH).
+    env = [{"MIX_ENV", "test"}, {"CARGO_TARGET_DIR", @target_dir}, {"MIX_BUILD_PATH", nil}]
     System.cmd("mix", args, cd: dir, stderr_to_stdout: true, env: env)
   end
 

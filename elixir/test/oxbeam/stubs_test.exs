@@ -25,15 +25,31 @@ defmodule Oxbeam.StubsTest do
     File.write!(library, ["not an ELF file\0" | records_for.(module)])
     on_exit(fn -> File.rm(library) end)
 
-    [{^module, beam}] =
-      Code.compile_string("""
-      defmodule #{inspect(module)} do
-        use Oxbeam, otp_app: :oxbeam, crate: #{inspect(crate)}, skip_compilation?: true
-        #{body}
-      end
-      """)
+    source = """
+    defmodule #{inspect(module)} do
+      use Oxbeam, otp_app: :oxbeam, crate: #{inspect(crate)}, skip_compilation?: true
+      #{body}
+    end
+    """
 
+    [{^module, beam}] = with_docs(fn -> Code.compile_string(source) end)
     {module, beam, library}
+  end
+
+  # Compiles with docs and debug info (the chunks these tests read), whatever `mix
+  # test` set for compiling test files (Elixir 1.18 leaves `docs: false` on while the
+  # tests run).
+  defp with_docs(compile) do
+    options = Code.compiler_options()
+    Code.put_compiler_option(:docs, true)
+    Code.put_compiler_option(:debug_info, true)
+
+    try do
+      compile.()
+    after
+      Code.put_compiler_option(:docs, options.docs)
+      Code.put_compiler_option(:debug_info, options.debug_info)
+    end
   end
 
   defp records(module) do

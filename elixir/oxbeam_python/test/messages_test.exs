@@ -126,6 +126,10 @@ defmodule Oxbeam.Python.MessagesTest do
                    "stdout_device: expected a pid or a registered name, got: \"out\"",
                    fn -> Py.eval("1", %{}, stdout_device: "out") end
 
+      assert_raise ArgumentError, "no process named :oxbeam_no_such_device", fn ->
+        Py.eval("1", %{}, stderr_device: :oxbeam_no_such_device)
+      end
+
       assert_raise ArgumentError, "decode: expected an Oxbeam.Python.Object, got: 5", fn ->
         Py.decode(5)
       end

@@ -6,6 +6,8 @@ defmodule Oxbeam.NIF.ErlangModuleTest do
   use ExUnit.Case, async: true
 
   @module :oxbeam_erlang_nif
+  # Compiled and loaded by setup_all, after this file is compiled.
+  @compile {:no_warn_undefined, @module}
 
   setup_all do
     config =

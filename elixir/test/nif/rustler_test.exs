@@ -271,8 +271,8 @@ defmodule Oxbeam.NIF.RustlerTest do
 
     test "PathBuf from a binary, a charlist or chardata; &Path from a binary; back as a binary" do
       assert NIF.path_join("/tmp", "a.txt") == "/tmp/a.txt"
-      assert NIF.path_join('/tmp/日本', "a") == "/tmp/日本/a"
-      assert NIF.path_join(["/tmp", ?/, 'dir', ["/x" | "y"]], "z") == "/tmp/dir/xy/z"
+      assert NIF.path_join(~c"/tmp/日本", "a") == "/tmp/日本/a"
+      assert NIF.path_join(["/tmp", ?/, ~c"dir", ["/x" | "y"]], "z") == "/tmp/dir/xy/z"
       assert NIF.path_join(<<"/raw", 0xFF>>, "b") == <<"/raw", 0xFF, "/b">>
     end
 
@@ -287,7 +287,7 @@ defmodule Oxbeam.NIF.RustlerTest do
 
       assert_raise ArgumentError,
                    "Oxbeam.Test.Conformance.path_join/2: argument 2 (child): expected a path as a binary (&Path), got: #{inspect(~c"a")}",
-                   fn -> NIF.path_join("/", 'a') end
+                   fn -> NIF.path_join("/", ~c"a") end
     end
 
     test "RangeInclusive and Range with step 1 are Elixir ranges, both ways" do

@@ -387,8 +387,10 @@ defmodule Oxbeam.Python do
     run_eval(
       code,
       globals,
-      device(stdout, :stdout_device),
-      device(stderr, :stderr_device),
+      # The NIF sends IO requests to local processes; a device on another node (the
+      # group leader of an :erpc call or a remote shell) gets a local forwarder.
+      Oxbeam.Python.IoSink.local(Oxbeam.Python.IoSink.device!(stdout, :stdout_device)),
+      Oxbeam.Python.IoSink.local(Oxbeam.Python.IoSink.device!(stderr, :stderr_device)),
       binary_as(opts),
       timeout
     )
@@ -423,18 +425,6 @@ defmodule Oxbeam.Python do
   # process is not running).
   defp standard_error do
     Process.whereis(:standard_error) || Oxbeam.Python.IoSink.local(Process.group_leader())
-  end
-
-  # The NIF sends IO requests to local processes; a device on another node (the group
-  # leader of an :erpc call or a remote shell) gets a local forwarder.
-  defp device(pid, _option) when is_pid(pid), do: Oxbeam.Python.IoSink.local(pid)
-
-  defp device(name, _option) when is_atom(name),
-    do: Process.whereis(name) || raise(ArgumentError, "no process named #{inspect(name)}")
-
-  defp device(other, option) do
-    raise ArgumentError,
-          "#{option}: expected a pid or a registered name, got: #{inspect(other)}"
   end
 
   @doc """

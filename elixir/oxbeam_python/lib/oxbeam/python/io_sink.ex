@@ -17,6 +17,20 @@ defmodule Oxbeam.Python.IoSink do
     end
   end
 
+  @doc """
+  The pid of an IO device given in the `option` of an eval (`:stdout_device`,
+  `:stderr_device`): a pid, or the name of a process registered on this node.
+  """
+  def device!(pid, _option) when is_pid(pid), do: pid
+
+  def device!(name, _option) when is_atom(name),
+    do: Process.whereis(name) || raise(ArgumentError, "no process named #{inspect(name)}")
+
+  def device!(other, option) do
+    raise ArgumentError,
+          "#{option}: expected a pid or a registered name, got: #{inspect(other)}"
+  end
+
   @doc "`device` itself when it is local; a local forwarder to it otherwise."
   def local(device) when node(device) == node(), do: device
 

@@ -47,7 +47,7 @@ defmodule Oxbeam.Python.Remote do
   # through `FLAME.Trackable`).
 
   alias Oxbeam.Python
-  alias Oxbeam.Python.{Object, RemoteError}
+  alias Oxbeam.Python.{IoSink, Object, RemoteError}
   alias Oxbeam.Python.Remote.Tracker
 
   @eval_options [:stdout_device, :stderr_device, :binary_as, :timeout]
@@ -86,10 +86,11 @@ defmodule Oxbeam.Python.Remote do
     stdout = Keyword.get_lazy(opts, :stdout_device, &Process.group_leader/0)
     stderr = Keyword.get_lazy(opts, :stderr_device, &standard_error/0)
 
+    # Registered names are this node's: the owner gets the pid.
     opts =
       opts
-      |> Keyword.put(:stdout_device, device(stdout, :stdout_device))
-      |> Keyword.put(:stderr_device, device(stderr, :stderr_device))
+      |> Keyword.put(:stdout_device, IoSink.device!(stdout, :stdout_device))
+      |> Keyword.put(:stderr_device, IoSink.device!(stderr, :stderr_device))
 
     {shipped, shipped?} = ship(globals, node)
     call(node, :__eval__, [code, shipped, shipped?, opts], {:eval, pool}, globals)
@@ -127,17 +128,6 @@ defmodule Oxbeam.Python.Remote do
 
   defp standard_error,
     do: Process.whereis(:standard_error) || Process.group_leader()
-
-  # Registered names are this node's: the owner gets the pid.
-  defp device(pid, _option) when is_pid(pid), do: pid
-
-  defp device(name, _option) when is_atom(name),
-    do: Process.whereis(name) || raise(ArgumentError, "no process named #{inspect(name)}")
-
-  defp device(other, option) do
-    raise ArgumentError,
-          "#{option}: expected a pid or a registered name, got: #{inspect(other)}"
-  end
 
   ## Objects
 

@@ -123,4 +123,50 @@ defmodule Oxbeam.Python.InterruptTest do
     assert output =~ "first eval: panicked: unwound\n"
     assert output =~ "later eval: finished\n"
   end
+
+  test "with timeouts and killed callers all around, an interrupt only lands in its own eval" do
+    busy = fn ms ->
+      "import time\nend = time.monotonic() + #{ms / 1000}\nwhile time.monotonic() < end:\n    pass\n'ok'"
+    end
+
+    value = fn code, opts -> code |> Py.eval(%{}, opts) |> elem(0) |> Py.decode() end
+
+    # Callers killed while their eval runs (their interrupt comes from the thread that
+    # also serves the deadlines below).
+    killer =
+      Task.async(fn ->
+        for delay <- Stream.cycle([3, 7, 12]) |> Enum.take(30) do
+          victim = spawn(fn -> Py.eval("while True:\n    pass", %{}) end)
+          Process.sleep(delay)
+          Process.exit(victim, :kill)
+        end
+      end)
+
+    # Each worker: an eval that meets its deadline, one that does not, one without any.
+    workers =
+      for _ <- 1..4 do
+        Task.async(fn ->
+          for _ <- 1..15 do
+            ok = value.(busy.(2), timeout: 5_000)
+
+            timed_out =
+              try do
+                Py.eval("while True:\n    pass", %{}, timeout: 15)
+                :ran_on
+              rescue
+                Py.TimeoutError -> :timed_out
+              end
+
+            {ok, timed_out, value.(busy.(2), [])}
+          end
+        end)
+      end
+
+    results = Enum.flat_map(workers, &Task.await(&1, 60_000))
+    Task.await(killer, 60_000)
+
+    assert Enum.uniq(results) == [{"ok", :timed_out, "ok"}]
+    # Nothing left running: the interpreter is free.
+    assert value.("1 + 1", timeout: 5_000) == 2
+  end
 end

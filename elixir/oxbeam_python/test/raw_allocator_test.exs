@@ -167,14 +167,6 @@ defmodule Oxbeam.Python.RawAllocatorTest do
       minor = unquote(minor)
 
       script = """
-      :ok = Oxbeam.Python.uv_init(\"\"\"
-      [project]
-      name = "oxbeam-raw-allocator-test"
-      version = "0.0.0"
-      requires-python = "==3.#{minor}.*"
-      dependencies = []
-      \"\"\")
-
       {version, _} = Oxbeam.Python.eval("import sys\\ntuple(sys.version_info[:2])", %{})
       {failed, _} = Oxbeam.Python.eval(#{inspect(@workload)}, %{})
       {active, made, freed} = Oxbeam.Python.NIF.raw_allocator_info()
@@ -183,7 +175,7 @@ defmodule Oxbeam.Python.RawAllocatorTest do
                   made > 0, freed > 0})
       """
 
-      assert {output, 0} = HazardChild.run(script, init: false, timeout: 240)
+      assert {output, 0} = HazardChild.run(script, python_minor: minor, timeout: 240)
       assert output =~ ~s|{{3, #{minor}}, [], true, true, true}|
     end
   end

@@ -12,14 +12,6 @@ defmodule Oxbeam.Python.VersionsTest do
       minor = unquote(minor)
 
       script = """
-      :ok = Oxbeam.Python.uv_init(\"\"\"
-      [project]
-      name = "oxbeam-version-test"
-      version = "0.0.0"
-      requires-python = "==3.#{minor}.*"
-      dependencies = []
-      \"\"\")
-
       {result, _} =
         Oxbeam.Python.eval(
           "import sys, decimal, ctypes, json\\n" <>
@@ -31,7 +23,7 @@ defmodule Oxbeam.Python.VersionsTest do
       IO.inspect(Oxbeam.Python.decode(result))
       """
 
-      assert {output, 0} = HazardChild.run(script, init: false, timeout: 180)
+      assert {output, 0} = HazardChild.run(script, python_minor: minor, timeout: 180)
       assert output =~ ~s|{{3, #{minor}}, "0.142", "[1]", 4, true}|
     end
   end

@@ -9,7 +9,8 @@ defmodule Oxbeam.Test.HazardChild do
   Runs `script` (Elixir source) in a child VM. Options: `:erl` (extra VM flags, e.g.
   `"+SDio 1"`), `:timeout` (seconds, default 45: keep it below the ExUnit test's own
   timeout, so that `timeout` always kills the child first), `:init` (initialize
-  Python first, default true). Returns `{output, exit_status}` (stdout and stderr together; status
+  Python first, default true: the test VM's interpreter), `:python_minor` (instead,
+  `uv_init` of a project without dependencies requiring CPython 3.<minor>). Returns `{output, exit_status}` (stdout and stderr together; status
   124 or 137 when the child was killed for taking too long).
   """
   def run(script, opts \\ []) do
@@ -18,10 +19,18 @@ defmodule Oxbeam.Test.HazardChild do
     path = Path.join(dir, "child.exs")
 
     prelude =
-      if Keyword.get(opts, :init, true) do
-        "Oxbeam.Python.init(#{inspect(python())})\n"
-      else
-        ""
+      cond do
+        minor = opts[:python_minor] ->
+          pyproject =
+            Oxbeam.Test.PythonEnv.pyproject("oxbeam-child-3-#{minor}", "==3.#{minor}.*", [])
+
+          ":ok = Oxbeam.Python.uv_init(#{inspect(pyproject)})\n"
+
+        Keyword.get(opts, :init, true) ->
+          "Oxbeam.Python.init(#{inspect(python())})\n"
+
+        true ->
+          ""
       end
 
     File.write!(path, prelude <> script)

@@ -12,13 +12,18 @@ defmodule Oxbeam.Test.PythonEnv do
     end
   end
 
-  def pyproject do
+  @doc "A pyproject.toml for `uv_init`: this environment's, by default."
+  def pyproject(
+        name \\ "oxbeam-tests",
+        requires_python \\ requires_python(),
+        dependencies \\ ["numpy", "pillow"]
+      ) do
     """
     [project]
-    name = "oxbeam-tests"
+    name = "#{name}"
     version = "0.0.0"
-    requires-python = "#{requires_python()}"
-    dependencies = ["numpy", "pillow"]
+    requires-python = "#{requires_python}"
+    dependencies = #{inspect(dependencies)}
     """
   end
 
